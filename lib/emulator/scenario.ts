@@ -1,0 +1,188 @@
+/**
+ * Scripted faults. A scenario is plain JSON (a file, or posted to the admin endpoint at run
+ * time); rules are tried in order and the first one that applies decides the answer.
+ */
+import { HTTP_FAULTS, OUTPUT_FAULTS } from './wire';
+import type { HttpFault, OutputFault, WireProvider } from './wire';
+
+/** Transport faults, besides the error classes the wire module can send. */
+export const TRANSPORT_FAULTS = ['hang', 'drop', 'malformed'] as const;
+export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
+
+export type Fault = HttpFault | OutputFault | TransportFault | 'ok';
+
+export const FAULTS: readonly Fault[] = [...HTTP_FAULTS, ...OUTPUT_FAULTS, ...TRANSPORT_FAULTS, 'ok'];
+
+const WIRE_PROVIDERS: readonly WireProvider[] = ['anthropic', 'openai', 'gemini', 'ollama'];
+
+export interface Rule {
+	/** Which provider this rule covers; omitted or "*" for all. */
+	provider?: WireProvider | '*';
+	/** A model name, or a prefix ending in "*"; omitted or "*" for all. */
+	model?: string;
+	/** What to answer. Omitted: a normal answer (with this rule's latency or reply). */
+	fault?: Fault;
+	/** Applies to this many matching calls, then is used up. */
+	times?: number;
+	/** Active from this many ms after the scenario was loaded... */
+	afterMs?: number;
+	/** ...until this many ms after. */
+	untilMs?: number;
+	/** Applies to this share of matching calls (0..1), at random. */
+	rate?: number;
+	/** Added latency before answering, in ms. */
+	latencyMs?: number;
+	/** The answer text for a normal answer. */
+	reply?: string;
+	/** The retry hint to send with rate_limited or overloaded, in seconds. */
+	retryAfterS?: number;
+	/** A token bucket: calls beyond it get rate_limited with the time until the next token. */
+	rateLimit?: { capacity: number; refillPerSecond: number };
+}
+
+export interface Scenario {
+	/** Default answer text; `{provider}`, `{model}` and `{prompt}` are filled in. */
+	reply?: string;
+	/** Latency added to every answer, in ms. */
+	latencyMs?: number;
+	/** When set for a provider, any other key gets that provider's auth error. */
+	apiKeys?: Partial<Record<WireProvider, string>>;
+	rules?: Rule[];
+}
+
+export class ScenarioError extends Error {
+	constructor(field: string, message: string) {
+		super(`scenario ${field}: ${message}`);
+		this.name = 'ScenarioError';
+	}
+}
+
+function checkNumber(value: unknown, field: string, min: number, max = Infinity): void {
+	if (value === undefined) return;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+		throw new ScenarioError(field, `must be a number from ${min}${max < Infinity ? ` to ${max}` : ''}, got ${JSON.stringify(value)}`);
+	}
+}
+
+/** Validates a parsed scenario and returns it typed; names the offending field. */
+export function parseScenario(input: unknown): Scenario {
+	if (!input || typeof input !== 'object' || Array.isArray(input)) {
+		throw new ScenarioError('(root)', 'must be a JSON object');
+	}
+	const scenario = input as Scenario;
+	checkNumber(scenario.latencyMs, 'latencyMs', 0);
+	if (scenario.reply !== undefined && typeof scenario.reply !== 'string') throw new ScenarioError('reply', 'must be text');
+	if (scenario.apiKeys !== undefined) {
+		for (const key of Object.keys(scenario.apiKeys)) {
+			if (!WIRE_PROVIDERS.includes(key as WireProvider)) throw new ScenarioError(`apiKeys.${key}`, `unknown provider; use ${WIRE_PROVIDERS.join(', ')}`);
+		}
+	}
+	if (scenario.rules !== undefined && !Array.isArray(scenario.rules)) throw new ScenarioError('rules', 'must be a list');
+	(scenario.rules ?? []).forEach((rule, i) => {
+		const at = `rules[${i}]`;
+		if (!rule || typeof rule !== 'object') throw new ScenarioError(at, 'must be an object');
+		if (rule.provider !== undefined && rule.provider !== '*' && !WIRE_PROVIDERS.includes(rule.provider)) {
+			throw new ScenarioError(`${at}.provider`, `unknown provider ${JSON.stringify(rule.provider)}; use ${WIRE_PROVIDERS.join(', ')} or *`);
+		}
+		if (rule.fault !== undefined && !FAULTS.includes(rule.fault)) {
+			throw new ScenarioError(`${at}.fault`, `unknown fault ${JSON.stringify(rule.fault)}; use one of ${FAULTS.join(', ')}`);
+		}
+		checkNumber(rule.times, `${at}.times`, 1);
+		checkNumber(rule.afterMs, `${at}.afterMs`, 0);
+		checkNumber(rule.untilMs, `${at}.untilMs`, 0);
+		checkNumber(rule.rate, `${at}.rate`, 0, 1);
+		checkNumber(rule.latencyMs, `${at}.latencyMs`, 0);
+		checkNumber(rule.retryAfterS, `${at}.retryAfterS`, 0);
+		if (rule.rateLimit !== undefined) {
+			checkNumber(rule.rateLimit.capacity, `${at}.rateLimit.capacity`, 1);
+			checkNumber(rule.rateLimit.refillPerSecond, `${at}.rateLimit.refillPerSecond`, 0.001);
+		}
+	});
+	return scenario;
+}
+
+interface RuleState {
+	rule: Rule;
+	used: number;
+	tokens: number;
+	refilledAt: number;
+}
+
+/** What the server should do with one request. */
+export interface Verdict {
+	fault: Fault;
+	latencyMs: number;
+	reply?: string;
+	retryAfterS?: number;
+}
+
+/** A loaded scenario with the state its rules keep (uses, windows, token buckets). */
+export class ScenarioState {
+	private readonly rules: RuleState[];
+	private readonly loadedAt: number;
+
+	constructor(
+		readonly scenario: Scenario,
+		private readonly random: () => number = Math.random,
+		now: number = Date.now(),
+	) {
+		this.loadedAt = now;
+		this.rules = (scenario.rules ?? []).map((rule) => this.stateFor(rule, now));
+	}
+
+	private stateFor(rule: Rule, now: number): RuleState {
+		return { rule, used: 0, tokens: rule.rateLimit?.capacity ?? 0, refilledAt: now };
+	}
+
+	/** Adds rules at run time; their windows count from now, like a fresh scenario. */
+	addRules(rules: Rule[], now: number = Date.now()): void {
+		const offset = now - this.loadedAt;
+		for (const rule of rules) {
+			this.rules.push(this.stateFor({
+				...rule,
+				...(rule.afterMs !== undefined ? { afterMs: rule.afterMs + offset } : { afterMs: offset }),
+				...(rule.untilMs !== undefined ? { untilMs: rule.untilMs + offset } : {}),
+			}, now));
+		}
+		this.scenario.rules = this.rules.map((s) => s.rule);
+	}
+
+	decide(provider: WireProvider, model: string, now: number = Date.now()): Verdict {
+		const elapsed = now - this.loadedAt;
+		const base = this.scenario.latencyMs ?? 0;
+		for (const state of this.rules) {
+			const rule = state.rule;
+			if (!matches(rule, provider, model)) continue;
+			if (rule.afterMs !== undefined && elapsed < rule.afterMs) continue;
+			if (rule.untilMs !== undefined && elapsed >= rule.untilMs) continue;
+			if (rule.times !== undefined && state.used >= rule.times) continue;
+			if (rule.rateLimit) {
+				const { capacity, refillPerSecond } = rule.rateLimit;
+				state.tokens = Math.min(capacity, state.tokens + ((now - state.refilledAt) / 1000) * refillPerSecond);
+				state.refilledAt = now;
+				if (state.tokens >= 1) {
+					state.tokens -= 1;
+					continue; // within the limit: the next rules decide
+				}
+				state.used++;
+				return { fault: 'rate_limited', latencyMs: base, retryAfterS: (1 - state.tokens) / refillPerSecond };
+			}
+			if (rule.rate !== undefined && this.random() >= rule.rate) continue;
+			state.used++;
+			return {
+				fault: rule.fault ?? 'ok',
+				latencyMs: base + (rule.latencyMs ?? 0),
+				reply: rule.reply,
+				retryAfterS: rule.retryAfterS,
+			};
+		}
+		return { fault: 'ok', latencyMs: base };
+	}
+}
+
+function matches(rule: Rule, provider: WireProvider, model: string): boolean {
+	if (rule.provider !== undefined && rule.provider !== '*' && rule.provider !== provider) return false;
+	if (rule.model === undefined || rule.model === '*') return true;
+	if (rule.model.endsWith('*')) return model.startsWith(rule.model.slice(0, -1));
+	return rule.model === model;
+}

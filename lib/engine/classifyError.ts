@@ -1,0 +1,294 @@
+/**
+ * The one place that turns anything a provider can do wrong into an ErrorClass:
+ * SDK errors, HTTP statuses and bodies, headers, timeouts, dropped connections and
+ * answers that arrived but are not usable. Facts behind each rule:
+ * shared notes, provider-errors.md.
+ */
+import { MalformedResponseError, ProviderHttpError } from '../providers/httpError';
+import type { CompletionResponse } from '../providers/types';
+import { hintFromGeminiDetails, hintFromHeaders, hintFromMessage, headerValue } from './retryHints';
+import type { ClassifiedFailure, ErrorClass, ProviderName, RetryHint } from './types';
+
+/** Why the engine itself cut an attempt short. */
+export type AbortCause = 'attempt_timeout' | 'deadline';
+
+interface WireError {
+	status?: number;
+	headers?: unknown;
+	/** The provider's error object: `{type, message, code, details}` or Gemini's `{code, status, message, details}`. */
+	body: Record<string, unknown>;
+	/** Ollama's native errors are a bare string. */
+	text: string;
+	requestId?: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string {
+	return typeof value === 'string' ? value : '';
+}
+
+/** Pulls status, headers and the provider's error object out of whichever SDK threw. */
+function readWireError(error: unknown): WireError | undefined {
+	if (error instanceof ProviderHttpError) {
+		const body = isRecord(error.body) ? error.body : {};
+		const text = typeof error.body === 'string' ? error.body : str(body.error);
+		return { status: error.status, headers: error.headers, body, text };
+	}
+	if (!isRecord(error) || typeof error.status !== 'number') return undefined;
+	// @anthropic-ai/sdk and openai: APIError with .status, .headers, .error, .requestID.
+	if ('headers' in error && 'error' in error) {
+		const outer = error.error;
+		const inner = isRecord(outer) && isRecord(outer.error) ? outer.error : outer;
+		const body = isRecord(inner) ? inner : {};
+		return {
+			status: error.status,
+			headers: error.headers,
+			body,
+			text: str(body.message),
+			requestId:
+				str(error.requestID) ||
+				headerValue(error.headers, 'request-id') ||
+				headerValue(error.headers, 'x-request-id') ||
+				undefined,
+		};
+	}
+	// @google/genai: ApiError whose message is the JSON error body.
+	if (typeof error.message === 'string') {
+		let body: Record<string, unknown> = {};
+		try {
+			const parsed: unknown = JSON.parse(error.message);
+			if (isRecord(parsed) && isRecord(parsed.error)) body = parsed.error;
+		} catch {
+			// Not JSON: keep the bare status.
+		}
+		return { status: error.status, body, text: str(body.message) || error.message };
+	}
+	return { status: error.status, body: {}, text: '' };
+}
+
+const CONTEXT_PATTERNS = [
+	/prompt is too long/i,
+	/context[_ ]length/i,
+	/maximum context length/i,
+	/input token count .* exceeds/i,
+	/exceeds? (the )?(maximum )?context/i,
+	/too many tokens/i,
+];
+
+function looksLikeContextOverflow(code: string, text: string): boolean {
+	return code === 'context_length_exceeded' || CONTEXT_PATTERNS.some((re) => re.test(text));
+}
+
+/** Gemini's `details[]` entry of a given protobuf type, if present. */
+function geminiDetail(body: Record<string, unknown>, suffix: string): Record<string, unknown> | undefined {
+	const details = body.details;
+	if (!Array.isArray(details)) return undefined;
+	return details.find(
+		(d): d is Record<string, unknown> => isRecord(d) && str(d['@type']).endsWith(suffix),
+	);
+}
+
+function classifyStatus(provider: ProviderName, wire: WireError): ErrorClass {
+	const status = wire.status ?? 0;
+	const body = wire.body;
+	const code = str(body.code) || str(body.type);
+	const text = wire.text;
+	const details = isRecord(body.details) ? body.details : {};
+
+	if (status === 429) {
+		// Spend caps and exhausted quotas look like rate limits on the wire but never clear by waiting.
+		if (provider === 'anthropic' && /spend_limit/.test(str(details.error_code))) return 'quota_exhausted';
+		if (code === 'insufficient_quota') return 'quota_exhausted';
+		if (provider === 'gemini') {
+			const quota = geminiDetail(body, 'QuotaFailure');
+			const violations = quota && Array.isArray(quota.violations) ? quota.violations : [];
+			const daily = violations.some(
+				(v) => isRecord(v) && /PerDay|per_day|daily/i.test(str(v.quotaId) + str(v.quotaMetric)),
+			);
+			if (daily) return 'quota_exhausted';
+		}
+		if (/usage limit|quota exceeded|exceeded your (current )?quota|billing/i.test(text) && provider !== 'gemini') {
+			return 'quota_exhausted';
+		}
+		return 'rate_limited';
+	}
+	if (status === 529) return 'overloaded';
+	if (status === 503) return 'overloaded';
+	if (status === 408 || status === 504) return 'server_error';
+	if (status >= 500) return 'server_error';
+	if (status === 401 || status === 402 || status === 403) return 'auth';
+	if (status === 404) return 'model_not_found';
+	if (status === 400 || status === 413 || status === 422) {
+		if (provider === 'gemini') {
+			const info = geminiDetail(body, 'ErrorInfo');
+			// Gemini reports a bad API key as 400 INVALID_ARGUMENT.
+			if (info && /API_KEY/.test(str(info.reason))) return 'auth';
+			if (/API key not valid/i.test(text)) return 'auth';
+		}
+		if (status === 413 || looksLikeContextOverflow(code, text)) return 'context_too_long';
+		if (code === 'invalid_prompt') return 'refused';
+		return 'bad_request';
+	}
+	if (status === 409) return 'server_error';
+	return 'bad_request';
+}
+
+function hintFor(provider: ProviderName, wire: WireError): RetryHint | undefined {
+	const fromHeaders = hintFromHeaders(wire.headers);
+	if (fromHeaders) return fromHeaders;
+	if (provider === 'gemini') return hintFromGeminiDetails(wire.body.details);
+	if (provider === 'openai' || provider === 'openai_compatible') return hintFromMessage(wire.text);
+	if (provider === 'ollama') return hintFromMessage(wire.text, 'ollama-message');
+	return undefined;
+}
+
+/** Every string in an error message that must never leave the engine is cut out here. */
+export function redact(text: string, secrets: readonly string[]): string {
+	let out = text;
+	for (const secret of secrets) {
+		if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
+	}
+	// Keys the provider echoed back in part, or ones we were not told about.
+	return out
+		.replace(/\b(sk-(?:ant-)?[A-Za-z0-9_*-]{6,})/g, '[redacted]')
+		.replace(/\bAIza[0-9A-Za-z_-]{10,}/g, '[redacted]');
+}
+
+function shortMessage(text: string): string {
+	const line = text.replace(/\s+/g, ' ').trim();
+	return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}
+
+const CONNECTION_CODES = /ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed|socket hang up|terminated/i;
+
+function causeChain(error: unknown): string {
+	const parts: string[] = [];
+	let current: unknown = error;
+	for (let depth = 0; depth < 5 && isRecord(current); depth++) {
+		parts.push(str(current.name), str(current.code), str(current.message));
+		current = current.cause;
+	}
+	return parts.join(' ');
+}
+
+/**
+ * Classifies a thrown failure. `abortCause` is set when the engine's own timer aborted the
+ * attempt: whatever the SDK made of that, it is a timeout.
+ */
+export function classifyError(
+	provider: ProviderName,
+	error: unknown,
+	options: { abortCause?: AbortCause; secrets?: readonly string[] } = {},
+): ClassifiedFailure {
+	const secrets = options.secrets ?? [];
+	if (options.abortCause) {
+		return {
+			errorClass: 'timeout',
+			message:
+				options.abortCause === 'deadline'
+					? 'the task deadline was reached during the call'
+					: 'no answer within the attempt timeout',
+		};
+	}
+	if (error instanceof MalformedResponseError) {
+		// A garbled body is a provider-side glitch: worth another try like any 5xx.
+		return { errorClass: 'server_error', httpStatus: 200, message: 'malformed response body (not JSON)' };
+	}
+	const wire = readWireError(error);
+	if (wire?.status !== undefined) {
+		const errorClass = classifyStatus(provider, wire);
+		const retryHint = hintFor(provider, wire);
+		const described = wire.text || str(wire.body.type) || `HTTP ${wire.status}`;
+		return {
+			errorClass,
+			httpStatus: wire.status,
+			requestId: wire.requestId,
+			...(retryHint ? { retryHint } : {}),
+			message: redact(shortMessage(described), secrets),
+		};
+	}
+	const chain = causeChain(error);
+	if (/TimeoutError|APIConnectionTimeoutError|timed out|timeout/i.test(chain)) {
+		return { errorClass: 'timeout', message: 'the provider did not answer in time' };
+	}
+	if (/APIConnectionError|fetch failed|Connection error/i.test(chain) || CONNECTION_CODES.test(chain)) {
+		const code = CONNECTION_CODES.exec(chain)?.[0];
+		return {
+			errorClass: 'connection',
+			message: `connection failed${code ? ` (${code})` : ''}`,
+		};
+	}
+	if (error instanceof SyntaxError || /Unexpected token|is not valid JSON|Could not parse/i.test(chain)) {
+		return { errorClass: 'server_error', message: 'malformed response body (not JSON)' };
+	}
+	if (/AbortError|aborted/i.test(chain)) {
+		return { errorClass: 'timeout', message: 'the request was aborted' };
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	return { errorClass: 'connection', message: redact(shortMessage(message || 'unknown failure'), secrets) };
+}
+
+export interface OutputCheck {
+	requireComplete: boolean;
+	/** Parses and validates JSON; returns the value or a reason it is not acceptable. */
+	parseJson?: (text: string) => { ok: true; value: unknown } | { ok: false; reason: string };
+}
+
+/**
+ * Classifies an answer that arrived (HTTP 200) but cannot be used. Returns the parsed JSON
+ * when JSON was asked for and the answer passed.
+ */
+export function classifyOutput(
+	response: CompletionResponse,
+	check: OutputCheck,
+): { failure: ClassifiedFailure } | { json?: unknown } {
+	if (response.finish === 'refusal' || response.finish === 'content_filter') {
+		const why = response.refusalText ? `: ${shortMessage(response.refusalText)}` : '';
+		return {
+			failure: {
+				errorClass: 'refused',
+				httpStatus: 200,
+				requestId: response.requestId,
+				message: `the model refused or was blocked${why}`,
+			},
+		};
+	}
+	if (response.finish === 'length' && check.requireComplete) {
+		return {
+			failure: {
+				errorClass: 'truncated',
+				httpStatus: 200,
+				requestId: response.requestId,
+				message: 'the answer was cut off at the output token limit',
+			},
+		};
+	}
+	if (response.text.trim() === '') {
+		return {
+			failure: {
+				errorClass: 'empty_output',
+				httpStatus: 200,
+				requestId: response.requestId,
+				message: 'the model returned no text',
+			},
+		};
+	}
+	if (check.parseJson) {
+		const parsed = check.parseJson(response.text);
+		if (!parsed.ok) {
+			return {
+				failure: {
+					errorClass: 'invalid_output',
+					httpStatus: 200,
+					requestId: response.requestId,
+					message: parsed.reason,
+				},
+			};
+		}
+		return { json: parsed.value };
+	}
+	return {};
+}

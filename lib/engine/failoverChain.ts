@@ -1,0 +1,343 @@
+import { createAdapter } from '../providers';
+import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../providers/types';
+import type { AbortCause, OutputCheck } from './classifyError';
+import { classifyError, classifyOutput } from './classifyError';
+import { buildJsonParser } from './jsonOutput';
+import { nextStep } from './nextStep';
+import { PRICE_TABLE, costUsd, priceFor } from './pricing';
+import { sleep } from './sleep';
+import type {
+	AttemptRecord,
+	BackoffConfig,
+	ChainConfig,
+	ClassifiedFailure,
+	NeedsHumanReason,
+	Price,
+	Task,
+	TaskResult,
+	TierConfig,
+	TierSummary,
+	TokenUsage,
+} from './types';
+import { validateChain, validateTask } from './validateChain';
+
+export const DEFAULTS = {
+	attempts: 3,
+	timeoutMs: 60_000,
+	deadlineMs: 120_000,
+	maxOutputTokens: 1024,
+} as const;
+
+/** Observability plugs in from outside: the engine never logs. */
+export interface ChainEvents {
+	onAttempt?(record: AttemptRecord): void;
+	onResult?(result: TaskResult): void;
+}
+
+export interface ChainDependencies {
+	adapterFor?: (tier: TierConfig, index: number) => ProviderAdapter;
+	random?: () => number;
+	events?: ChainEvents;
+}
+
+interface PreparedTier {
+	config: TierConfig;
+	adapter: ProviderAdapter;
+	attempts: number;
+	timeoutMs: number;
+	price: Price | undefined;
+}
+
+/** Extra time the SDK's own timeout gets behind the engine's, so the engine's always fires first. */
+const SDK_TIMEOUT_SLACK_MS = 1_000;
+
+/**
+ * Runs one task (one prompt) through an ordered chain of model tiers: retries within a tier
+ * as nextStep decides, fails over to the next tier, and ends answered or needing a human.
+ * Built once per configuration and reused for many tasks: adapters and SDK clients are made here.
+ */
+export class FailoverChain {
+	private readonly tiers: PreparedTier[];
+	private readonly backoff: BackoffConfig;
+	private readonly deadlineMs: number;
+	private readonly outputCheck: OutputCheck;
+	private readonly secrets: string[];
+	private readonly random: () => number;
+	private readonly events: ChainEvents;
+
+	constructor(
+		private readonly config: ChainConfig,
+		dependencies: ChainDependencies = {},
+	) {
+		this.backoff = validateChain(config);
+		const wantsJson = Boolean(config.output?.json || config.output?.jsonSchema);
+		this.outputCheck = {
+			requireComplete: config.output?.requireComplete ?? true,
+			parseJson: wantsJson ? buildJsonParser(config.output?.jsonSchema) : undefined,
+		};
+		this.deadlineMs = config.deadlineMs ?? DEFAULTS.deadlineMs;
+		this.random = dependencies.random ?? Math.random;
+		this.events = dependencies.events ?? {};
+		this.secrets = config.tiers.map((t) => t.apiKey ?? '').filter((k) => k.length > 0);
+		this.tiers = config.tiers.map((tier, index) => {
+			const timeoutMs = tier.timeoutMs ?? DEFAULTS.timeoutMs;
+			return {
+				config: tier,
+				adapter:
+					dependencies.adapterFor?.(tier, index) ??
+					createAdapter(tier.provider, {
+						apiKey: tier.apiKey,
+						baseUrl: tier.baseUrl || undefined,
+						timeoutMs: timeoutMs + SDK_TIMEOUT_SLACK_MS,
+					}),
+				attempts: tier.attempts ?? DEFAULTS.attempts,
+				timeoutMs,
+				price: priceFor(tier.provider, tier.model, tier.price),
+			};
+		});
+	}
+
+	async run(task: Task, options: { signal?: AbortSignal } = {}): Promise<TaskResult> {
+		validateTask(task);
+		const started = performance.now();
+		const deadlineAt = started + this.deadlineMs;
+		const attempts: AttemptRecord[] = [];
+		const summaries: TierSummary[] = [];
+		const request: CompletionRequest = {
+			model: '',
+			prompt: task.prompt,
+			systemPrompt: task.systemPrompt,
+			maxOutputTokens: this.config.maxOutputTokens ?? DEFAULTS.maxOutputTokens,
+			temperature: this.config.temperature,
+			json: this.outputCheck.parseJson !== undefined,
+		};
+		const highStakes = this.config.criticality === 'high_stakes';
+		const firstModel = this.tiers[0].config.model;
+		let stopReason: NeedsHumanReason | undefined;
+		let degradeBlocked = false;
+		/** After context_too_long, only tiers with a larger declared window are worth a try. */
+		let contextFloor: number | undefined;
+		let contextSkipped = false;
+
+		for (let index = 0; index < this.tiers.length && !stopReason; index++) {
+			const tier = this.tiers[index];
+			const { provider, model } = tier.config;
+			if (highStakes && index > 0 && model !== firstModel) {
+				// A high-stakes task never answers from a different (weaker) model.
+				degradeBlocked = true;
+				continue;
+			}
+			if (contextFloor !== undefined && tier.config.contextWindow !== undefined && tier.config.contextWindow <= contextFloor) {
+				contextSkipped = true;
+				const skipped: AttemptRecord = {
+					tier: index,
+					attempt: 0,
+					provider,
+					model,
+					status: 'skipped',
+					latencyMs: 0,
+					waitedMs: 0,
+					costUsd: 0,
+					message: `skipped: context window ${tier.config.contextWindow} is not larger than ${contextFloor}`,
+				};
+				attempts.push(skipped);
+				this.events.onAttempt?.(skipped);
+				continue;
+			}
+			const summary: TierSummary = { tier: index, provider, model, attempts: 0, latencyMs: 0, waitedMs: 0, costUsd: 0 };
+			summaries.push(summary);
+			const tierStarted = performance.now();
+			request.model = model;
+
+			for (let attempt = 1; attempt <= tier.attempts; attempt++) {
+				const remaining = deadlineAt - performance.now();
+				if (remaining <= 0 || options.signal?.aborted) {
+					stopReason = 'deadline_exceeded';
+					break;
+				}
+				const outcome = await this.attempt(tier, request, remaining, options.signal);
+				const record: AttemptRecord = {
+					tier: index,
+					attempt,
+					provider,
+					model,
+					status: outcome.failure ? 'failed' : 'ok',
+					latencyMs: Math.round(outcome.latencyMs * 100) / 100,
+					waitedMs: 0,
+					usage: outcome.usage,
+					costUsd: costUsd(outcome.usage, tier.price),
+				};
+				attempts.push(record);
+				summary.attempts++;
+				summary.costUsd += record.costUsd;
+
+				if (!outcome.failure) {
+					record.requestId = outcome.response?.requestId;
+					record.httpStatus = 200;
+					record.decision = 'stop';
+					this.events.onAttempt?.(record);
+					summary.latencyMs = Math.round(performance.now() - tierStarted);
+					const result = this.finish(started, attempts, summaries, {
+						outcome: 'answered',
+						reasonText: index === 0 ? 'answered by the first tier' : `answered by tier ${index + 1} after failover`,
+						text: outcome.response?.text,
+						...(outcome.json !== undefined ? { json: outcome.json } : {}),
+						tier: index,
+						provider,
+						model,
+					});
+					return result;
+				}
+
+				const failure = outcome.failure;
+				record.errorClass = failure.errorClass;
+				record.httpStatus = failure.httpStatus;
+				record.requestId = failure.requestId;
+				record.message = failure.message;
+				const step = nextStep(failure, {
+					attempt,
+					maxAttempts: tier.attempts,
+					remainingMs: deadlineAt - performance.now(),
+					backoff: this.backoff,
+					random: this.random,
+				});
+				if (failure.retryHint) {
+					record.retryHint = { ...failure.retryHint, used: step.action === 'retry' && step.hintUsed };
+				}
+				if (step.action === 'retry') {
+					record.decision = 'retry';
+					record.waitedMs = step.waitMs;
+					summary.waitedMs += step.waitMs;
+					this.events.onAttempt?.(record);
+					await sleep(step.waitMs, options.signal);
+					continue;
+				}
+				record.decision = 'next_tier';
+				this.events.onAttempt?.(record);
+				if (failure.errorClass === 'context_too_long') {
+					contextFloor = Math.max(contextFloor ?? 0, tier.config.contextWindow ?? 0) || contextFloor;
+				}
+				break;
+			}
+			summary.latencyMs = Math.round(performance.now() - tierStarted);
+		}
+
+		const failed = attempts.filter((a) => a.status === 'failed');
+		const last = failed[failed.length - 1];
+		if (last) last.decision = 'stop';
+		const reason: NeedsHumanReason =
+			stopReason ?? (degradeBlocked ? 'degrade_not_allowed' : contextSkipped && last?.errorClass === 'context_too_long' ? 'no_larger_context' : 'all_tiers_failed');
+		return this.finish(started, attempts, summaries, {
+			outcome: 'needs_human',
+			reason,
+			reasonText: this.explain(reason, failed, options.signal?.aborted ?? false),
+		});
+	}
+
+	/** One call with its own timer; never throws. */
+	private async attempt(
+		tier: PreparedTier,
+		request: CompletionRequest,
+		remainingMs: number,
+		outer: AbortSignal | undefined,
+	): Promise<{
+		latencyMs: number;
+		response?: CompletionResponse;
+		json?: unknown;
+		usage?: TokenUsage;
+		failure?: ClassifiedFailure;
+	}> {
+		const limit = Math.min(tier.timeoutMs, remainingMs);
+		const cause: AbortCause = limit < tier.timeoutMs ? 'deadline' : 'attempt_timeout';
+		const controller = new AbortController();
+		let abortCause: AbortCause | undefined;
+		const timer = setTimeout(() => {
+			abortCause = cause;
+			controller.abort();
+		}, limit);
+		const onOuterAbort = () => {
+			abortCause = 'deadline';
+			controller.abort();
+		};
+		outer?.addEventListener('abort', onOuterAbort, { once: true });
+		const started = performance.now();
+		try {
+			const response = await tier.adapter.complete(request, {
+				signal: controller.signal,
+				timeoutMs: limit + SDK_TIMEOUT_SLACK_MS,
+			});
+			const latencyMs = performance.now() - started;
+			const checked = classifyOutput(response, this.outputCheck);
+			if ('failure' in checked) {
+				return { latencyMs, response, usage: response.usage, failure: checked.failure };
+			}
+			return { latencyMs, response, usage: response.usage, json: checked.json };
+		} catch (error) {
+			const latencyMs = performance.now() - started;
+			return {
+				latencyMs,
+				failure: classifyError(tier.config.provider, error, {
+					abortCause: controller.signal.aborted ? abortCause : undefined,
+					secrets: this.secrets,
+				}),
+			};
+		} finally {
+			clearTimeout(timer);
+			outer?.removeEventListener('abort', onOuterAbort);
+		}
+	}
+
+	private explain(reason: NeedsHumanReason, failed: AttemptRecord[], cancelled: boolean): string {
+		const byTier = new Map<number, AttemptRecord[]>();
+		for (const attempt of failed) {
+			const list = byTier.get(attempt.tier) ?? [];
+			list.push(attempt);
+			byTier.set(attempt.tier, list);
+		}
+		const parts = [...byTier.values()].map((list) => {
+			const first = list[0];
+			const classes = [...new Set(list.map((a) => `${a.errorClass}${a.httpStatus ? ` (${a.httpStatus})` : ''}`))];
+			return `tier ${first.tier + 1} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}`;
+		});
+		const what = parts.length ? `; ${parts.join('; ')}` : '';
+		switch (reason) {
+			case 'deadline_exceeded':
+				return cancelled
+					? `The task was cancelled before a model answered${what}.`
+					: `No model answered within the task deadline of ${Math.round(this.deadlineMs / 100) / 10} s${what}.`;
+			case 'degrade_not_allowed':
+				return `The first model could not answer and this high-stakes task may not fall back to a different model${what}.`;
+			case 'no_larger_context':
+				return `The prompt is too long for every model in the chain${what}.`;
+			case 'all_tiers_failed':
+				return `Every model in the chain failed${what}.`;
+		}
+	}
+
+	private finish(
+		started: number,
+		attempts: AttemptRecord[],
+		tiers: TierSummary[],
+		fields: Pick<TaskResult, 'outcome' | 'reasonText'> & Partial<TaskResult>,
+	): TaskResult {
+		const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+		let total = 0;
+		for (const attempt of attempts) {
+			usage.inputTokens += attempt.usage?.inputTokens ?? 0;
+			usage.outputTokens += attempt.usage?.outputTokens ?? 0;
+			total += attempt.costUsd;
+		}
+		for (const tier of tiers) tier.costUsd = Math.round(tier.costUsd * 1e10) / 1e10;
+		const result: TaskResult = {
+			...fields,
+			attempts,
+			tiers,
+			latencyMs: Math.round(performance.now() - started),
+			usage,
+			costUsd: Math.round(total * 1e10) / 1e10,
+			priceTableVersion: PRICE_TABLE.version,
+		};
+		this.events.onResult?.(result);
+		return result;
+	}
+}

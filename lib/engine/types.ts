@@ -1,0 +1,173 @@
+/**
+ * The vocabulary of the resilience engine. Plain data: everything here can be logged,
+ * stored and put on an n8n item as it is.
+ */
+
+export const ERROR_CLASSES = [
+	'rate_limited',
+	'quota_exhausted',
+	'overloaded',
+	'server_error',
+	'timeout',
+	'connection',
+	'context_too_long',
+	'auth',
+	'bad_request',
+	'model_not_found',
+	'refused',
+	'truncated',
+	'empty_output',
+	'invalid_output',
+] as const;
+
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+export const PROVIDERS = ['anthropic', 'openai', 'openai_compatible', 'gemini', 'ollama'] as const;
+
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** Where a server's "wait this long" came from. */
+export type RetryHintSource =
+	| 'retry-after-ms'
+	| 'retry-after'
+	| 'gemini-retry-info'
+	| 'openai-message'
+	| 'ollama-message';
+
+export interface RetryHint {
+	source: RetryHintSource;
+	ms: number;
+}
+
+/** One failure, reduced to what the engine decides on. */
+export interface ClassifiedFailure {
+	errorClass: ErrorClass;
+	httpStatus?: number;
+	requestId?: string;
+	retryHint?: RetryHint;
+	/** Short, secret-free description for people. */
+	message: string;
+}
+
+export interface TokenUsage {
+	inputTokens: number;
+	outputTokens: number;
+}
+
+export interface Price {
+	/** USD per million input tokens. */
+	inputPerMTok: number;
+	/** USD per million output tokens. */
+	outputPerMTok: number;
+}
+
+export interface TierConfig {
+	provider: ProviderName;
+	model: string;
+	/** API key; ignored by providers that need none (Ollama). Never copied into results. */
+	apiKey?: string;
+	/** Base URL of the provider's API, e.g. the emulator or a proxy. */
+	baseUrl?: string;
+	/** Tries on this tier, the first included. Default 3. */
+	attempts?: number;
+	/** Per-attempt timeout in ms. Default 60 000. */
+	timeoutMs?: number;
+	/** Context window in tokens; lets context_too_long skip to a larger model. */
+	contextWindow?: number;
+	/** Overrides the price table for this tier. */
+	price?: Price;
+}
+
+export interface BackoffConfig {
+	/** First retry waits up to this (full jitter). Default 500 ms. */
+	initialDelayMs: number;
+	/** No single backoff wait exceeds this. Default 10 000 ms. */
+	maxDelayMs: number;
+	/** The longest server hint the engine will honour before failing over instead. Default 60 000 ms. */
+	maxHintMs: number;
+}
+
+export type Criticality = 'standard' | 'high_stakes';
+
+export interface OutputChecks {
+	/** A truncated answer (max tokens reached) counts as a failure. Default true. */
+	requireComplete?: boolean;
+	/** The answer must be JSON (fences are tolerated). */
+	json?: boolean;
+	/** JSON Schema the parsed answer must satisfy; implies json. */
+	jsonSchema?: object;
+}
+
+export interface ChainConfig {
+	tiers: TierConfig[];
+	/** Total time budget for one task across every tier, waits included. Default 120 000 ms. */
+	deadlineMs?: number;
+	criticality?: Criticality;
+	backoff?: Partial<BackoffConfig>;
+	output?: OutputChecks;
+	maxOutputTokens?: number;
+	temperature?: number;
+}
+
+export interface Task {
+	prompt: string;
+	systemPrompt?: string;
+}
+
+export interface AttemptRecord {
+	tier: number;
+	/** 1-based try number on this tier. */
+	attempt: number;
+	provider: ProviderName;
+	model: string;
+	status: 'ok' | 'failed' | 'skipped';
+	errorClass?: ErrorClass;
+	httpStatus?: number;
+	requestId?: string;
+	latencyMs: number;
+	/** Time spent waiting after this attempt before the next one on the same tier. */
+	waitedMs: number;
+	/** The server's retry hint, and whether the wait followed it. */
+	retryHint?: RetryHint & { used: boolean };
+	/** What the engine did next: retry, next_tier, stop. */
+	decision?: 'retry' | 'next_tier' | 'stop';
+	message?: string;
+	usage?: TokenUsage;
+	costUsd: number;
+}
+
+export type NeedsHumanReason =
+	| 'all_tiers_failed'
+	| 'deadline_exceeded'
+	| 'degrade_not_allowed'
+	| 'no_larger_context';
+
+export interface TierSummary {
+	tier: number;
+	provider: ProviderName;
+	model: string;
+	attempts: number;
+	latencyMs: number;
+	waitedMs: number;
+	costUsd: number;
+}
+
+export interface TaskResult {
+	outcome: 'answered' | 'needs_human';
+	/** Set when outcome is needs_human. */
+	reason?: NeedsHumanReason;
+	/** One sentence a person can act on, e.g. in a Slack message. */
+	reasonText: string;
+	text?: string;
+	/** The parsed answer when JSON output was asked for. */
+	json?: unknown;
+	tier?: number;
+	provider?: ProviderName;
+	model?: string;
+	attempts: AttemptRecord[];
+	tiers: TierSummary[];
+	latencyMs: number;
+	usage: TokenUsage;
+	costUsd: number;
+	priceTableVersion: string;
+}

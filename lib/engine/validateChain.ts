@@ -1,0 +1,76 @@
+import { DEFAULT_BACKOFF } from './backoff';
+import { ConfigError } from './configError';
+import type { BackoffConfig, ChainConfig, Task } from './types';
+import { PROVIDERS } from './types';
+
+const NEEDS_KEY = new Set(['anthropic', 'openai', 'gemini']);
+
+function positive(value: unknown, field: string, integer = false): void {
+	if (value === undefined) return;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+		throw new ConfigError(field, `must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(value)}`);
+	}
+}
+
+function nonNegative(value: unknown, field: string): void {
+	if (value === undefined) return;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+		throw new ConfigError(field, `must be zero or more, got ${JSON.stringify(value)}`);
+	}
+}
+
+/** Checks a chain before any call is made; throws ConfigError naming the field. */
+export function validateChain(config: ChainConfig): BackoffConfig {
+	if (!Array.isArray(config.tiers) || config.tiers.length === 0) {
+		throw new ConfigError('tiers', 'add at least one model tier');
+	}
+	config.tiers.forEach((tier, i) => {
+		const at = `tiers[${i}]`;
+		if (!tier || typeof tier !== 'object') throw new ConfigError(at, 'must be an object');
+		if (!(PROVIDERS as readonly string[]).includes(tier.provider)) {
+			throw new ConfigError(`${at}.provider`, `unknown provider ${JSON.stringify(tier.provider)}; use one of ${PROVIDERS.join(', ')}`);
+		}
+		if (typeof tier.model !== 'string' || tier.model.trim() === '') {
+			throw new ConfigError(`${at}.model`, 'name the model');
+		}
+		if (NEEDS_KEY.has(tier.provider) && (typeof tier.apiKey !== 'string' || tier.apiKey === '')) {
+			throw new ConfigError(`${at}.apiKey`, `${tier.provider} needs an API key`);
+		}
+		if (tier.baseUrl !== undefined && tier.baseUrl !== '') {
+			try {
+				new URL(tier.baseUrl);
+			} catch {
+				throw new ConfigError(`${at}.baseUrl`, `is not a URL: ${JSON.stringify(tier.baseUrl)}`);
+			}
+		}
+		positive(tier.attempts, `${at}.attempts`, true);
+		positive(tier.timeoutMs, `${at}.timeoutMs`);
+		positive(tier.contextWindow, `${at}.contextWindow`, true);
+		if (tier.price !== undefined) {
+			nonNegative(tier.price.inputPerMTok, `${at}.price.inputPerMTok`);
+			nonNegative(tier.price.outputPerMTok, `${at}.price.outputPerMTok`);
+		}
+	});
+	positive(config.deadlineMs, 'deadlineMs');
+	positive(config.maxOutputTokens, 'maxOutputTokens', true);
+	if (config.temperature !== undefined && (typeof config.temperature !== 'number' || config.temperature < 0 || config.temperature > 2)) {
+		throw new ConfigError('temperature', `must be between 0 and 2, got ${JSON.stringify(config.temperature)}`);
+	}
+	if (config.criticality !== undefined && config.criticality !== 'standard' && config.criticality !== 'high_stakes') {
+		throw new ConfigError('criticality', `must be "standard" or "high_stakes", got ${JSON.stringify(config.criticality)}`);
+	}
+	const backoff = { ...DEFAULT_BACKOFF, ...config.backoff };
+	nonNegative(backoff.initialDelayMs, 'backoff.initialDelayMs');
+	nonNegative(backoff.maxDelayMs, 'backoff.maxDelayMs');
+	nonNegative(backoff.maxHintMs, 'backoff.maxHintMs');
+	return backoff;
+}
+
+export function validateTask(task: Task): void {
+	if (typeof task.prompt !== 'string' || task.prompt.trim() === '') {
+		throw new ConfigError('prompt', task.prompt === undefined ? 'is missing' : 'must be non-empty text');
+	}
+	if (task.systemPrompt !== undefined && typeof task.systemPrompt !== 'string') {
+		throw new ConfigError('systemPrompt', 'must be text');
+	}
+}
