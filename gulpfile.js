@@ -1,15 +1,51 @@
-// n8n loads node icons from next to the compiled node files, so the build copies them into dist.
+/**
+ * The build. n8n loads each node and credential file from dist on its own, so each is
+ * bundled with what it uses (the provider SDKs included): the published package has no
+ * runtime dependencies to clash with n8n's. n8n-workflow stays external: n8n provides it.
+ * Icons and codex files are copied next to the compiled node files, where n8n looks for them.
+ */
 const path = require('path');
-const { task, src, dest } = require('gulp');
+const { task, src, dest, parallel } = require('gulp');
+const esbuild = require('esbuild');
 
-task('build:icons', copyIcons);
+const pkg = require('./package.json');
+
+function sourceOf(distFile) {
+	return distFile.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+}
+
+function bundle() {
+	const entryPoints = [
+		...pkg.n8n.nodes,
+		...pkg.n8n.credentials,
+		pkg.bin['resilient-llm-emulator'],
+	].map((file) => ({ in: sourceOf(file), out: file.replace(/^dist\//, '').replace(/\.js$/, '') }));
+	return esbuild.build({
+		entryPoints,
+		outdir: 'dist',
+		bundle: true,
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		external: ['n8n-workflow'],
+		sourcemap: true,
+		logLevel: 'warning',
+	});
+}
 
 function copyIcons() {
-	const nodeSource = path.resolve('nodes', '**', '*.{png,svg}');
-	const nodeDestination = path.resolve('dist', 'nodes');
-	src(nodeSource, { encoding: false }).pipe(dest(nodeDestination));
-
-	const credSource = path.resolve('credentials', '**', '*.{png,svg}');
-	const credDestination = path.resolve('dist', 'credentials');
-	return src(credSource, { encoding: false }).pipe(dest(credDestination));
+	return src(['nodes/**/*.{png,svg}', 'credentials/**/*.{png,svg}'], {
+		encoding: false,
+		base: '.',
+	}).pipe(dest('dist'));
 }
+
+function copyCodex() {
+	return src('nodes/**/*.node.json', { base: '.' }).pipe(dest('dist'));
+}
+
+task('build:bundle', bundle);
+task('build:icons', copyIcons);
+task('build', parallel(bundle, copyIcons, copyCodex));
+
+module.exports = { sourceOf };

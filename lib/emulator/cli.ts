@@ -24,13 +24,16 @@ async function main(): Promise<void> {
 		return;
 	}
 	const port = Number(values.port);
-	if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
+	if (!Number.isInteger(port) || port < 0 || port > 65535)
+		throw new Error(`--port must be 0..65535, got ${values.port}`);
 	let scenario: unknown = {};
 	if (values.scenario) {
 		try {
 			scenario = JSON.parse(readFileSync(values.scenario, 'utf8'));
 		} catch (error) {
-			throw new Error(`cannot read scenario ${values.scenario}: ${error instanceof Error ? error.message : String(error)}`);
+			throw new Error(
+				`cannot read scenario ${values.scenario}: ${error instanceof Error ? error.message : String(error)}`,
+			);
 		}
 	}
 	const emulator = new ProviderEmulator({ port, host: values.host, scenario: scenario as never });
@@ -49,6 +52,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-	process.stderr.write(`resilient-llm-emulator: ${error instanceof Error ? error.message : String(error)}\n`);
+	process.stderr.write(
+		`resilient-llm-emulator: ${error instanceof Error ? error.message : String(error)}\n`,
+	);
 	process.exit(1);
 });

@@ -11,7 +11,12 @@ export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
 
 export type Fault = HttpFault | OutputFault | TransportFault | 'ok';
 
-export const FAULTS: readonly Fault[] = [...HTTP_FAULTS, ...OUTPUT_FAULTS, ...TRANSPORT_FAULTS, 'ok'];
+export const FAULTS: readonly Fault[] = [
+	...HTTP_FAULTS,
+	...OUTPUT_FAULTS,
+	...TRANSPORT_FAULTS,
+	'ok',
+];
 
 const WIRE_PROVIDERS: readonly WireProvider[] = ['anthropic', 'openai', 'gemini', 'ollama'];
 
@@ -60,7 +65,10 @@ export class ScenarioError extends Error {
 function checkNumber(value: unknown, field: string, min: number, max = Infinity): void {
 	if (value === undefined) return;
 	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-		throw new ScenarioError(field, `must be a number from ${min}${max < Infinity ? ` to ${max}` : ''}, got ${JSON.stringify(value)}`);
+		throw new ScenarioError(
+			field,
+			`must be a number from ${min}${max < Infinity ? ` to ${max}` : ''}, got ${JSON.stringify(value)}`,
+		);
 	}
 }
 
@@ -71,21 +79,37 @@ export function parseScenario(input: unknown): Scenario {
 	}
 	const scenario = input as Scenario;
 	checkNumber(scenario.latencyMs, 'latencyMs', 0);
-	if (scenario.reply !== undefined && typeof scenario.reply !== 'string') throw new ScenarioError('reply', 'must be text');
+	if (scenario.reply !== undefined && typeof scenario.reply !== 'string')
+		throw new ScenarioError('reply', 'must be text');
 	if (scenario.apiKeys !== undefined) {
 		for (const key of Object.keys(scenario.apiKeys)) {
-			if (!WIRE_PROVIDERS.includes(key as WireProvider)) throw new ScenarioError(`apiKeys.${key}`, `unknown provider; use ${WIRE_PROVIDERS.join(', ')}`);
+			if (!WIRE_PROVIDERS.includes(key as WireProvider))
+				throw new ScenarioError(
+					`apiKeys.${key}`,
+					`unknown provider; use ${WIRE_PROVIDERS.join(', ')}`,
+				);
 		}
 	}
-	if (scenario.rules !== undefined && !Array.isArray(scenario.rules)) throw new ScenarioError('rules', 'must be a list');
+	if (scenario.rules !== undefined && !Array.isArray(scenario.rules))
+		throw new ScenarioError('rules', 'must be a list');
 	(scenario.rules ?? []).forEach((rule, i) => {
 		const at = `rules[${i}]`;
 		if (!rule || typeof rule !== 'object') throw new ScenarioError(at, 'must be an object');
-		if (rule.provider !== undefined && rule.provider !== '*' && !WIRE_PROVIDERS.includes(rule.provider)) {
-			throw new ScenarioError(`${at}.provider`, `unknown provider ${JSON.stringify(rule.provider)}; use ${WIRE_PROVIDERS.join(', ')} or *`);
+		if (
+			rule.provider !== undefined &&
+			rule.provider !== '*' &&
+			!WIRE_PROVIDERS.includes(rule.provider)
+		) {
+			throw new ScenarioError(
+				`${at}.provider`,
+				`unknown provider ${JSON.stringify(rule.provider)}; use ${WIRE_PROVIDERS.join(', ')} or *`,
+			);
 		}
 		if (rule.fault !== undefined && !FAULTS.includes(rule.fault)) {
-			throw new ScenarioError(`${at}.fault`, `unknown fault ${JSON.stringify(rule.fault)}; use one of ${FAULTS.join(', ')}`);
+			throw new ScenarioError(
+				`${at}.fault`,
+				`unknown fault ${JSON.stringify(rule.fault)}; use one of ${FAULTS.join(', ')}`,
+			);
 		}
 		checkNumber(rule.times, `${at}.times`, 1);
 		checkNumber(rule.afterMs, `${at}.afterMs`, 0);
@@ -138,11 +162,18 @@ export class ScenarioState {
 	addRules(rules: Rule[], now: number = Date.now()): void {
 		const offset = now - this.loadedAt;
 		for (const rule of rules) {
-			this.rules.push(this.stateFor({
-				...rule,
-				...(rule.afterMs !== undefined ? { afterMs: rule.afterMs + offset } : { afterMs: offset }),
-				...(rule.untilMs !== undefined ? { untilMs: rule.untilMs + offset } : {}),
-			}, now));
+			this.rules.push(
+				this.stateFor(
+					{
+						...rule,
+						...(rule.afterMs !== undefined
+							? { afterMs: rule.afterMs + offset }
+							: { afterMs: offset }),
+						...(rule.untilMs !== undefined ? { untilMs: rule.untilMs + offset } : {}),
+					},
+					now,
+				),
+			);
 		}
 		this.scenario.rules = this.rules.map((s) => s.rule);
 	}
@@ -158,14 +189,21 @@ export class ScenarioState {
 			if (rule.times !== undefined && state.used >= rule.times) continue;
 			if (rule.rateLimit) {
 				const { capacity, refillPerSecond } = rule.rateLimit;
-				state.tokens = Math.min(capacity, state.tokens + ((now - state.refilledAt) / 1000) * refillPerSecond);
+				state.tokens = Math.min(
+					capacity,
+					state.tokens + ((now - state.refilledAt) / 1000) * refillPerSecond,
+				);
 				state.refilledAt = now;
 				if (state.tokens >= 1) {
 					state.tokens -= 1;
 					continue; // within the limit: the next rules decide
 				}
 				state.used++;
-				return { fault: 'rate_limited', latencyMs: base, retryAfterS: (1 - state.tokens) / refillPerSecond };
+				return {
+					fault: 'rate_limited',
+					latencyMs: base,
+					retryAfterS: (1 - state.tokens) / refillPerSecond,
+				};
 			}
 			if (rule.rate !== undefined && this.random() >= rule.rate) continue;
 			state.used++;
@@ -181,7 +219,8 @@ export class ScenarioState {
 }
 
 function matches(rule: Rule, provider: WireProvider, model: string): boolean {
-	if (rule.provider !== undefined && rule.provider !== '*' && rule.provider !== provider) return false;
+	if (rule.provider !== undefined && rule.provider !== '*' && rule.provider !== provider)
+		return false;
 	if (rule.model === undefined || rule.model === '*') return true;
 	if (rule.model.endsWith('*')) return model.startsWith(rule.model.slice(0, -1));
 	return rule.model === model;

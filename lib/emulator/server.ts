@@ -74,7 +74,8 @@ export class ProviderEmulator {
 	async start(): Promise<string> {
 		const server = createServer((req, res) => {
 			this.handle(req, res).catch((error: unknown) => {
-				if (!res.headersSent) send(res, { status: 500, headers: {}, body: { error: String(error) } });
+				if (!res.headersSent)
+					send(res, { status: 500, headers: {}, body: { error: String(error) } });
 			});
 		});
 		server.keepAliveTimeout = 30_000;
@@ -131,7 +132,11 @@ export class ProviderEmulator {
 		const url = new URL(req.url ?? '/', 'http://emulator');
 		if (url.pathname.startsWith('/_emulator/')) return this.admin(req, res, url);
 		if (req.method !== 'POST') {
-			return send(res, { status: 404, headers: {}, body: { error: `no route for ${req.method} ${url.pathname}` } });
+			return send(res, {
+				status: 404,
+				headers: {},
+				body: { error: `no route for ${req.method} ${url.pathname}` },
+			});
 		}
 		const raw = await readBody(req);
 		let body: Record<string, unknown>;
@@ -142,7 +147,11 @@ export class ProviderEmulator {
 		}
 		const call = parseCall(url, req, body);
 		if (!call) {
-			return send(res, { status: 404, headers: {}, body: { error: `no route for POST ${url.pathname}` } });
+			return send(res, {
+				status: 404,
+				headers: {},
+				body: { error: `no route for POST ${url.pathname}` },
+			});
 		}
 		const key = `${call.provider}/${call.model}`;
 		this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
@@ -167,14 +176,24 @@ export class ProviderEmulator {
 			return;
 		}
 		if ((HTTP_FAULTS as readonly string[]).includes(verdict.fault)) {
-			return send(res, errorResponse(call.provider, verdict.fault as HttpFault, { model: call.model, requestId, retryAfterS: verdict.retryAfterS }));
+			return send(
+				res,
+				errorResponse(call.provider, verdict.fault as HttpFault, {
+					model: call.model,
+					requestId,
+					retryAfterS: verdict.retryAfterS,
+				}),
+			);
 		}
 		const finish = (verdict.fault === 'ok' ? 'stop' : verdict.fault) as Finish;
 		let text = verdict.reply ?? this.defaultReply(call);
 		if (finish === 'refused') text = REFUSAL_TEXT;
 		if (finish === 'invalid_output') text = NOT_JSON_TEXT;
 		if (finish === 'truncated') text = `${text.slice(0, Math.max(8, Math.floor(text.length / 2)))}`;
-		const usage = { input: Math.ceil(call.promptText.length / 4) + 3, output: Math.max(1, Math.ceil(text.length / 4)) };
+		const usage = {
+			input: Math.ceil(call.promptText.length / 4) + 3,
+			output: Math.max(1, Math.ceil(text.length / 4)),
+		};
 		const response = successResponse(call.provider, call.model, text, finish, usage, requestId);
 		if (call.provider === 'ollama' && call.ollamaStream) {
 			// Ollama streams NDJSON unless stream:false; one final chunk is a faithful short stream.
@@ -188,9 +207,13 @@ export class ProviderEmulator {
 	private defaultReply(call: ParsedCall): string {
 		const template = this.state.scenario.reply;
 		if (template !== undefined) {
-			return template.replaceAll('{provider}', call.provider).replaceAll('{model}', call.model).replaceAll('{prompt}', call.promptText);
+			return template
+				.replaceAll('{provider}', call.provider)
+				.replaceAll('{model}', call.model)
+				.replaceAll('{prompt}', call.promptText);
 		}
-		if (call.wantsJson) return JSON.stringify({ answer: `Emulated answer from ${call.provider}/${call.model}.` });
+		if (call.wantsJson)
+			return JSON.stringify({ answer: `Emulated answer from ${call.provider}/${call.model}.` });
 		return `Emulated answer from ${call.provider}/${call.model}.`;
 	}
 
@@ -218,7 +241,10 @@ export class ProviderEmulator {
 				}
 			}
 		} catch (error) {
-			const message = error instanceof ScenarioError || error instanceof SyntaxError ? error.message : String(error);
+			const message =
+				error instanceof ScenarioError || error instanceof SyntaxError
+					? error.message
+					: String(error);
 			return send(res, { status: 400, headers: {}, body: { error: message } });
 		}
 		return send(res, { status: 404, headers: {}, body: { error: `no admin route ${route}` } });
@@ -228,7 +254,13 @@ export class ProviderEmulator {
 function textOf(content: unknown): string {
 	if (typeof content === 'string') return content;
 	if (Array.isArray(content)) {
-		return content.map((part) => (part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : '')).join('');
+		return content
+			.map((part) =>
+				part && typeof part === 'object' && 'text' in part
+					? String((part as { text: unknown }).text)
+					: '',
+			)
+			.join('');
 	}
 	return '';
 }
@@ -238,7 +270,11 @@ function messagesText(messages: unknown): string {
 	return messages.map((m) => textOf((m as { content?: unknown })?.content)).join('\n');
 }
 
-function parseCall(url: URL, req: IncomingMessage, body: Record<string, unknown>): ParsedCall | undefined {
+function parseCall(
+	url: URL,
+	req: IncomingMessage,
+	body: Record<string, unknown>,
+): ParsedCall | undefined {
 	const path = url.pathname;
 	const header = (name: string) => {
 		const v = req.headers[name];
@@ -316,7 +352,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, response: WireResponse): void {
 	const payload = JSON.stringify(response.body);
-	res.writeHead(response.status, { 'content-type': 'application/json', ...response.headers, 'content-length': Buffer.byteLength(payload) });
+	res.writeHead(response.status, {
+		'content-type': 'application/json',
+		...response.headers,
+		'content-length': Buffer.byteLength(payload),
+	});
 	res.end(payload);
 }
 

@@ -42,7 +42,14 @@ export interface ErrorOptions {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-function anthropicError(status: number, type: string, message: string, o: ErrorOptions, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): WireResponse {
+function anthropicError(
+	status: number,
+	type: string,
+	message: string,
+	o: ErrorOptions,
+	extra: Record<string, unknown> = {},
+	headers: Record<string, string> = {},
+): WireResponse {
 	return {
 		status,
 		headers: { ...JSON_HEADERS, 'request-id': o.requestId, ...headers },
@@ -50,7 +57,14 @@ function anthropicError(status: number, type: string, message: string, o: ErrorO
 	};
 }
 
-function openaiError(status: number, type: string, code: string | null, message: string, o: ErrorOptions, headers: Record<string, string> = {}): WireResponse {
+function openaiError(
+	status: number,
+	type: string,
+	code: string | null,
+	message: string,
+	o: ErrorOptions,
+	headers: Record<string, string> = {},
+): WireResponse {
 	return {
 		status,
 		headers: { ...JSON_HEADERS, 'x-request-id': o.requestId, ...headers },
@@ -58,7 +72,12 @@ function openaiError(status: number, type: string, code: string | null, message:
 	};
 }
 
-function geminiError(code: number, status: string, message: string, details: unknown[] = []): WireResponse {
+function geminiError(
+	code: number,
+	status: string,
+	message: string,
+	details: unknown[] = [],
+): WireResponse {
 	return {
 		status: code,
 		headers: { ...JSON_HEADERS },
@@ -77,25 +96,74 @@ function retryHeaders(o: ErrorOptions, withMs = false): Record<string, string> {
 	return headers;
 }
 
-export function errorResponse(provider: WireProvider, fault: HttpFault, o: ErrorOptions): WireResponse {
+export function errorResponse(
+	provider: WireProvider,
+	fault: HttpFault,
+	o: ErrorOptions,
+): WireResponse {
 	const m = o.model;
 	switch (provider) {
 		case 'anthropic':
 			switch (fault) {
 				case 'rate_limited':
-					return anthropicError(429, 'rate_limit_error', `This request would exceed the rate limit for your organization of 50 requests per minute for ${m}. Please try again later.`, o, {}, { 'x-should-retry': 'true', ...retryHeaders(o) });
+					return anthropicError(
+						429,
+						'rate_limit_error',
+						`This request would exceed the rate limit for your organization of 50 requests per minute for ${m}. Please try again later.`,
+						o,
+						{},
+						{ 'x-should-retry': 'true', ...retryHeaders(o) },
+					);
 				case 'quota_exhausted':
-					return anthropicError(429, 'rate_limit_error', 'You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC.', o, { details: { error_code: 'enforced_spend_limit_reached' } }, { 'x-should-retry': 'false' });
+					return anthropicError(
+						429,
+						'rate_limit_error',
+						'You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC.',
+						o,
+						{ details: { error_code: 'enforced_spend_limit_reached' } },
+						{ 'x-should-retry': 'false' },
+					);
 				case 'overloaded':
-					return anthropicError(529, 'overloaded_error', 'Overloaded', o, {}, { 'x-should-retry': 'true', ...retryHeaders(o) });
+					return anthropicError(
+						529,
+						'overloaded_error',
+						'Overloaded',
+						o,
+						{},
+						{ 'x-should-retry': 'true', ...retryHeaders(o) },
+					);
 				case 'server_error':
-					return anthropicError(500, 'api_error', 'Internal server error', o, {}, { 'x-should-retry': 'true' });
+					return anthropicError(
+						500,
+						'api_error',
+						'Internal server error',
+						o,
+						{},
+						{ 'x-should-retry': 'true' },
+					);
 				case 'context_too_long':
-					return anthropicError(400, 'invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum', o);
+					return anthropicError(
+						400,
+						'invalid_request_error',
+						'prompt is too long: 215000 tokens > 200000 maximum',
+						o,
+					);
 				case 'auth':
-					return anthropicError(401, 'authentication_error', 'invalid x-api-key', o, {}, { 'x-should-retry': 'false' });
+					return anthropicError(
+						401,
+						'authentication_error',
+						'invalid x-api-key',
+						o,
+						{},
+						{ 'x-should-retry': 'false' },
+					);
 				case 'bad_request':
-					return anthropicError(400, 'invalid_request_error', 'messages.0.content: Input should be a valid list', o);
+					return anthropicError(
+						400,
+						'invalid_request_error',
+						'messages.0.content: Input should be a valid list',
+						o,
+					);
 				case 'model_not_found':
 					return anthropicError(404, 'not_found_error', `model: ${m}`, o);
 			}
@@ -104,61 +172,186 @@ export function errorResponse(provider: WireProvider, fault: HttpFault, o: Error
 			switch (fault) {
 				case 'rate_limited': {
 					const wait = o.retryAfterS ?? 1.574;
-					return openaiError(429, 'tokens', 'rate_limit_exceeded', `Rate limit reached for ${m} in organization org-emulator on tokens per min (TPM): Limit 200000, Used 199100, Requested 1600. Please try again in ${wait}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, o, { 'x-should-retry': 'true', ...retryHeaders(o, true) });
+					return openaiError(
+						429,
+						'tokens',
+						'rate_limit_exceeded',
+						`Rate limit reached for ${m} in organization org-emulator on tokens per min (TPM): Limit 200000, Used 199100, Requested 1600. Please try again in ${wait}s. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+						o,
+						{ 'x-should-retry': 'true', ...retryHeaders(o, true) },
+					);
 				}
 				case 'quota_exhausted':
-					return openaiError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details.', o, { 'x-should-retry': 'false' });
+					return openaiError(
+						429,
+						'insufficient_quota',
+						'insufficient_quota',
+						'You exceeded your current quota, please check your plan and billing details.',
+						o,
+						{ 'x-should-retry': 'false' },
+					);
 				case 'overloaded':
-					return openaiError(503, 'server_error', null, 'The engine is currently overloaded, please try again later.', o, retryHeaders(o, true));
+					return openaiError(
+						503,
+						'server_error',
+						null,
+						'The engine is currently overloaded, please try again later.',
+						o,
+						retryHeaders(o, true),
+					);
 				case 'server_error':
-					return openaiError(500, 'server_error', null, 'The server had an error while processing your request. Sorry about that!', o);
+					return openaiError(
+						500,
+						'server_error',
+						null,
+						'The server had an error while processing your request. Sorry about that!',
+						o,
+					);
 				case 'context_too_long':
-					return openaiError(400, 'invalid_request_error', 'context_length_exceeded', "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.", o);
+					return openaiError(
+						400,
+						'invalid_request_error',
+						'context_length_exceeded',
+						"This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.",
+						o,
+					);
 				case 'auth':
 					// The real API echoes a masked key; the emulator echoes none.
-					return openaiError(401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', o);
+					return openaiError(
+						401,
+						'invalid_request_error',
+						'invalid_api_key',
+						'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+						o,
+					);
 				case 'bad_request':
-					return openaiError(400, 'invalid_request_error', null, "Invalid value for 'messages[0].role'.", o);
+					return openaiError(
+						400,
+						'invalid_request_error',
+						null,
+						"Invalid value for 'messages[0].role'.",
+						o,
+					);
 				case 'model_not_found':
-					return openaiError(404, 'invalid_request_error', 'model_not_found', `The model \`${m}\` does not exist or you do not have access to it.`, o);
+					return openaiError(
+						404,
+						'invalid_request_error',
+						'model_not_found',
+						`The model \`${m}\` does not exist or you do not have access to it.`,
+						o,
+					);
 			}
 			break;
 		case 'gemini':
 			switch (fault) {
 				case 'rate_limited':
-					return geminiError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.', [
-						{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaDimensions: { model: m, location: 'global' }, quotaValue: '10' }] },
-						{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${o.retryAfterS ?? 22}s` },
-					]);
+					return geminiError(
+						429,
+						'RESOURCE_EXHAUSTED',
+						'You exceeded your current quota, please check your plan and billing details.',
+						[
+							{
+								'@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+								violations: [
+									{
+										quotaMetric:
+											'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+										quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+										quotaDimensions: { model: m, location: 'global' },
+										quotaValue: '10',
+									},
+								],
+							},
+							{
+								'@type': 'type.googleapis.com/google.rpc.RetryInfo',
+								retryDelay: `${o.retryAfterS ?? 22}s`,
+							},
+						],
+					);
 				case 'quota_exhausted':
-					return geminiError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.', [
-						{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', quotaDimensions: { model: m, location: 'global' }, quotaValue: '250' }] },
-						{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '43200s' },
-					]);
+					return geminiError(
+						429,
+						'RESOURCE_EXHAUSTED',
+						'You exceeded your current quota, please check your plan and billing details.',
+						[
+							{
+								'@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+								violations: [
+									{
+										quotaMetric:
+											'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+										quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
+										quotaDimensions: { model: m, location: 'global' },
+										quotaValue: '250',
+									},
+								],
+							},
+							{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '43200s' },
+						],
+					);
 				case 'overloaded':
-					return geminiError(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.');
+					return geminiError(
+						503,
+						'UNAVAILABLE',
+						'The model is overloaded. Please try again later.',
+					);
 				case 'server_error':
-					return geminiError(500, 'INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting');
+					return geminiError(
+						500,
+						'INTERNAL',
+						'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+					);
 				case 'context_too_long':
-					return geminiError(400, 'INVALID_ARGUMENT', 'The input token count (1100000) exceeds the maximum number of tokens allowed (1048576).');
+					return geminiError(
+						400,
+						'INVALID_ARGUMENT',
+						'The input token count (1100000) exceeds the maximum number of tokens allowed (1048576).',
+					);
 				case 'auth':
-					return geminiError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
-						{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
-					]);
+					return geminiError(
+						400,
+						'INVALID_ARGUMENT',
+						'API key not valid. Please pass a valid API key.',
+						[
+							{
+								'@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+								reason: 'API_KEY_INVALID',
+								domain: 'googleapis.com',
+								metadata: { service: 'generativelanguage.googleapis.com' },
+							},
+						],
+					);
 				case 'bad_request':
-					return geminiError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Unknown name "contentz": Cannot find field.');
+					return geminiError(
+						400,
+						'INVALID_ARGUMENT',
+						'Invalid JSON payload received. Unknown name "contentz": Cannot find field.',
+					);
 				case 'model_not_found':
-					return geminiError(404, 'NOT_FOUND', `models/${m} is not found for API version v1beta, or is not supported for generateContent.`);
+					return geminiError(
+						404,
+						'NOT_FOUND',
+						`models/${m} is not found for API version v1beta, or is not supported for generateContent.`,
+					);
 			}
 			break;
 		case 'ollama':
 			switch (fault) {
 				case 'rate_limited':
-					return { ...ollamaError(429, 'too many requests, please try again later'), headers: { ...JSON_HEADERS, ...retryHeaders(o) } };
+					return {
+						...ollamaError(429, 'too many requests, please try again later'),
+						headers: { ...JSON_HEADERS, ...retryHeaders(o) },
+					};
 				case 'quota_exhausted':
-					return ollamaError(429, 'you have reached your weekly usage limit, upgrade for higher limits');
+					return ollamaError(
+						429,
+						'you have reached your weekly usage limit, upgrade for higher limits',
+					);
 				case 'overloaded':
-					return ollamaError(503, 'server busy, please try again.  maximum pending requests exceeded');
+					return ollamaError(
+						503,
+						'server busy, please try again.  maximum pending requests exceeded',
+					);
 				case 'server_error':
 					return ollamaError(500, 'llama runner process has terminated: exit status 2');
 				case 'context_too_long':
@@ -178,11 +371,19 @@ export function errorResponse(provider: WireProvider, fault: HttpFault, o: Error
 export type Finish = 'stop' | OutputFault;
 
 /** A 200 answer in the provider's shape. Output faults change its stop reason or content. */
-export function successResponse(provider: WireProvider, model: string, text: string, finish: Finish, usage: Usage, requestId: string): WireResponse {
+export function successResponse(
+	provider: WireProvider,
+	model: string,
+	text: string,
+	finish: Finish,
+	usage: Usage,
+	requestId: string,
+): WireResponse {
 	const shown = finish === 'empty_output' ? '' : text;
 	switch (provider) {
 		case 'anthropic': {
-			const stop = finish === 'refused' ? 'refusal' : finish === 'truncated' ? 'max_tokens' : 'end_turn';
+			const stop =
+				finish === 'refused' ? 'refusal' : finish === 'truncated' ? 'max_tokens' : 'end_turn';
 			return {
 				status: 200,
 				headers: { ...JSON_HEADERS, 'request-id': requestId },
@@ -211,19 +412,40 @@ export function successResponse(provider: WireProvider, model: string, text: str
 					choices: [
 						{
 							index: 0,
-							message: { role: 'assistant', content: refused ? null : shown, refusal: refused ? text : null },
+							message: {
+								role: 'assistant',
+								content: refused ? null : shown,
+								refusal: refused ? text : null,
+							},
 							finish_reason: finish === 'truncated' ? 'length' : 'stop',
 						},
 					],
-					usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+					usage: {
+						prompt_tokens: usage.input,
+						completion_tokens: usage.output,
+						total_tokens: usage.input + usage.output,
+					},
 				},
 			};
 		}
 		case 'gemini': {
-			const usageMetadata = { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output };
+			const usageMetadata = {
+				promptTokenCount: usage.input,
+				candidatesTokenCount: usage.output,
+				totalTokenCount: usage.input + usage.output,
+			};
 			if (finish === 'refused') {
 				// A blocked prompt: no candidates at all, only the feedback.
-				return { status: 200, headers: { ...JSON_HEADERS }, body: { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: usage.input, totalTokenCount: usage.input }, modelVersion: model, responseId: requestId } };
+				return {
+					status: 200,
+					headers: { ...JSON_HEADERS },
+					body: {
+						promptFeedback: { blockReason: 'SAFETY' },
+						usageMetadata: { promptTokenCount: usage.input, totalTokenCount: usage.input },
+						modelVersion: model,
+						responseId: requestId,
+					},
+				};
 			}
 			return {
 				status: 200,

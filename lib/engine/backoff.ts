@@ -15,6 +15,9 @@ export function fullJitterDelay(
 	config: BackoffConfig,
 	random: () => number = Math.random,
 ): number {
-	const ceiling = Math.min(config.maxDelayMs, config.initialDelayMs * 2 ** Math.max(0, attempt - 1));
+	const ceiling = Math.min(
+		config.maxDelayMs,
+		config.initialDelayMs * 2 ** Math.max(0, attempt - 1),
+	);
 	return Math.round(random() * ceiling);
 }

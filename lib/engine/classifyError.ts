@@ -83,7 +83,10 @@ function looksLikeContextOverflow(code: string, text: string): boolean {
 }
 
 /** Gemini's `details[]` entry of a given protobuf type, if present. */
-function geminiDetail(body: Record<string, unknown>, suffix: string): Record<string, unknown> | undefined {
+function geminiDetail(
+	body: Record<string, unknown>,
+	suffix: string,
+): Record<string, unknown> | undefined {
 	const details = body.details;
 	if (!Array.isArray(details)) return undefined;
 	return details.find(
@@ -100,7 +103,8 @@ function classifyStatus(provider: ProviderName, wire: WireError): ErrorClass {
 
 	if (status === 429) {
 		// Spend caps and exhausted quotas look like rate limits on the wire but never clear by waiting.
-		if (provider === 'anthropic' && /spend_limit/.test(str(details.error_code))) return 'quota_exhausted';
+		if (provider === 'anthropic' && /spend_limit/.test(str(details.error_code)))
+			return 'quota_exhausted';
 		if (code === 'insufficient_quota') return 'quota_exhausted';
 		if (provider === 'gemini') {
 			const quota = geminiDetail(body, 'QuotaFailure');
@@ -110,7 +114,10 @@ function classifyStatus(provider: ProviderName, wire: WireError): ErrorClass {
 			);
 			if (daily) return 'quota_exhausted';
 		}
-		if (/usage limit|quota exceeded|exceeded your (current )?quota|billing/i.test(text) && provider !== 'gemini') {
+		if (
+			/usage limit|quota exceeded|exceeded your (current )?quota|billing/i.test(text) &&
+			provider !== 'gemini'
+		) {
 			return 'quota_exhausted';
 		}
 		return 'rate_limited';
@@ -162,7 +169,8 @@ function shortMessage(text: string): string {
 	return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
 
-const CONNECTION_CODES = /ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed|socket hang up|terminated/i;
+const CONNECTION_CODES =
+	/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed|socket hang up|terminated/i;
 
 function causeChain(error: unknown): string {
 	const parts: string[] = [];
@@ -195,7 +203,11 @@ export function classifyError(
 	}
 	if (error instanceof MalformedResponseError) {
 		// A garbled body is a provider-side glitch: worth another try like any 5xx.
-		return { errorClass: 'server_error', httpStatus: 200, message: 'malformed response body (not JSON)' };
+		return {
+			errorClass: 'server_error',
+			httpStatus: 200,
+			message: 'malformed response body (not JSON)',
+		};
 	}
 	const wire = readWireError(error);
 	if (wire?.status !== undefined) {
@@ -211,24 +223,35 @@ export function classifyError(
 		};
 	}
 	const chain = causeChain(error);
-	if (/TimeoutError|APIConnectionTimeoutError|timed out|timeout/i.test(chain)) {
+	if (/TimeoutError|APIConnectionTimeoutError|timed out/i.test(chain)) {
 		return { errorClass: 'timeout', message: 'the provider did not answer in time' };
 	}
-	if (/APIConnectionError|fetch failed|Connection error/i.test(chain) || CONNECTION_CODES.test(chain)) {
+	if (
+		/APIConnectionError|fetch failed|Connection error/i.test(chain) ||
+		CONNECTION_CODES.test(chain)
+	) {
 		const code = CONNECTION_CODES.exec(chain)?.[0];
 		return {
 			errorClass: 'connection',
 			message: `connection failed${code ? ` (${code})` : ''}`,
 		};
 	}
-	if (error instanceof SyntaxError || /Unexpected token|is not valid JSON|Could not parse/i.test(chain)) {
+	if (
+		error instanceof SyntaxError ||
+		/Unexpected token|is not valid JSON|Could not parse/i.test(chain)
+	) {
 		return { errorClass: 'server_error', message: 'malformed response body (not JSON)' };
 	}
 	if (/AbortError|aborted/i.test(chain)) {
 		return { errorClass: 'timeout', message: 'the request was aborted' };
 	}
+	// Anything else never reached the provider: a local bug or a setting the SDK refused.
+	// Retrying cannot help; failing over to another provider may.
 	const message = error instanceof Error ? error.message : String(error);
-	return { errorClass: 'connection', message: redact(shortMessage(message || 'unknown failure'), secrets) };
+	return {
+		errorClass: 'bad_request',
+		message: redact(shortMessage(`request not sent: ${message || 'unknown failure'}`), secrets),
+	};
 }
 
 export interface OutputCheck {

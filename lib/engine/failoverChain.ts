@@ -127,10 +127,14 @@ export class FailoverChain {
 				degradeBlocked = true;
 				continue;
 			}
-			if (contextFloor !== undefined && tier.config.contextWindow !== undefined && tier.config.contextWindow <= contextFloor) {
+			if (
+				contextFloor !== undefined &&
+				tier.config.contextWindow !== undefined &&
+				tier.config.contextWindow <= contextFloor
+			) {
 				contextSkipped = true;
 				const skipped: AttemptRecord = {
-					tier: index,
+					tier: index + 1,
 					attempt: 0,
 					provider,
 					model,
@@ -144,7 +148,15 @@ export class FailoverChain {
 				this.events.onAttempt?.(skipped);
 				continue;
 			}
-			const summary: TierSummary = { tier: index, provider, model, attempts: 0, latencyMs: 0, waitedMs: 0, costUsd: 0 };
+			const summary: TierSummary = {
+				tier: index,
+				provider,
+				model,
+				attempts: 0,
+				latencyMs: 0,
+				waitedMs: 0,
+				costUsd: 0,
+			};
 			summaries.push(summary);
 			const tierStarted = performance.now();
 			request.model = model;
@@ -157,7 +169,7 @@ export class FailoverChain {
 				}
 				const outcome = await this.attempt(tier, request, remaining, options.signal);
 				const record: AttemptRecord = {
-					tier: index,
+					tier: index + 1,
 					attempt,
 					provider,
 					model,
@@ -179,10 +191,13 @@ export class FailoverChain {
 					summary.latencyMs = Math.round(performance.now() - tierStarted);
 					const result = this.finish(started, attempts, summaries, {
 						outcome: 'answered',
-						reasonText: index === 0 ? 'answered by the first tier' : `answered by tier ${index + 1} after failover`,
+						reasonText:
+							index === 0
+								? 'answered by the first tier'
+								: `answered by tier ${index + 1} after failover`,
 						text: outcome.response?.text,
 						...(outcome.json !== undefined ? { json: outcome.json } : {}),
-						tier: index,
+						tier: index + 1,
 						provider,
 						model,
 					});
@@ -202,7 +217,10 @@ export class FailoverChain {
 					random: this.random,
 				});
 				if (failure.retryHint) {
-					record.retryHint = { ...failure.retryHint, used: step.action === 'retry' && step.hintUsed };
+					record.retryHint = {
+						...failure.retryHint,
+						used: step.action === 'retry' && step.hintUsed,
+					};
 				}
 				if (step.action === 'retry') {
 					record.decision = 'retry';
@@ -214,8 +232,11 @@ export class FailoverChain {
 				}
 				record.decision = 'next_tier';
 				this.events.onAttempt?.(record);
+				if (outcome.deadlineHit || deadlineAt - performance.now() <= 0)
+					stopReason = 'deadline_exceeded';
 				if (failure.errorClass === 'context_too_long') {
-					contextFloor = Math.max(contextFloor ?? 0, tier.config.contextWindow ?? 0) || contextFloor;
+					contextFloor =
+						Math.max(contextFloor ?? 0, tier.config.contextWindow ?? 0) || contextFloor;
 				}
 				break;
 			}
@@ -226,7 +247,12 @@ export class FailoverChain {
 		const last = failed[failed.length - 1];
 		if (last) last.decision = 'stop';
 		const reason: NeedsHumanReason =
-			stopReason ?? (degradeBlocked ? 'degrade_not_allowed' : contextSkipped && last?.errorClass === 'context_too_long' ? 'no_larger_context' : 'all_tiers_failed');
+			stopReason ??
+			(degradeBlocked
+				? 'degrade_not_allowed'
+				: contextSkipped && last?.errorClass === 'context_too_long'
+					? 'no_larger_context'
+					: 'all_tiers_failed');
 		return this.finish(started, attempts, summaries, {
 			outcome: 'needs_human',
 			reason,
@@ -246,8 +272,11 @@ export class FailoverChain {
 		json?: unknown;
 		usage?: TokenUsage;
 		failure?: ClassifiedFailure;
+		/** The engine cut this attempt short because the task ran out of time. */
+		deadlineHit?: boolean;
 	}> {
-		const limit = Math.min(tier.timeoutMs, remainingMs);
+		// Whole milliseconds: the OpenAI SDK rejects a fractional timeout.
+		const limit = Math.max(1, Math.floor(Math.min(tier.timeoutMs, remainingMs)));
 		const cause: AbortCause = limit < tier.timeoutMs ? 'deadline' : 'attempt_timeout';
 		const controller = new AbortController();
 		let abortCause: AbortCause | undefined;
@@ -274,10 +303,12 @@ export class FailoverChain {
 			return { latencyMs, response, usage: response.usage, json: checked.json };
 		} catch (error) {
 			const latencyMs = performance.now() - started;
+			const cutShort = controller.signal.aborted ? abortCause : undefined;
 			return {
 				latencyMs,
+				deadlineHit: cutShort === 'deadline',
 				failure: classifyError(tier.config.provider, error, {
-					abortCause: controller.signal.aborted ? abortCause : undefined,
+					abortCause: cutShort,
 					secrets: this.secrets,
 				}),
 			};
@@ -296,8 +327,10 @@ export class FailoverChain {
 		}
 		const parts = [...byTier.values()].map((list) => {
 			const first = list[0];
-			const classes = [...new Set(list.map((a) => `${a.errorClass}${a.httpStatus ? ` (${a.httpStatus})` : ''}`))];
-			return `tier ${first.tier + 1} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}`;
+			const classes = [
+				...new Set(list.map((a) => `${a.errorClass}${a.httpStatus ? ` (${a.httpStatus})` : ''}`)),
+			];
+			return `tier ${first.tier} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}`;
 		});
 		const what = parts.length ? `; ${parts.join('; ')}` : '';
 		switch (reason) {

@@ -2,7 +2,9 @@ import Ajv from 'ajv';
 
 import { ConfigError } from './configError';
 
-export type JsonParse = (text: string) => { ok: true; value: unknown } | { ok: false; reason: string };
+export type JsonParse = (
+	text: string,
+) => { ok: true; value: unknown } | { ok: false; reason: string };
 
 /** Models often wrap JSON in a Markdown fence; the fence is not part of the answer. */
 function stripFence(text: string): string {

@@ -52,10 +52,16 @@ export function nextStep(failure: ClassifiedFailure, context: StepContext): Step
 	if (hint) {
 		// The server knows better than our formula, unless its wait does not fit.
 		if (hint.ms > context.backoff.maxHintMs) {
-			return { action: 'next_tier', why: `server asks to wait ${hint.ms} ms, over the ${context.backoff.maxHintMs} ms cap` };
+			return {
+				action: 'next_tier',
+				why: `server asks to wait ${hint.ms} ms, over the ${context.backoff.maxHintMs} ms cap`,
+			};
 		}
 		if (hint.ms >= context.remainingMs) {
-			return { action: 'next_tier', why: `server asks to wait ${hint.ms} ms, past the task deadline` };
+			return {
+				action: 'next_tier',
+				why: `server asks to wait ${hint.ms} ms, past the task deadline`,
+			};
 		}
 		return { action: 'retry', waitMs: hint.ms, hintUsed: true };
 	}

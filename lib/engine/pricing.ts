@@ -23,7 +23,11 @@ const MODELS_LONGEST_FIRST = Object.keys(PRICE_TABLE.models).sort((a, b) => b.le
  * starts with (so dated snapshots such as `claude-haiku-4-5-20251001` match). Local Ollama
  * models cost nothing unless priced; an unknown model is `undefined` (cost reported as 0).
  */
-export function priceFor(provider: ProviderName, model: string, override?: Price): Price | undefined {
+export function priceFor(
+	provider: ProviderName,
+	model: string,
+	override?: Price,
+): Price | undefined {
 	if (override) return override;
 	const name = model.replace(/^models\//, '');
 	const key = MODELS_LONGEST_FIRST.find((m) => name === m || name.startsWith(`${m}-`));
@@ -34,7 +38,8 @@ export function priceFor(provider: ProviderName, model: string, override?: Price
 
 export function costUsd(usage: TokenUsage | undefined, price: Price | undefined): number {
 	if (!usage || !price) return 0;
-	const cost = (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6;
+	const cost =
+		(usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6;
 	// Round to a tenth of a micro-dollar so sums stay readable.
 	return Math.round(cost * 1e10) / 1e10;
 }

@@ -52,7 +52,14 @@ export function hintFromMessage(
 	for (const part of match[1].matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
 		const value = Number(part[1]);
 		const unit = part[2];
-		total += unit === 'ms' ? value : unit === 's' ? value * 1000 : unit === 'm' ? value * 60_000 : value * 3_600_000;
+		total +=
+			unit === 'ms'
+				? value
+				: unit === 's'
+					? value * 1000
+					: unit === 'm'
+						? value * 60_000
+						: value * 3_600_000;
 	}
 	return { source, ms: Math.round(total) };
 }

@@ -115,6 +115,7 @@ export interface Task {
 }
 
 export interface AttemptRecord {
+	/** 1-based position of the tier in the chain. */
 	tier: number;
 	/** 1-based try number on this tier. */
 	attempt: number;
@@ -143,6 +144,7 @@ export type NeedsHumanReason =
 	| 'no_larger_context';
 
 export interface TierSummary {
+	/** 1-based. */
 	tier: number;
 	provider: ProviderName;
 	model: string;
@@ -161,6 +163,7 @@ export interface TaskResult {
 	text?: string;
 	/** The parsed answer when JSON output was asked for. */
 	json?: unknown;
+	/** 1-based position of the tier that answered. */
 	tier?: number;
 	provider?: ProviderName;
 	model?: string;

@@ -7,8 +7,16 @@ const NEEDS_KEY = new Set(['anthropic', 'openai', 'gemini']);
 
 function positive(value: unknown, field: string, integer = false): void {
 	if (value === undefined) return;
-	if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-		throw new ConfigError(field, `must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(value)}`);
+	if (
+		typeof value !== 'number' ||
+		!Number.isFinite(value) ||
+		value <= 0 ||
+		(integer && !Number.isInteger(value))
+	) {
+		throw new ConfigError(
+			field,
+			`must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(value)}`,
+		);
 	}
 }
 
@@ -28,7 +36,10 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 		const at = `tiers[${i}]`;
 		if (!tier || typeof tier !== 'object') throw new ConfigError(at, 'must be an object');
 		if (!(PROVIDERS as readonly string[]).includes(tier.provider)) {
-			throw new ConfigError(`${at}.provider`, `unknown provider ${JSON.stringify(tier.provider)}; use one of ${PROVIDERS.join(', ')}`);
+			throw new ConfigError(
+				`${at}.provider`,
+				`unknown provider ${JSON.stringify(tier.provider)}; use one of ${PROVIDERS.join(', ')}`,
+			);
 		}
 		if (typeof tier.model !== 'string' || tier.model.trim() === '') {
 			throw new ConfigError(`${at}.model`, 'name the model');
@@ -37,10 +48,17 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 			throw new ConfigError(`${at}.apiKey`, `${tier.provider} needs an API key`);
 		}
 		if (tier.baseUrl !== undefined && tier.baseUrl !== '') {
+			let protocol = '';
 			try {
-				new URL(tier.baseUrl);
+				protocol = new URL(tier.baseUrl).protocol;
 			} catch {
-				throw new ConfigError(`${at}.baseUrl`, `is not a URL: ${JSON.stringify(tier.baseUrl)}`);
+				// reported below
+			}
+			if (protocol !== 'http:' && protocol !== 'https:') {
+				throw new ConfigError(
+					`${at}.baseUrl`,
+					`is not a URL starting with http:// or https://: ${JSON.stringify(tier.baseUrl)}`,
+				);
 			}
 		}
 		positive(tier.attempts, `${at}.attempts`, true);
@@ -53,11 +71,24 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 	});
 	positive(config.deadlineMs, 'deadlineMs');
 	positive(config.maxOutputTokens, 'maxOutputTokens', true);
-	if (config.temperature !== undefined && (typeof config.temperature !== 'number' || config.temperature < 0 || config.temperature > 2)) {
-		throw new ConfigError('temperature', `must be between 0 and 2, got ${JSON.stringify(config.temperature)}`);
+	if (
+		config.temperature !== undefined &&
+		(typeof config.temperature !== 'number' || config.temperature < 0 || config.temperature > 2)
+	) {
+		throw new ConfigError(
+			'temperature',
+			`must be between 0 and 2, got ${JSON.stringify(config.temperature)}`,
+		);
 	}
-	if (config.criticality !== undefined && config.criticality !== 'standard' && config.criticality !== 'high_stakes') {
-		throw new ConfigError('criticality', `must be "standard" or "high_stakes", got ${JSON.stringify(config.criticality)}`);
+	if (
+		config.criticality !== undefined &&
+		config.criticality !== 'standard' &&
+		config.criticality !== 'high_stakes'
+	) {
+		throw new ConfigError(
+			'criticality',
+			`must be "standard" or "high_stakes", got ${JSON.stringify(config.criticality)}`,
+		);
 	}
 	const backoff = { ...DEFAULT_BACKOFF, ...config.backoff };
 	nonNegative(backoff.initialDelayMs, 'backoff.initialDelayMs');
@@ -68,7 +99,10 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 
 export function validateTask(task: Task): void {
 	if (typeof task.prompt !== 'string' || task.prompt.trim() === '') {
-		throw new ConfigError('prompt', task.prompt === undefined ? 'is missing' : 'must be non-empty text');
+		throw new ConfigError(
+			'prompt',
+			task.prompt === undefined ? 'is missing' : 'must be non-empty text',
+		);
 	}
 	if (task.systemPrompt !== undefined && typeof task.systemPrompt !== 'string') {
 		throw new ConfigError('systemPrompt', 'must be text');

@@ -44,9 +44,7 @@ export class AnthropicAdapter implements ProviderAdapter {
 			},
 			{ signal: options.signal, timeout: options.timeoutMs },
 		);
-		const text = message.content
-			.map((block) => (block.type === 'text' ? block.text : ''))
-			.join('');
+		const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
 		const finish = FINISH[message.stop_reason ?? ''] ?? 'other';
 		return {
 			text,

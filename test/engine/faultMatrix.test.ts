@@ -16,7 +16,15 @@ import { FAST_BACKOFF, HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '.
 const ctx = useEmulator();
 
 /** Classes worth retrying on the same model; the rest fail over after one try. */
-const RETRIED = new Set<ErrorClass>(['rate_limited', 'overloaded', 'server_error', 'timeout', 'connection', 'empty_output', 'invalid_output']);
+const RETRIED = new Set<ErrorClass>([
+	'rate_limited',
+	'overloaded',
+	'server_error',
+	'timeout',
+	'connection',
+	'empty_output',
+	'invalid_output',
+]);
 
 const EMULATOR_FAULT: Partial<Record<ErrorClass, Fault>> = { timeout: 'hang', connection: 'drop' };
 
@@ -63,7 +71,12 @@ for (const provider of WIRE_PROVIDERS) {
 				const { emulator } = ctx;
 				emulator.loadScenario({
 					rules: [
-						{ provider, model: MODELS[provider], fault: EMULATOR_FAULT[errorClass] ?? (errorClass as Fault), ...(errorClass === 'rate_limited' ? { retryAfterS: 0.05 } : {}) },
+						{
+							provider,
+							model: MODELS[provider],
+							fault: EMULATOR_FAULT[errorClass] ?? (errorClass as Fault),
+							...(errorClass === 'rate_limited' ? { retryAfterS: 0.05 } : {}),
+						},
 						{ provider: fallback, model: FALLBACK_MODEL, reply: '{"ok": true}' },
 					],
 				});
@@ -71,8 +84,15 @@ for (const provider of WIRE_PROVIDERS) {
 				const chain = new FailoverChain(
 					{
 						tiers: [
-							tier(emulator, provider, { contextWindow: 100_000, timeoutMs: errorClass === 'timeout' ? 300 : 5_000 }),
-							tier(emulator, fallback, { model: FALLBACK_MODEL, contextWindow: 1_000_000, price: { inputPerMTok: 1, outputPerMTok: 2 } }),
+							tier(emulator, provider, {
+								contextWindow: 100_000,
+								timeoutMs: errorClass === 'timeout' ? 300 : 5_000,
+							}),
+							tier(emulator, fallback, {
+								model: FALLBACK_MODEL,
+								contextWindow: 1_000_000,
+								price: { inputPerMTok: 1, outputPerMTok: 2 },
+							}),
 						],
 						backoff: FAST_BACKOFF,
 						deadlineMs: 20_000,
@@ -80,22 +100,28 @@ for (const provider of WIRE_PROVIDERS) {
 					},
 					{ random: HALF },
 				);
-				const result = await chain.run({ prompt: 'Summarise the customer ticket in one sentence.' });
+				const result = await chain.run({
+					prompt: 'Summarise the customer ticket in one sentence.',
+				});
 
 				if (unsignalled) {
 					assert.equal(result.outcome, 'answered');
-					assert.equal(result.tier, 0);
+					assert.equal(result.tier, 1);
 					assert.equal(emulator.count(fallback), 0);
 					return;
 				}
 
 				assert.equal(result.outcome, 'answered', result.reasonText);
-				assert.equal(result.tier, 1, 'answered by the second tier');
+				assert.equal(result.tier, 2, 'answered by the second tier');
 				assert.equal(result.provider, fallback);
-				assert.equal(emulator.count(provider, MODELS[provider]), tries, 'calls to the failing model');
+				assert.equal(
+					emulator.count(provider, MODELS[provider]),
+					tries,
+					'calls to the failing model',
+				);
 				assert.equal(emulator.count(fallback, FALLBACK_MODEL), 1, 'calls to the fallback');
 
-				const failed = result.attempts.filter((a) => a.tier === 0);
+				const failed = result.attempts.filter((a) => a.tier === 1);
 				assert.equal(failed.length, tries);
 				const status = STATUS[errorClass][provider] ?? STATUS[errorClass].all;
 				failed.forEach((attempt, i) => {
@@ -105,9 +131,17 @@ for (const provider of WIRE_PROVIDERS) {
 					assert.equal(attempt.httpStatus, status, `attempt ${i + 1} HTTP status`);
 					assert.equal(attempt.decision, i < tries - 1 ? 'retry' : 'next_tier');
 					assert.ok(attempt.message && attempt.message.length > 0, 'a message for people');
-					if (errorClass === 'timeout') assert.ok(attempt.latencyMs >= 250 && attempt.latencyMs < 1_500, `timed out after ${attempt.latencyMs} ms`);
+					if (errorClass === 'timeout')
+						assert.ok(
+							attempt.latencyMs >= 250 && attempt.latencyMs < 1_500,
+							`timed out after ${attempt.latencyMs} ms`,
+						);
 				});
-				if (status !== undefined && status >= 400 && (provider === 'anthropic' || provider === 'openai')) {
+				if (
+					status !== undefined &&
+					status >= 400 &&
+					(provider === 'anthropic' || provider === 'openai')
+				) {
 					assert.match(failed[0].requestId ?? '', /^req_emu/, 'provider request id recorded');
 				}
 				if (errorClass === 'rate_limited') {
@@ -118,13 +152,16 @@ for (const provider of WIRE_PROVIDERS) {
 					}
 				} else if (retried) {
 					// Full jitter with random() = 0.5: half of 20 ms, then half of 40 ms.
-					assert.deepEqual(failed.slice(0, -1).map((a) => a.waitedMs), [10, 20]);
+					assert.deepEqual(
+						failed.slice(0, -1).map((a) => a.waitedMs),
+						[10, 20],
+					);
 				}
 				assert.equal(failed[tries - 1].waitedMs, 0, 'no wait before failing over');
 
 				const answer = result.attempts[result.attempts.length - 1];
 				assert.equal(answer.status, 'ok');
-				assert.equal(answer.tier, 1);
+				assert.equal(answer.tier, 2);
 				assert.equal(answer.httpStatus, 200);
 				assert.ok(answer.costUsd > 0, 'the answer is priced');
 				if (status === 200 && provider !== 'ollama') {
@@ -132,7 +169,13 @@ for (const provider of WIRE_PROVIDERS) {
 				}
 				const sum = result.attempts.reduce((s, a) => s + a.costUsd, 0);
 				assert.ok(Math.abs(result.costUsd - sum) < 1e-9, 'total cost is the sum of attempts');
-				assert.deepEqual(result.tiers.map((t) => [t.tier, t.attempts]), [[0, tries], [1, 1]]);
+				assert.deepEqual(
+					result.tiers.map((t) => [t.tier, t.attempts]),
+					[
+						[0, tries],
+						[1, 1],
+					],
+				);
 			});
 		}
 	});

@@ -35,7 +35,11 @@ export function useEmulator(scenario: Scenario = {}): { emulator: ProviderEmulat
 	return holder;
 }
 
-export function tier(emulator: ProviderEmulator, provider: WireProvider, overrides: Partial<TierConfig> = {}): TierConfig {
+export function tier(
+	emulator: ProviderEmulator,
+	provider: WireProvider,
+	overrides: Partial<TierConfig> = {},
+): TierConfig {
 	return {
 		provider,
 		model: MODELS[provider],

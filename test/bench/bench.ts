@@ -1,0 +1,249 @@
+/**
+ * npm run bench: measured figures against the provider emulator, in one process and one run.
+ * Prints a table, then one JSON line last.
+ *
+ *   overhead_ms_median       engine's added latency per successful call over the same SDK called directly
+ *   outage_naive_s           mean time per task, primary always 529, naive retry-then-fallback pattern
+ *   outage_engine_s          the same tasks through the engine
+ *   secondary_s              the secondary's own latency (the floor for both)
+ *   heap_mb_per_1000_tasks   heap growth per batch of 1,000 completed tasks, after the first batch
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+
+import { FailoverChain } from '../../lib/engine/failoverChain';
+import type { TierConfig } from '../../lib/engine/types';
+import { ProviderEmulator } from '../../lib/emulator/server';
+
+const KEY = 'bench-key';
+const rows: [string, string, string][] = [];
+const figures: Record<string, number> = {};
+
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = sorted.length >> 1;
+	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function mean(values: number[]): number {
+	return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+function round(value: number, digits = 3): number {
+	const f = 10 ** digits;
+	return Math.round(value * f) / f;
+}
+
+function progress(message: string): void {
+	process.stderr.write(`bench: ${message}\n`);
+}
+
+async function overhead(emulator: ProviderEmulator): Promise<void> {
+	emulator.loadScenario({});
+	const direct = new OpenAI({
+		apiKey: KEY,
+		baseURL: emulator.urls.openai,
+		maxRetries: 0,
+		timeout: 61_000,
+	});
+	const chain = new FailoverChain({
+		tiers: [
+			{ provider: 'openai', model: 'gpt-4o-mini', apiKey: KEY, baseUrl: emulator.urls.openai },
+		],
+	});
+	const directCall = () =>
+		direct.chat.completions.create({
+			model: 'gpt-4o-mini',
+			messages: [{ role: 'user', content: 'Say hi.' }],
+			max_completion_tokens: 1024,
+		});
+	const engineCall = () => chain.run({ prompt: 'Say hi.' });
+	for (let i = 0; i < 300; i++) {
+		await directCall();
+		await engineCall();
+	}
+	const directMs: number[] = [];
+	const engineMs: number[] = [];
+	// Interleaved, alternating which goes first, so drift in the machine hits both equally.
+	for (let i = 0; i < 3000; i++) {
+		const order =
+			i % 2 === 0 ? ([directCall, engineCall] as const) : ([engineCall, directCall] as const);
+		for (const fn of order) {
+			const started = performance.now();
+			await fn();
+			(fn === directCall ? directMs : engineMs).push(performance.now() - started);
+		}
+	}
+	const d = median(directMs);
+	const e = median(engineMs);
+	figures.direct_sdk_ms_median = round(d);
+	figures.engine_ms_median = round(e);
+	figures.overhead_ms_median = round(e - d);
+	rows.push(['direct OpenAI SDK call, median', `${round(d)} ms`, '3000 calls']);
+	rows.push(['same call through the engine, median', `${round(e)} ms`, '3000 calls, interleaved']);
+	rows.push(['overhead_ms_median', `${round(e - d)} ms`, 'target <= 0.3 ms']);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function outage(emulator: ProviderEmulator): Promise<void> {
+	const TASKS = 20;
+	emulator.loadScenario({
+		rules: [
+			{ provider: 'anthropic', model: 'claude-haiku-4-5', fault: 'overloaded' },
+			{ provider: 'openai', model: 'gpt-4o-mini', latencyMs: 50 },
+		],
+	});
+	const primary = new Anthropic({
+		apiKey: KEY,
+		baseURL: emulator.urls.anthropic,
+		maxRetries: 0,
+		timeout: 30_000,
+	});
+	const secondary = new OpenAI({
+		apiKey: KEY,
+		baseURL: emulator.urls.openai,
+		maxRetries: 0,
+		timeout: 30_000,
+	});
+	const askSecondary = () =>
+		secondary.chat.completions.create({
+			model: 'gpt-4o-mini',
+			messages: [{ role: 'user', content: 'Summarise.' }],
+			max_completion_tokens: 1024,
+		});
+
+	// The secondary's own latency: the floor for any failover.
+	const own: number[] = [];
+	for (let i = 0; i < TASKS; i++) {
+		const started = performance.now();
+		await askSecondary();
+		own.push(performance.now() - started);
+	}
+	figures.secondary_s = round(mean(own) / 1000);
+
+	// The common naive pattern: 3 tries on the primary, sleeping 1 s * 1.5^n plus up to 0.5 s
+	// of jitter after each failure, then one fallback model.
+	progress(`outage, naive baseline: ${TASKS} tasks, about 5.5 s each`);
+	const naive: number[] = [];
+	for (let i = 0; i < TASKS; i++) {
+		const started = performance.now();
+		for (let n = 0; n < 3; n++) {
+			try {
+				await primary.messages.create({
+					model: 'claude-haiku-4-5',
+					max_tokens: 1024,
+					messages: [{ role: 'user', content: 'Summarise.' }],
+				});
+				break;
+			} catch {
+				await sleep(1000 * 1.5 ** n + Math.random() * 500);
+			}
+		}
+		await askSecondary();
+		naive.push(performance.now() - started);
+	}
+	figures.outage_naive_s = round(mean(naive) / 1000);
+
+	progress(`outage, engine: ${TASKS} tasks`);
+	const tiers: TierConfig[] = [
+		{
+			provider: 'anthropic',
+			model: 'claude-haiku-4-5',
+			apiKey: KEY,
+			baseUrl: emulator.urls.anthropic,
+		},
+		{ provider: 'openai', model: 'gpt-4o-mini', apiKey: KEY, baseUrl: emulator.urls.openai },
+	];
+	const chain = new FailoverChain({ tiers });
+	const engine: number[] = [];
+	for (let i = 0; i < TASKS; i++) {
+		const started = performance.now();
+		const result = await chain.run({ prompt: 'Summarise.' });
+		if (result.tier !== 1)
+			throw new Error(`outage task ${i} was not answered by the secondary: ${result.reasonText}`);
+		engine.push(performance.now() - started);
+	}
+	figures.outage_engine_s = round(mean(engine) / 1000);
+	rows.push(['secondary alone, mean per task', `${figures.secondary_s} s`, `${TASKS} tasks`]);
+	rows.push([
+		'outage_naive_s (3 tries, 1 s * 1.5^n + jitter, then fallback)',
+		`${figures.outage_naive_s} s`,
+		`${TASKS} tasks`,
+	]);
+	rows.push([
+		'outage_engine_s (default backoff, no breaker)',
+		`${figures.outage_engine_s} s`,
+		`${round(figures.outage_naive_s / figures.outage_engine_s, 1)}x faster than naive`,
+	]);
+}
+
+async function heap(emulator: ProviderEmulator): Promise<void> {
+	const gc = (globalThis as { gc?: () => void }).gc;
+	if (!gc) throw new Error('run with --expose-gc (npm run bench does)');
+	emulator.loadScenario({ rules: [{ provider: 'anthropic', fault: 'overloaded', rate: 0.2 }] });
+	const chain = new FailoverChain({
+		tiers: [
+			{
+				provider: 'anthropic',
+				model: 'claude-haiku-4-5',
+				apiKey: KEY,
+				baseUrl: emulator.urls.anthropic,
+			},
+			{ provider: 'openai', model: 'gpt-4o-mini', apiKey: KEY, baseUrl: emulator.urls.openai },
+		],
+		backoff: { initialDelayMs: 1, maxDelayMs: 1 },
+	});
+	const batch = async () => {
+		for (let i = 0; i < 1000; i++) {
+			const result = await chain.run({ prompt: `Task ${i}: summarise.` });
+			if (result.outcome !== 'answered') throw new Error(result.reasonText);
+		}
+		gc();
+		await sleep(50);
+		gc();
+		return process.memoryUsage().heapUsed;
+	};
+	const baseline = await batch(); // warms the SDKs' keep-alive pools and JIT
+	const after: number[] = [];
+	for (let b = 0; b < 3; b++) after.push(await batch());
+	const perBatch = (after[after.length - 1] - baseline) / after.length / 1024 / 1024;
+	figures.heap_mb_per_1000_tasks = round(perBatch, 3);
+	rows.push(['heap after warm-up batch', `${round(baseline / 1024 / 1024, 1)} MB`, '']);
+	rows.push([
+		'heap after each later batch of 1,000',
+		after.map((h) => `${round(h / 1024 / 1024, 1)} MB`).join(', '),
+		'',
+	]);
+	rows.push([
+		'heap_mb_per_1000_tasks',
+		`${figures.heap_mb_per_1000_tasks} MB`,
+		'growth per batch; ~0 means nothing is held',
+	]);
+}
+
+async function main(): Promise<void> {
+	const emulator = new ProviderEmulator();
+	await emulator.start();
+	try {
+		progress('overhead: 3000 interleaved calls each way');
+		await overhead(emulator);
+		progress('heap: 4 batches of 1,000 tasks');
+		await heap(emulator);
+		await outage(emulator);
+	} finally {
+		await emulator.stop();
+	}
+	const width = Math.max(...rows.map((r) => r[0].length));
+	process.stdout.write(`${'figure'.padEnd(width)}  value\n`);
+	for (const [name, value, note] of rows)
+		process.stdout.write(`${name.padEnd(width)}  ${value}${note ? `   (${note})` : ''}\n`);
+	process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+main().catch((error: unknown) => {
+	process.stderr.write(
+		`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+	);
+	process.exit(1);
+});

@@ -1,0 +1,279 @@
+/** The provider emulator: scripted faults, run-time changes, counters, and its command. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+
+import { MODELS, useEmulator } from '../helpers/emulator';
+
+const ctx = useEmulator();
+
+async function call(
+	path: string,
+	body: unknown,
+	headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+	const response = await fetch(`${ctx.emulator.baseUrl}${path}`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body: JSON.stringify(body),
+		signal: AbortSignal.timeout(5_000),
+	});
+	const text = await response.text();
+	return {
+		status: response.status,
+		headers: response.headers,
+		body: text ? JSON.parse(text) : undefined,
+	};
+}
+
+const anthropic = (model = MODELS.anthropic) =>
+	call(
+		'/v1/messages',
+		{ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] },
+		{ 'x-api-key': 'k' },
+	);
+
+describe('scripted faults', () => {
+	it('a status for the next N calls, then normal answers', async () => {
+		ctx.emulator.loadScenario({
+			rules: [{ provider: 'anthropic', fault: 'overloaded', times: 2 }],
+		});
+		const statuses = [];
+		for (let i = 0; i < 3; i++) statuses.push((await anthropic()).status);
+		assert.deepEqual(statuses, [529, 529, 200]);
+	});
+
+	it('a time window', async () => {
+		ctx.emulator.loadScenario({
+			rules: [{ provider: 'anthropic', fault: 'server_error', afterMs: 150, untilMs: 400 }],
+		});
+		const before = (await anthropic()).status;
+		await new Promise((r) => setTimeout(r, 200));
+		const during = (await anthropic()).status;
+		await new Promise((r) => setTimeout(r, 250));
+		const after = (await anthropic()).status;
+		assert.deepEqual([before, during, after], [200, 500, 200]);
+	});
+
+	it('a failure rate', async () => {
+		ctx.emulator.loadScenario({
+			rules: [{ provider: 'anthropic', fault: 'server_error', rate: 0.3 }],
+		});
+		let failures = 0;
+		for (let i = 0; i < 200; i++) if ((await anthropic()).status === 500) failures++;
+		assert.ok(failures > 30 && failures < 90, `${failures} of 200 failed`);
+	});
+
+	it('added latency, scoped to one model', async () => {
+		ctx.emulator.loadScenario({
+			rules: [{ provider: 'anthropic', model: 'claude-sonnet-*', latencyMs: 150 }],
+		});
+		let started = performance.now();
+		await anthropic('claude-sonnet-4-5');
+		assert.ok(performance.now() - started >= 145);
+		started = performance.now();
+		await anthropic('claude-haiku-4-5');
+		assert.ok(performance.now() - started < 100);
+	});
+
+	it('a token-bucket rate limit answers 429 with the time to the next token', async () => {
+		ctx.emulator.loadScenario({
+			rules: [{ provider: 'openai', rateLimit: { capacity: 3, refillPerSecond: 2 } }],
+		});
+		const results = [];
+		for (let i = 0; i < 5; i++)
+			results.push(
+				await call(
+					'/v1/chat/completions',
+					{ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+					{ authorization: 'Bearer k' },
+				),
+			);
+		assert.deepEqual(
+			results.map((r) => r.status),
+			[200, 200, 200, 429, 429],
+		);
+		assert.equal(results[3].body.error.code, 'rate_limit_exceeded');
+		const waitMs = Number(results[3].headers.get('retry-after-ms'));
+		assert.ok(waitMs > 0 && waitMs <= 500, `retry-after-ms ${waitMs}`);
+		await new Promise((r) => setTimeout(r, 600));
+		assert.equal(
+			(
+				await call(
+					'/v1/chat/completions',
+					{ model: 'gpt-4o-mini', messages: [] },
+					{ authorization: 'Bearer k' },
+				)
+			).status,
+			200,
+		);
+	});
+
+	it('malformed JSON, a dropped connection and a hang', async () => {
+		ctx.emulator.loadScenario({
+			rules: [
+				{ provider: 'ollama', model: 'bad', fault: 'malformed' },
+				{ provider: 'ollama', model: 'drop', fault: 'drop' },
+				{ provider: 'ollama', model: 'hang', fault: 'hang' },
+			],
+		});
+		const post = (model: string, ms = 5_000) =>
+			fetch(`${ctx.emulator.baseUrl}/api/chat`, {
+				method: 'POST',
+				body: JSON.stringify({ model, stream: false, messages: [] }),
+				signal: AbortSignal.timeout(ms),
+			});
+		const malformed = await post('bad');
+		assert.equal(malformed.status, 200);
+		await assert.rejects(malformed.json());
+		await assert.rejects(post('drop'), /fetch failed/);
+		await assert.rejects(post('hang', 300), /TimeoutError|aborted/);
+	});
+
+	it('answers in each wire format, on both Gemini API versions', async () => {
+		ctx.emulator.loadScenario({ reply: 'Hello from {provider}/{model}' });
+		const a = await anthropic();
+		assert.equal(a.body.type, 'message');
+		assert.equal(a.body.content[0].text, `Hello from anthropic/${MODELS.anthropic}`);
+		assert.match(a.headers.get('request-id') ?? '', /^req_emu/);
+		for (const version of ['v1', 'v1beta']) {
+			const g = await call(
+				`/${version}/models/gemini-2.5-flash:generateContent`,
+				{ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] },
+				{ 'x-goog-api-key': 'k' },
+			);
+			assert.equal(
+				g.body.candidates[0].content.parts[0].text,
+				'Hello from gemini/gemini-2.5-flash',
+			);
+			assert.equal(g.body.candidates[0].finishReason, 'STOP');
+		}
+		const o = await call('/api/chat', {
+			model: 'llama3.2',
+			stream: false,
+			messages: [{ role: 'user', content: 'hi' }],
+		});
+		assert.equal(o.body.done_reason, 'stop');
+		assert.ok(o.body.prompt_eval_count > 0);
+	});
+
+	it('faithful error bodies: Anthropic spend limit, Gemini bad key, OpenAI quota', async () => {
+		ctx.emulator.loadScenario({
+			rules: [
+				{ provider: 'anthropic', fault: 'quota_exhausted' },
+				{ provider: 'gemini', fault: 'auth' },
+				{ provider: 'openai', fault: 'quota_exhausted' },
+			],
+		});
+		const a = await anthropic();
+		assert.equal(a.status, 429);
+		assert.equal(a.body.error.details.error_code, 'enforced_spend_limit_reached');
+		const g = await call('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] });
+		assert.equal(g.status, 400);
+		assert.equal(g.body.error.status, 'INVALID_ARGUMENT');
+		assert.equal(g.body.error.details[0].reason, 'API_KEY_INVALID');
+		const o = await call('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] });
+		assert.equal(o.body.error.code, 'insufficient_quota');
+	});
+});
+
+describe('control', () => {
+	it('changes faults at run time over the admin endpoint and counts requests per provider and model', async () => {
+		ctx.emulator.loadScenario({});
+		ctx.emulator.resetCounts();
+		assert.equal((await anthropic()).status, 200);
+		const admin = `${ctx.emulator.baseUrl}/_emulator`;
+		const put = await fetch(`${admin}/rules`, {
+			method: 'POST',
+			body: JSON.stringify({
+				rules: [{ provider: 'anthropic', fault: 'rate_limited', retryAfterS: 3 }],
+			}),
+		});
+		assert.equal(put.status, 200);
+		const limited = await anthropic();
+		assert.equal(limited.status, 429);
+		assert.equal(limited.headers.get('retry-after'), '3');
+		await anthropic('claude-sonnet-4-5');
+		const stats = await (await fetch(`${admin}/stats`)).json();
+		assert.deepEqual(stats, {
+			total: 3,
+			requests: { 'anthropic/claude-haiku-4-5': 2, 'anthropic/claude-sonnet-4-5': 1 },
+		});
+		await fetch(`${admin}/scenario`, { method: 'PUT', body: '{}' });
+		assert.equal((await anthropic()).status, 200);
+	});
+
+	it('rejects a bad scenario naming the field', async () => {
+		const response = await fetch(`${ctx.emulator.baseUrl}/_emulator/scenario`, {
+			method: 'PUT',
+			body: JSON.stringify({ rules: [{ provider: 'anthropic', fault: 'on_fire' }] }),
+		});
+		assert.equal(response.status, 400);
+		assert.match((await response.json()).error, /rules\[0\]\.fault: unknown fault "on_fire"/);
+	});
+
+	it('checks API keys when the scenario names them', async () => {
+		ctx.emulator.loadScenario({ apiKeys: { anthropic: 'right' } });
+		assert.equal(
+			(await call('/v1/messages', { model: 'm', messages: [] }, { 'x-api-key': 'wrong' })).status,
+			401,
+		);
+		assert.equal(
+			(await call('/v1/messages', { model: 'm', messages: [] }, { 'x-api-key': 'right' })).status,
+			200,
+		);
+	});
+});
+
+describe('npm run emulator', () => {
+	it('prints the base URL on its first line and serves the scenario file', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'emulator-'));
+		const file = join(dir, 'scenario.json');
+		writeFileSync(
+			file,
+			JSON.stringify({ rules: [{ provider: 'openai', fault: 'overloaded', times: 1 }] }),
+		);
+		const child = spawn('npm', ['run', 'emulator', '--', '--port', '0', '--scenario', file], {
+			stdio: ['ignore', 'pipe', 'inherit'],
+			detached: true,
+		});
+		try {
+			const firstLine = await new Promise<string>((resolve, reject) => {
+				const timer = setTimeout(() => reject(new Error('no output within 30 s')), 30_000);
+				createInterface({ input: child.stdout }).once('line', (line) => {
+					clearTimeout(timer);
+					resolve(line);
+				});
+			});
+			assert.match(firstLine, /^http:\/\/127\.0\.0\.1:\d+$/);
+			const ask = () =>
+				fetch(`${firstLine}/v1/chat/completions`, {
+					method: 'POST',
+					body: JSON.stringify({ model: 'gpt-4o-mini', messages: [] }),
+					signal: AbortSignal.timeout(5_000),
+				});
+			assert.equal((await ask()).status, 503);
+			assert.equal((await ask()).status, 200);
+		} finally {
+			process.kill(-child.pid!, 'SIGTERM');
+		}
+	});
+
+	it('exits non-zero with a clear message on a bad scenario file', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'emulator-'));
+		const file = join(dir, 'scenario.json');
+		writeFileSync(file, JSON.stringify({ rules: [{ provider: 'mistral' }] }));
+		const child = spawn('npm', ['run', 'emulator', '--', '--scenario', file], {
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let stderr = '';
+		child.stderr.on('data', (d) => (stderr += d));
+		const code = await new Promise((resolve) => child.on('exit', resolve));
+		assert.notEqual(code, 0);
+		assert.match(stderr, /rules\[0\]\.provider: unknown provider "mistral"/);
+	});
+});
