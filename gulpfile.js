@@ -28,7 +28,6 @@ function bundle() {
 		format: 'cjs',
 		target: 'node20',
 		external: ['n8n-workflow'],
-		sourcemap: true,
 		logLevel: 'warning',
 	});
 }

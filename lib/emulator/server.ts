@@ -131,6 +131,7 @@ export class ProviderEmulator {
 	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
 		const url = new URL(req.url ?? '/', 'http://emulator');
 		if (url.pathname.startsWith('/_emulator/')) return this.admin(req, res, url);
+		if (req.method === 'GET') return this.listModels(req, res, url);
 		if (req.method !== 'POST') {
 			return send(res, {
 				status: 404,
@@ -202,6 +203,47 @@ export class ProviderEmulator {
 			return;
 		}
 		send(res, response);
+	}
+
+	/** The model lists that credential tests call; they check the key like any request. */
+	private listModels(req: IncomingMessage, res: ServerResponse, url: URL): void {
+		const header = (name: string) => String(req.headers[name] ?? '');
+		let provider: WireProvider | undefined;
+		let key = '';
+		if (url.pathname === '/api/tags') {
+			provider = 'ollama';
+			key = header('authorization').replace(/^Bearer\s+/i, '');
+		} else if (/^\/(v1|v1beta)\/models$/.test(url.pathname)) {
+			if (header('x-goog-api-key') || url.searchParams.has('key')) {
+				provider = 'gemini';
+				key = header('x-goog-api-key') || (url.searchParams.get('key') ?? '');
+			} else if (header('x-api-key')) {
+				provider = 'anthropic';
+				key = header('x-api-key');
+			} else {
+				provider = 'openai';
+				key = header('authorization').replace(/^Bearer\s+/i, '');
+			}
+		}
+		if (!provider)
+			return send(res, {
+				status: 404,
+				headers: {},
+				body: { error: `no route for GET ${url.pathname}` },
+			});
+		const expected = this.state.scenario.apiKeys?.[provider];
+		const requestId = `req_emu${(++this.sequence).toString(36).padStart(6, '0')}`;
+		if (expected !== undefined && key !== expected) {
+			return send(res, errorResponse(provider, 'auth', { model: '', requestId }));
+		}
+		const models = ['claude-haiku-4-5', 'gpt-4o-mini', 'gemini-2.5-flash', 'llama3.2'];
+		const body =
+			provider === 'ollama'
+				? { models: models.map((name) => ({ name, model: name })) }
+				: provider === 'gemini'
+					? { models: models.map((name) => ({ name: `models/${name}` })) }
+					: { data: models.map((id) => ({ id, object: 'model', type: 'model' })), object: 'list' };
+		send(res, { status: 200, headers: {}, body });
 	}
 
 	private defaultReply(call: ParsedCall): string {

@@ -5,6 +5,7 @@
  * shared notes, provider-errors.md.
  */
 import { MalformedResponseError, ProviderHttpError } from '../providers/httpError';
+import { DrillError } from './drill';
 import type { CompletionResponse } from '../providers/types';
 import { hintFromGeminiDetails, hintFromHeaders, hintFromMessage, headerValue } from './retryHints';
 import type { ClassifiedFailure, ErrorClass, ProviderName, RetryHint } from './types';
@@ -200,6 +201,9 @@ export function classifyError(
 					? 'the task deadline was reached during the call'
 					: 'no answer within the attempt timeout',
 		};
+	}
+	if (error instanceof DrillError) {
+		return { errorClass: error.errorClass, httpStatus: error.httpStatus, message: error.message };
 	}
 	if (error instanceof MalformedResponseError) {
 		// A garbled body is a provider-side glitch: worth another try like any 5xx.

@@ -2,6 +2,7 @@ import { createAdapter } from '../providers';
 import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../providers/types';
 import type { AbortCause, OutputCheck } from './classifyError';
 import { classifyError, classifyOutput } from './classifyError';
+import { drillAdapter, drillAffects } from './drill';
 import { buildJsonParser } from './jsonOutput';
 import { nextStep } from './nextStep';
 import { PRICE_TABLE, costUsd, priceFor } from './pricing';
@@ -85,6 +86,9 @@ export class FailoverChain {
 				config: tier,
 				adapter:
 					dependencies.adapterFor?.(tier, index) ??
+					(config.drill && config.drill !== 'off' && drillAffects(config.drill, index)
+						? drillAdapter(tier.provider, config.drill)
+						: undefined) ??
 					createAdapter(tier.provider, {
 						apiKey: tier.apiKey,
 						baseUrl: tier.baseUrl || undefined,
@@ -369,6 +373,7 @@ export class FailoverChain {
 			usage,
 			costUsd: Math.round(total * 1e10) / 1e10,
 			priceTableVersion: PRICE_TABLE.version,
+			...(this.config.drill && this.config.drill !== 'off' ? { drill: this.config.drill } : {}),
 		};
 		this.events.onResult?.(result);
 		return result;

@@ -107,6 +107,8 @@ export interface ChainConfig {
 	output?: OutputChecks;
 	maxOutputTokens?: number;
 	temperature?: number;
+	/** Test runs: tiers fail as if their provider returned this, without being called. */
+	drill?: 'off' | 'primary_down' | 'all_down' | 'rate_limited';
 }
 
 export interface Task {
@@ -173,4 +175,6 @@ export interface TaskResult {
 	usage: TokenUsage;
 	costUsd: number;
 	priceTableVersion: string;
+	/** Set when the result comes from a drill: not production data. */
+	drill?: 'primary_down' | 'all_down' | 'rate_limited';
 }

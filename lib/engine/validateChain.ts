@@ -1,5 +1,6 @@
 import { DEFAULT_BACKOFF } from './backoff';
 import { ConfigError } from './configError';
+import { DRILL_MODES } from './drill';
 import type { BackoffConfig, ChainConfig, Task } from './types';
 import { PROVIDERS } from './types';
 
@@ -88,6 +89,12 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 		throw new ConfigError(
 			'criticality',
 			`must be "standard" or "high_stakes", got ${JSON.stringify(config.criticality)}`,
+		);
+	}
+	if (config.drill !== undefined && !(DRILL_MODES as readonly string[]).includes(config.drill)) {
+		throw new ConfigError(
+			'drill',
+			`must be one of ${DRILL_MODES.join(', ')}, got ${JSON.stringify(config.drill)}`,
 		);
 	}
 	const backoff = { ...DEFAULT_BACKOFF, ...config.backoff };

@@ -15,6 +15,7 @@ async function call(
 	path: string,
 	body: unknown,
 	headers: Record<string, string> = {},
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- wire bodies of four providers, read field by field
 ): Promise<{ status: number; headers: Headers; body: any }> {
 	const response = await fetch(`${ctx.emulator.baseUrl}${path}`, {
 		method: 'POST',

@@ -1,0 +1,61 @@
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+	Icon,
+} from 'n8n-workflow';
+
+/** Own type, not n8n's `anthropicApi`: see README, "Credentials". */
+export class ResilientLlmAnthropicApi implements ICredentialType {
+	name = 'resilientLlmAnthropicApi';
+
+	displayName = 'Resilient LLM: Anthropic API';
+
+	icon: Icon = { light: 'file:resilientLlm.svg', dark: 'file:resilientLlm.dark.svg' };
+
+	documentationUrl = 'https://docs.anthropic.com/en/api/getting-started';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'API Key',
+			name: 'apiKey',
+			type: 'string',
+			typeOptions: { password: true },
+			required: true,
+			default: '',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://api.anthropic.com',
+			description: 'Change only for a proxy, a gateway or the Resilient LLM provider emulator',
+		},
+	];
+
+	authenticate: IAuthenticateGeneric = {
+		type: 'generic',
+		properties: {
+			headers: { 'x-api-key': '={{$credentials.apiKey}}', 'anthropic-version': '2023-06-01' },
+		},
+	};
+
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
+			url: '/v1/models',
+			method: 'GET',
+		},
+		rules: [
+			{
+				type: 'responseCode',
+				properties: { value: 401, message: 'Anthropic rejected the API key (401). Check the key.' },
+			},
+			{
+				type: 'responseCode',
+				properties: { value: 403, message: 'This API key may not use the Anthropic API (403).' },
+			},
+		],
+	};
+}

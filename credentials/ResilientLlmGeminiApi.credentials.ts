@@ -1,0 +1,65 @@
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+	Icon,
+} from 'n8n-workflow';
+
+/** Google Gemini API key (AI Studio). Own type: see README, "Credentials". */
+export class ResilientLlmGeminiApi implements ICredentialType {
+	name = 'resilientLlmGeminiApi';
+
+	displayName = 'Resilient LLM: Google Gemini API';
+
+	icon: Icon = { light: 'file:resilientLlm.svg', dark: 'file:resilientLlm.dark.svg' };
+
+	documentationUrl = 'https://ai.google.dev/gemini-api/docs/api-key';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'API Key',
+			name: 'apiKey',
+			type: 'string',
+			typeOptions: { password: true },
+			required: true,
+			default: '',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://generativelanguage.googleapis.com',
+			description: 'Change only for a proxy, a gateway or the Resilient LLM provider emulator',
+		},
+	];
+
+	authenticate: IAuthenticateGeneric = {
+		type: 'generic',
+		properties: { headers: { 'x-goog-api-key': '={{$credentials.apiKey}}' } },
+	};
+
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
+			url: '/v1beta/models',
+			method: 'GET',
+		},
+		rules: [
+			{
+				type: 'responseCode',
+				properties: {
+					value: 400,
+					message: 'Google rejected the API key (400 API_KEY_INVALID). Check the key.',
+				},
+			},
+			{
+				type: 'responseCode',
+				properties: {
+					value: 403,
+					message: 'This API key may not use the Gemini API (403 PERMISSION_DENIED).',
+				},
+			},
+		],
+	};
+}

@@ -1,0 +1,206 @@
+/**
+ * Maps one item's node parameters and the node's credentials to the engine's ChainConfig
+ * and Task. All n8n-specific reading happens here; the engine sees plain data.
+ */
+import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { ChainConfig, ProviderName, Task, TierConfig } from '../../lib/engine/types';
+
+export const CREDENTIAL_FOR: Record<ProviderName, { type: string; label: string }> = {
+	anthropic: { type: 'resilientLlmAnthropicApi', label: 'Resilient LLM: Anthropic API' },
+	openai: { type: 'resilientLlmOpenAiApi', label: 'Resilient LLM: OpenAI API' },
+	openai_compatible: { type: 'resilientLlmOpenAiApi', label: 'Resilient LLM: OpenAI API' },
+	gemini: { type: 'resilientLlmGeminiApi', label: 'Resilient LLM: Google Gemini API' },
+	ollama: { type: 'resilientLlmOllamaApi', label: 'Resilient LLM: Ollama API' },
+};
+
+const PROVIDER_LABEL: Record<string, string> = {
+	anthropic: 'Anthropic',
+	openai: 'OpenAI',
+	openai_compatible: 'OpenAI-Compatible',
+	gemini: 'Google Gemini',
+	ollama: 'Ollama',
+};
+
+/** The engine's field paths, in the words of the node's UI. */
+export function fieldLabel(field: string): string {
+	const tier = /^tiers\[(\d+)\]\.?(.*)$/.exec(field);
+	const names: Record<string, string> = {
+		provider: 'Provider',
+		model: 'Model',
+		apiKey: 'credential API Key',
+		baseUrl: 'Base URL',
+		attempts: 'Attempts',
+		timeoutMs: 'Timeout (Seconds)',
+		contextWindow: 'Context Window (Tokens)',
+		'price.inputPerMTok': 'Input Price',
+		'price.outputPerMTok': 'Output Price',
+	};
+	if (tier)
+		return `Model Chain › Tier ${Number(tier[1]) + 1}${tier[2] ? ` › ${names[tier[2]] ?? tier[2]}` : ''}`;
+	const top: Record<string, string> = {
+		tiers: 'Model Chain',
+		prompt: 'Prompt',
+		systemPrompt: 'System Prompt',
+		deadlineMs: 'Options › Task Deadline (Seconds)',
+		maxOutputTokens: 'Options › Max Output Tokens',
+		temperature: 'Options › Temperature',
+		criticality: 'Criticality',
+		'output.jsonSchema': 'JSON Schema',
+		drill: 'Options › Drill',
+		'backoff.initialDelayMs': 'Options › Backoff Start (Ms)',
+		'backoff.maxHintMs': 'Options › Max Retry Wait (Seconds)',
+	};
+	return top[field] ?? field;
+}
+
+function describe(value: unknown): string {
+	if (value === undefined) return 'nothing (undefined)';
+	if (value === null) return 'null';
+	if (typeof value === 'string') return value.trim() === '' ? 'an empty string' : 'text';
+	if (Array.isArray(value)) return 'a list';
+	return `a${typeof value === 'object' ? 'n object' : ` ${typeof value}`}`;
+}
+
+/** Reads the prompt and system prompt of one item; bad values name the item and the field. */
+export function readTask(ctx: IExecuteFunctions, itemIndex: number): Task {
+	const prompt: unknown = ctx.getNodeParameter('prompt', itemIndex, undefined);
+	if (typeof prompt !== 'string' || prompt.trim() === '') {
+		throw new NodeOperationError(ctx.getNode(), `Item ${itemIndex}: the Prompt is empty`, {
+			itemIndex,
+			description: `The "Prompt" field resolved to ${describe(prompt)} for item ${itemIndex}; it must be non-empty text. Check the expression and the incoming data.`,
+		});
+	}
+	const system: unknown = ctx.getNodeParameter('systemPrompt', itemIndex, '');
+	if (system !== undefined && system !== null && typeof system !== 'string') {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Item ${itemIndex}: the System Prompt is not text`,
+			{
+				itemIndex,
+				description: `The "System Prompt" field resolved to ${describe(system)}; it must be text or empty.`,
+			},
+		);
+	}
+	return {
+		prompt,
+		...(typeof system === 'string' && system.trim() !== '' ? { systemPrompt: system } : {}),
+	};
+}
+
+interface TierParameters {
+	provider?: string;
+	model?: string;
+	attempts?: number;
+	timeoutSeconds?: number;
+	contextWindow?: number;
+	baseUrl?: string;
+	inputPrice?: number;
+	outputPrice?: number;
+}
+
+function parseSchema(ctx: IExecuteFunctions, itemIndex: number): object | undefined {
+	const raw: unknown = ctx.getNodeParameter('jsonSchema', itemIndex, '');
+	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === ''))
+		return undefined;
+	if (typeof raw === 'object') return raw;
+	try {
+		return JSON.parse(String(raw)) as object;
+	} catch (error) {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Item ${itemIndex}: the JSON Schema is not valid JSON`,
+			{
+				itemIndex,
+				description: `JSON Schema: ${(error as Error).message}`,
+			},
+		);
+	}
+}
+
+/**
+ * Builds the chain for one item. Credentials are fetched once per type and cached by the
+ * caller, so a batch does not decrypt them per item.
+ */
+export async function readChainConfig(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	/** Per credential type: its data, or null when none is selected on the node. */
+	credentials: Map<string, ICredentialDataDecryptedObject | null>,
+): Promise<ChainConfig> {
+	const chain = ctx.getNodeParameter('chain', itemIndex, {}) as { tiers?: TierParameters[] };
+	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const outputFormat = ctx.getNodeParameter('outputFormat', itemIndex, 'text') as string;
+	const tiers: TierConfig[] = [];
+	for (const [position, tier] of (chain.tiers ?? []).entries()) {
+		const provider = String(tier.provider ?? '') as ProviderName;
+		const slot = CREDENTIAL_FOR[provider];
+		let credential: ICredentialDataDecryptedObject | null | undefined;
+		if (slot) {
+			// A self-hosted endpoint named on the tier may need no credential at all.
+			const optional =
+				(provider === 'openai_compatible' || provider === 'ollama') && Boolean(tier.baseUrl);
+			credential = credentials.get(slot.type);
+			if (credential === undefined) {
+				credential = await ctx.getCredentials(slot.type, itemIndex).catch(() => null);
+				credentials.set(slot.type, credential);
+			}
+			if (!credential && !optional) {
+				throw new NodeOperationError(
+					ctx.getNode(),
+					`Tier ${position + 1} uses ${PROVIDER_LABEL[provider]}, but no "${slot.label}" credential is selected on this node`,
+					{
+						itemIndex,
+						description:
+							'Select or create that credential at the top of the node, or remove the tier from the Model Chain.',
+					},
+				);
+			}
+		}
+		const price =
+			(tier.inputPrice ?? 0) > 0 || (tier.outputPrice ?? 0) > 0
+				? { inputPerMTok: tier.inputPrice ?? 0, outputPerMTok: tier.outputPrice ?? 0 }
+				: undefined;
+		tiers.push({
+			provider,
+			model: String(tier.model ?? '').trim(),
+			apiKey: credential?.apiKey ? String(credential.apiKey) : undefined,
+			baseUrl: (tier.baseUrl || (credential?.baseUrl as string | undefined) || undefined)?.trim(),
+			attempts: tier.attempts,
+			timeoutMs:
+				tier.timeoutSeconds === undefined ? undefined : Math.round(tier.timeoutSeconds * 1000),
+			contextWindow: tier.contextWindow ? tier.contextWindow : undefined,
+			...(price ? { price } : {}),
+		});
+	}
+	const schema = outputFormat === 'json' ? parseSchema(ctx, itemIndex) : undefined;
+	return {
+		tiers,
+		criticality: ctx.getNodeParameter(
+			'criticality',
+			itemIndex,
+			'standard',
+		) as ChainConfig['criticality'],
+		deadlineMs:
+			options.deadlineSeconds === undefined
+				? undefined
+				: Math.round(Number(options.deadlineSeconds) * 1000),
+		maxOutputTokens: options.maxOutputTokens as number | undefined,
+		temperature: (options.temperature as number | undefined) ?? 0.2,
+		output: {
+			requireComplete: (options.requireComplete as boolean | undefined) ?? true,
+			json: outputFormat === 'json',
+			...(schema ? { jsonSchema: schema } : {}),
+		},
+		backoff: {
+			...(options.initialBackoffMs !== undefined
+				? { initialDelayMs: Number(options.initialBackoffMs) }
+				: {}),
+			...(options.maxRetryWaitSeconds !== undefined
+				? { maxHintMs: Number(options.maxRetryWaitSeconds) * 1000 }
+				: {}),
+		},
+		drill: (options.drill as ChainConfig['drill']) ?? 'off',
+	};
+}

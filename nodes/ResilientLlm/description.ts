@@ -1,0 +1,251 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+/**
+ * The node's parameters. Their names are a public API: saved workflows refer to them, so a
+ * rename ships as a new node version.
+ */
+export const PROVIDER_OPTIONS = [
+	{ name: 'Anthropic', value: 'anthropic' },
+	{ name: 'Google Gemini', value: 'gemini' },
+	{ name: 'Ollama', value: 'ollama' },
+	{ name: 'OpenAI', value: 'openai' },
+	{
+		name: 'OpenAI-Compatible',
+		value: 'openai_compatible',
+		description: "VLLM, LM Studio, a gateway: uses the OpenAI credential and the tier's Base URL",
+	},
+];
+
+export const properties: INodeProperties[] = [
+	{
+		displayName: 'Prompt',
+		name: 'prompt',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		default: '',
+		required: true,
+		placeholder: 'e.g. Summarise this support ticket: {{ $json.body }}',
+		description:
+			'What to ask the model, per item. Use an expression to take it from the incoming data.',
+	},
+	{
+		displayName: 'System Prompt',
+		name: 'systemPrompt',
+		type: 'string',
+		typeOptions: { rows: 2 },
+		default: '',
+		description: "Instructions that set the model's role and rules. Optional.",
+	},
+	{
+		displayName: 'Model Chain',
+		name: 'chain',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true, sortable: true },
+		placeholder: 'Add Tier',
+		default: { tiers: [{ provider: 'anthropic', model: 'claude-haiku-4-5' }] },
+		description:
+			'Tried top to bottom: each tier is retried on passing failures, then the next tier takes over',
+		options: [
+			{
+				name: 'tiers',
+				displayName: 'Tier',
+				values: [
+					{
+						displayName: 'Attempts',
+						name: 'attempts',
+						type: 'number',
+						default: 3,
+						description:
+							'Tries on this tier, the first included. Errors that cannot succeed (bad key, quota, prompt too long) are never retried.',
+					},
+					{
+						displayName: 'Base URL',
+						name: 'baseUrl',
+						type: 'string',
+						default: '',
+						placeholder: 'e.g. http://127.0.0.1:8000/v1',
+						description:
+							"Overrides the credential's base URL for this tier. Required for OpenAI-compatible tiers unless the credential has it.",
+					},
+					{
+						displayName: 'Context Window (Tokens)',
+						name: 'contextWindow',
+						type: 'number',
+						default: 0,
+						description:
+							"The model's context window. When a prompt is too long, only later tiers with a larger window are tried. 0 means unknown.",
+					},
+					{
+						displayName: 'Input Price (USD per 1M Tokens)',
+						name: 'inputPrice',
+						type: 'number',
+						default: 0,
+						description: 'Overrides the built-in price table. 0 uses the table.',
+					},
+					{
+						displayName: 'Model',
+						name: 'model',
+						type: 'string',
+						default: 'claude-haiku-4-5',
+						placeholder: 'e.g. claude-haiku-4-5, gpt-4o-mini, gemini-2.5-flash, llama3.2',
+						required: true,
+					},
+					{
+						displayName: 'Output Price (USD per 1M Tokens)',
+						name: 'outputPrice',
+						type: 'number',
+						default: 0,
+						description: 'Overrides the built-in price table. 0 uses the table.',
+					},
+					{
+						displayName: 'Provider',
+						name: 'provider',
+						type: 'options',
+						default: '',
+						description: 'Select the matching credential on this node for each provider you use',
+					},
+					{
+						displayName: 'Timeout (Seconds)',
+						name: 'timeoutSeconds',
+						type: 'number',
+						default: 60,
+						description: 'How long one try may take',
+					},
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Criticality',
+		name: 'criticality',
+		type: 'options',
+		options: [
+			{
+				name: 'Standard',
+				value: 'standard',
+				description: 'Any tier may answer, e.g. a summary that can come from a weaker model',
+			},
+			{
+				name: 'High-Stakes',
+				value: 'high_stakes',
+				description:
+					"Only the first tier's model may answer; otherwise the item goes to Needs Human",
+			},
+		],
+		default: 'standard',
+	},
+	{
+		displayName: 'Output Format',
+		name: 'outputFormat',
+		type: 'options',
+		options: [
+			{ name: 'Text', value: 'text' },
+			{
+				name: 'JSON',
+				value: 'json',
+				description: 'The answer must be JSON; it is parsed into the item\'s "output" field',
+			},
+		],
+		default: 'text',
+	},
+	{
+		displayName: 'JSON Schema',
+		name: 'jsonSchema',
+		type: 'json',
+		default: '',
+		displayOptions: { show: { outputFormat: ['json'] } },
+		description:
+			'Optional. An answer that does not match counts as a failure: retried, then the next tier.',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Backoff Start (Ms)',
+				name: 'initialBackoffMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 500,
+				description:
+					"The first retry waits up to this long; each later one up to twice as long (with random jitter). A provider's own retry-after hint wins.",
+			},
+			{
+				displayName: 'Concurrency',
+				name: 'concurrency',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 64 },
+				default: 4,
+				description: 'How many items are sent at once. Output order is kept.',
+			},
+			{
+				displayName: 'Drill',
+				name: 'drill',
+				type: 'options',
+				options: [
+					{ name: 'Off', value: 'off' },
+					{
+						name: 'Primary Down',
+						value: 'primary_down',
+						description: 'The first tier fails as if overloaded (529/503)',
+					},
+					{
+						name: 'All Providers Down',
+						value: 'all_down',
+						description: 'Every tier fails as if overloaded: items go to Needs Human',
+					},
+					{
+						name: 'Rate Limited',
+						value: 'rate_limited',
+						description: 'The first tier fails with 429',
+					},
+				],
+				default: 'off',
+				description:
+					'For test runs: the chosen tiers fail without being called. Results are marked "drill" on every item.',
+			},
+			{
+				displayName: 'Max Output Tokens',
+				name: 'maxOutputTokens',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 1024,
+			},
+			{
+				displayName: 'Max Retry Wait (Seconds)',
+				name: 'maxRetryWaitSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 60,
+				description:
+					'A provider asking to wait longer than this is skipped for the next tier instead',
+			},
+			{
+				displayName: 'Require Complete Answer',
+				name: 'requireComplete',
+				type: 'boolean',
+				default: true,
+				description: 'Whether an answer cut off at the token limit counts as a failure',
+			},
+			{
+				displayName: 'Task Deadline (Seconds)',
+				name: 'deadlineSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 120,
+				description:
+					'Total time per item across all tiers, waits included. An item out of time goes to Needs Human.',
+			},
+			{
+				displayName: 'Temperature',
+				name: 'temperature',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
+				default: 0.2,
+			},
+		],
+	},
+];

@@ -1,0 +1,92 @@
+/** Workflow JSON for end-to-end tests, built the way the n8n editor saves it. */
+import { randomUUID } from 'node:crypto';
+
+export const LLM_TYPE = 'n8n-nodes-resilient-llm.resilientLlm';
+
+export type CredentialRefs = Record<string, { id: string; name: string }>;
+
+export interface WorkflowNode {
+	id: string;
+	name: string;
+	type: string;
+	typeVersion: number;
+	position: [number, number];
+	parameters: Record<string, unknown>;
+	credentials?: CredentialRefs;
+	webhookId?: string;
+	onError?: string;
+}
+
+export function webhookNode(
+	path: string,
+	responseMode: 'lastNode' | 'onReceived' | 'responseNode' = 'lastNode',
+): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name: 'Webhook',
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		position: [0, 0],
+		webhookId: randomUUID(),
+		parameters: {
+			httpMethod: 'POST',
+			path,
+			responseMode,
+			...(responseMode === 'lastNode' ? { responseData: 'allEntries' } : {}),
+			options: {},
+		},
+	};
+}
+
+/** Turns `body.items` of the webhook call into one n8n item each. */
+export function splitItemsNode(): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name: 'Split Items',
+		type: 'n8n-nodes-base.splitOut',
+		typeVersion: 1,
+		position: [220, 0],
+		parameters: { fieldToSplitOut: 'body.items', options: {} },
+	};
+}
+
+export function llmNode(
+	parameters: Record<string, unknown>,
+	credentials: CredentialRefs,
+	extra: Partial<WorkflowNode> = {},
+): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name: 'Resilient LLM',
+		type: LLM_TYPE,
+		typeVersion: 1,
+		position: [440, 0],
+		parameters,
+		credentials,
+		...extra,
+	};
+}
+
+/** Chains nodes output 0 -> input 0, in order. */
+export function workflow(name: string, nodes: WorkflowNode[]): Record<string, unknown> {
+	const connections: Record<string, unknown> = {};
+	for (let i = 0; i < nodes.length - 1; i++) {
+		connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
+	}
+	return { name, nodes, connections };
+}
+
+/** The standard test workflow: webhook with `{items: [...]}` -> one item each -> Resilient LLM. */
+export function llmWorkflow(
+	name: string,
+	path: string,
+	parameters: Record<string, unknown>,
+	credentials: CredentialRefs,
+	extra: Partial<WorkflowNode> = {},
+): Record<string, unknown> {
+	return workflow(name, [
+		webhookNode(path),
+		splitItemsNode(),
+		llmNode(parameters, credentials, extra),
+	]);
+}
