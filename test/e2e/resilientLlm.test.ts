@@ -44,15 +44,21 @@ let workflowCount = 0;
 async function run(
 	parameters: Record<string, unknown>,
 	items: unknown[],
+	node: Record<string, unknown> = {},
+	expectStatus = 200,
 ): Promise<{ execution: Execution; outputs: Item[][] }> {
 	const path = `llm-${++workflowCount}`;
 	const id = await ctx.n8n.createWorkflow(
-		llmWorkflow(`Resilient LLM e2e ${workflowCount}`, path, parameters, ctx.credentials),
+		llmWorkflow(`Resilient LLM e2e ${workflowCount}`, path, parameters, ctx.credentials, node),
 	);
 	const response = await ctx.n8n.webhook(path, { items });
-	assert.equal(response.status, 200, JSON.stringify(response.body));
 	const execution = await ctx.n8n.latestExecution(id);
-	return { execution, outputs: outputsOf(execution) };
+	assert.equal(
+		response.status,
+		expectStatus,
+		`${JSON.stringify(response.body)} ${JSON.stringify(execution.data?.resultData.error)}`,
+	);
+	return { execution, outputs: expectStatus === 200 ? outputsOf(execution) : [] };
 }
 
 function setScenario(rules: unknown[]): void {
@@ -267,5 +273,38 @@ describe('Resilient LLM in n8n', () => {
 				'input order is kept on each output',
 			);
 		}
+	});
+
+	it('with On Error set to the error output, a bad prompt goes there and the other items go on', async () => {
+		setScenario([]);
+		const items = [
+			{ text: 'Summarise A.', n: 0 },
+			{ text: { nested: true }, n: 1 },
+			{ text: 'Summarise C.', n: 2 },
+		];
+		const { outputs } = await run(params(), items, { onError: 'continueErrorOutput' });
+		assert.equal(outputs.length, 3, 'Answered, Needs Human and Error');
+		assert.deepEqual(
+			outputs[0].map((i) => i.json.n),
+			[0, 2],
+		);
+		assert.equal(outputs[1].length, 0);
+		assert.equal(outputs[2].length, 1);
+		assert.equal(outputs[2][0].json.error, 'Item 1: the Prompt is empty');
+		assert.deepEqual(
+			outputs[2][0].pairedItem,
+			{ item: 1 },
+			'the error item points back at its input',
+		);
+	});
+
+	it('without On Error, a bad prompt stops the workflow with a message naming the item and field', async () => {
+		setScenario([]);
+		const { execution } = await run(params(), [{ text: 'fine' }, { text: '' }], {}, 500);
+		assert.equal(execution.status, 'error');
+		const error = execution.data?.resultData.error;
+		assert.equal(error?.message, 'Item 1: the Prompt is empty');
+		assert.match(String(error?.description), /resolved to an empty string for item 1/);
+		assert.equal(ctx.emulator.stats().total, 0, 'no provider was called');
 	});
 });

@@ -1,0 +1,60 @@
+/**
+ * A stand-in for n8n's IExecuteFunctions with what the node calls. Parameters may be
+ * functions of the item index, which is how expressions resolve per item in n8n.
+ */
+import type {
+	ICredentialDataDecryptedObject,
+	IExecuteFunctions,
+	INode,
+	INodeExecutionData,
+} from 'n8n-workflow';
+
+export type ParameterValue = unknown | ((itemIndex: number) => unknown);
+
+export interface FakeRun {
+	context: IExecuteFunctions;
+	logs: Array<{ level: string; message: string; meta?: unknown }>;
+}
+
+export function fakeExecute(options: {
+	items: Array<Record<string, unknown>>;
+	parameters: Record<string, ParameterValue>;
+	credentials?: Record<string, ICredentialDataDecryptedObject>;
+	continueOnFail?: boolean;
+	signal?: AbortSignal;
+}): FakeRun {
+	const logs: FakeRun['logs'] = [];
+	const node: INode = {
+		id: 'node-1',
+		name: 'Resilient LLM',
+		type: 'n8n-nodes-resilient-llm.resilientLlm',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
+	const items: INodeExecutionData[] = options.items.map((json) => ({
+		json: json as INodeExecutionData['json'],
+	}));
+	const log = (level: string) => (message: string, meta?: unknown) =>
+		logs.push({ level, message, meta });
+	const context = {
+		getInputData: () => items,
+		getNode: () => node,
+		getWorkflow: () => ({ id: 'wf-1', name: 'test', active: true }),
+		continueOnFail: () => options.continueOnFail ?? false,
+		getExecutionCancelSignal: () => options.signal,
+		getNodeParameter: (name: string, itemIndex: number, fallback?: unknown) => {
+			if (!(name in options.parameters)) return fallback;
+			const value = options.parameters[name];
+			return typeof value === 'function' ? (value as (i: number) => unknown)(itemIndex) : value;
+		},
+		getCredentials: async (type: string) => {
+			const credential = options.credentials?.[type];
+			if (!credential)
+				throw new Error(`Node "Resilient LLM" does not have any credentials of type "${type}" set`);
+			return credential;
+		},
+		logger: { info: log('info'), debug: log('debug'), warn: log('warn'), error: log('error') },
+	};
+	return { context: context as unknown as IExecuteFunctions, logs };
+}
