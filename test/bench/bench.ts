@@ -7,11 +7,21 @@
  *   outage_engine_s          the same tasks through the engine
  *   secondary_s              the secondary's own latency (the floor for both)
  *   heap_mb_per_1000_tasks   heap growth per batch of 1,000 completed tasks, after the first batch
+ *   batch_1000_wall_s        1,000 items through the node's item loop, 100 ms latency, concurrency 16
+ *   batch_ideal_s            1000 * 0.1 / 16
+ *   n8n_exec_per_s_node      webhook executions per second in a real n8n, workflow with this node
+ *   n8n_exec_per_s_http      the same workflow with the stock HTTP Request node calling the emulator
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
 import { FailoverChain } from '../../lib/engine/failoverChain';
+import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
+import { N8n } from '../harness/n8n';
+import { fakeExecute } from '../helpers/fakeExecute';
+import { llmNode, webhookNode, workflow } from '../helpers/workflows';
 import type { TierConfig } from '../../lib/engine/types';
 import { ProviderEmulator } from '../../lib/emulator/server';
 
@@ -222,15 +232,151 @@ async function heap(emulator: ProviderEmulator): Promise<void> {
 	]);
 }
 
+async function batch(emulator: ProviderEmulator): Promise<void> {
+	emulator.loadScenario({ latencyMs: 100 });
+	const items = Array.from({ length: 1000 }, (_, i) => ({ text: `Summarise document ${i}.` }));
+	const credentials: Record<string, ICredentialDataDecryptedObject> = {
+		resilientLlmOpenAiApi: { apiKey: KEY, baseUrl: emulator.urls.openai },
+	};
+	const run = fakeExecute({
+		items,
+		parameters: {
+			prompt: (i: number) => items[i].text,
+			chain: {
+				tiers: [{ provider: 'openai', model: 'gpt-4o-mini', attempts: 3, timeoutSeconds: 30 }],
+			},
+			options: { concurrency: 16 },
+		},
+		credentials,
+	});
+	const started = performance.now();
+	const outputs = await new ResilientLlm().execute.call(run.context);
+	const wall = (performance.now() - started) / 1000;
+	if (outputs[0].length !== 1000) throw new Error(`batch: ${outputs[0].length} of 1000 answered`);
+	figures.batch_1000_wall_s = round(wall);
+	figures.batch_ideal_s = round((1000 * 0.1) / 16);
+	rows.push([
+		'batch_1000_wall_s (node item loop, 100 ms, concurrency 16)',
+		`${figures.batch_1000_wall_s} s`,
+		`${round(wall / figures.batch_ideal_s, 2)}x ideal; target <= 1.25x`,
+	]);
+	rows.push(['batch_ideal_s (1000 * 0.1 / 16)', `${figures.batch_ideal_s} s`, '']);
+}
+
+/** Sends `total` webhook calls, `parallel` at a time; returns executions per second. */
+async function fire(n8n: N8n, path: string, total: number, parallel: number): Promise<number> {
+	let sent = 0;
+	const started = performance.now();
+	const client = async () => {
+		while (sent < total) {
+			sent++;
+			const response = await n8n.webhook(
+				path,
+				{ text: 'Summarise: the parcel arrived late.' },
+				30_000,
+			);
+			if (response.status !== 200)
+				throw new Error(`webhook ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+		}
+	};
+	await Promise.all(Array.from({ length: parallel }, client));
+	return total / ((performance.now() - started) / 1000);
+}
+
+async function n8nThroughput(emulator: ProviderEmulator): Promise<void> {
+	emulator.loadScenario({});
+	progress('n8n: starting a real n8n (installs it once if missing)');
+	const n8n = await N8n.start({
+		env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', EXECUTIONS_DATA_SAVE_ON_PROGRESS: 'false' },
+	});
+	try {
+		const credentialId = await n8n.createCredential('Emulator OpenAI', 'resilientLlmOpenAiApi', {
+			apiKey: KEY,
+			baseUrl: emulator.urls.openai,
+		});
+		const llm = llmNode(
+			{
+				prompt: '={{ $json.body.text }}',
+				chain: {
+					tiers: [{ provider: 'openai', model: 'gpt-4o-mini', attempts: 3, timeoutSeconds: 30 }],
+				},
+			},
+			{ resilientLlmOpenAiApi: { id: credentialId, name: 'Emulator OpenAI' } },
+		);
+		llm.position = [220, 0];
+		await n8n.createWorkflow(workflow('bench node', [webhookNode('bench-node'), llm]));
+		const http = {
+			id: 'http-request',
+			name: 'HTTP Request',
+			type: 'n8n-nodes-base.httpRequest',
+			typeVersion: 4.2,
+			position: [220, 0] as [number, number],
+			parameters: {
+				method: 'POST',
+				url: `${emulator.urls.openai}/chat/completions`,
+				sendHeaders: true,
+				headerParameters: { parameters: [{ name: 'Authorization', value: `Bearer ${KEY}` }] },
+				sendBody: true,
+				specifyBody: 'json',
+				jsonBody:
+					'={{ JSON.stringify({ model: "gpt-4o-mini", max_completion_tokens: 1024, messages: [{ role: "user", content: $json.body.text }] }) }}',
+				options: {},
+			},
+		};
+		await n8n.createWorkflow(workflow('bench http', [webhookNode('bench-http'), http]));
+		progress('n8n: warm-up, then 4 interleaved rounds of 150 executions each way, 8 at a time');
+		await fire(n8n, 'bench-node', 50, 8);
+		await fire(n8n, 'bench-http', 50, 8);
+		const node: number[] = [];
+		const httpRates: number[] = [];
+		for (let round = 0; round < 4; round++) {
+			node.push(await fire(n8n, 'bench-node', 150, 8));
+			httpRates.push(await fire(n8n, 'bench-http', 150, 8));
+		}
+		figures.n8n_exec_per_s_node = round(mean(node), 1);
+		figures.n8n_exec_per_s_http = round(mean(httpRates), 1);
+		rows.push([
+			'n8n_exec_per_s_node (webhook -> Resilient LLM)',
+			`${figures.n8n_exec_per_s_node}/s`,
+			`rounds: ${node.map((r) => round(r, 0)).join(', ')}`,
+		]);
+		rows.push([
+			'n8n_exec_per_s_http (webhook -> HTTP Request)',
+			`${figures.n8n_exec_per_s_http}/s`,
+			`rounds: ${httpRates.map((r) => round(r, 0)).join(', ')}`,
+		]);
+		rows.push([
+			'node / http ratio',
+			`${round(figures.n8n_exec_per_s_node / figures.n8n_exec_per_s_http, 2)}`,
+			'target >= 0.9',
+		]);
+	} finally {
+		await n8n.dispose();
+	}
+}
+
 async function main(): Promise<void> {
+	// `npm run bench -- --only batch,n8n` runs some sections; all by default.
+	const onlyArg = process.argv.indexOf('--only');
+	const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : undefined;
+	const want = (name: string) => !only || only.has(name);
 	const emulator = new ProviderEmulator();
 	await emulator.start();
 	try {
-		progress('overhead: 3000 interleaved calls each way');
-		await overhead(emulator);
-		progress('heap: 4 batches of 1,000 tasks');
-		await heap(emulator);
-		await outage(emulator);
+		if (want('overhead')) {
+			progress('overhead: 3000 interleaved calls each way');
+			await overhead(emulator);
+		}
+		if (want('heap')) {
+			progress('heap: 4 batches of 1,000 tasks');
+			await heap(emulator);
+		}
+		if (want('outage')) await outage(emulator);
+		if (want('batch')) {
+			progress('batch: 1,000 items through the node at 100 ms latency');
+			await batch(emulator);
+		}
+		if (want('n8n')) await n8nThroughput(emulator);
 	} finally {
 		await emulator.stop();
 	}
