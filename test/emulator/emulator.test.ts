@@ -238,9 +238,14 @@ describe('npm run emulator', () => {
 			file,
 			JSON.stringify({ rules: [{ provider: 'openai', fault: 'overloaded', times: 1 }] }),
 		);
+		// As a user's shell runs it: npm settings come from the project's .npmrc, not the caller's.
+		const env = Object.fromEntries(
+			Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_config_')),
+		);
 		const child = spawn('npm', ['run', 'emulator', '--', '--port', '0', '--scenario', file], {
 			stdio: ['ignore', 'pipe', 'inherit'],
 			detached: true,
+			env,
 		});
 		try {
 			const firstLine = await new Promise<string>((resolve, reject) => {

@@ -339,9 +339,9 @@ export class N8n {
 		clearTimeout(timer);
 	}
 
-	/** Starts the same instance again on the same folder and port. */
-	async restart(): Promise<void> {
-		await this.stop();
+	/** Starts the same instance again on the same folder and port; SIGKILL simulates a crash. */
+	async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		await this.stop(signal);
 		await this.launch();
 		await this.signIn(false);
 	}

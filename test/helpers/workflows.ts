@@ -90,3 +90,60 @@ export function llmWorkflow(
 		llmNode(parameters, credentials, extra),
 	]);
 }
+
+export function setNode(
+	name: string,
+	fields: Record<string, string>,
+	position: [number, number],
+): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-base.set',
+		typeVersion: 3.4,
+		position,
+		parameters: {
+			mode: 'manual',
+			includeOtherFields: true,
+			assignments: {
+				assignments: Object.entries(fields).map(([key, value]) => ({
+					id: randomUUID(),
+					name: key,
+					value,
+					type: 'string',
+				})),
+			},
+			options: {},
+		},
+	};
+}
+
+export function humanReviewNode(
+	parameters: Record<string, unknown>,
+	position: [number, number] = [880, 0],
+): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name: 'Human Review',
+		type: 'n8n-nodes-resilient-llm.humanReview',
+		typeVersion: 1,
+		position,
+		webhookId: randomUUID(),
+		parameters,
+	};
+}
+
+/** Connects `from` output `output` to `to`'s input 0, on top of what `connections` has. */
+export function connect(
+	connections: Record<
+		string,
+		{ main: Array<Array<{ node: string; type: string; index: number }>> }
+	>,
+	from: string,
+	output: number,
+	to: string,
+): void {
+	const entry = (connections[from] ??= { main: [] });
+	while (entry.main.length <= output) entry.main.push([]);
+	entry.main[output].push({ node: to, type: 'main', index: 0 });
+}
