@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 import * as mockttp from 'mockttp';
 
+import { freePort } from '../harness/n8n';
+
 export interface SlackMessage {
 	channel: string;
 	text: string;
@@ -33,7 +35,8 @@ export class SlackFake {
 		this.caFile = join(dir, 'ca.pem');
 		writeFileSync(this.caFile, ca.cert);
 		const server = mockttp.getLocal({ https: { key: ca.key, cert: ca.cert } });
-		await server.start(port === undefined ? undefined : { startPort: port, endPort: port });
+		const listenPort = port ?? (await freePort());
+		await server.start({ startPort: listenPort, endPort: listenPort });
 		this.server = server;
 		await server.forPost('https://slack.com/api/chat.postMessage').thenCallback(async (request) => {
 			const body =
@@ -58,16 +61,14 @@ export class SlackFake {
 				},
 			};
 		});
-		await server
-			.forPost('https://slack.com/api/auth.test')
-			.thenJson(200, {
-				ok: true,
-				url: 'https://fake.slack.com/',
-				team: 'Fake',
-				user: 'n8n',
-				team_id: 'T0FAKE',
-				user_id: 'U0FAKE',
-			});
+		await server.forPost('https://slack.com/api/auth.test').thenJson(200, {
+			ok: true,
+			url: 'https://fake.slack.com/',
+			team: 'Fake',
+			user: 'n8n',
+			team_id: 'T0FAKE',
+			user_id: 'U0FAKE',
+		});
 		// Everything else: refused and recorded, so tests can see what was tried.
 		await server.forUnmatchedRequest().thenCallback((request) => {
 			this.refused.push(request.url);

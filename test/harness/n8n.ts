@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import {
 	createWriteStream,
+	existsSync,
 	mkdirSync,
 	mkdtempSync,
 	readFileSync,
@@ -98,7 +99,9 @@ export class N8n {
 		ensureRuntime();
 		const tarball = packedTarball();
 		const userFolder = options.userFolder ?? mkdtempSync(join(tmpdir(), 'resilient-llm-n8n-'));
-		const fresh = !options.userFolder;
+		mkdirSync(userFolder, { recursive: true });
+		// A folder this harness has not signed in to yet gets the package, an owner and a key.
+		const fresh = !existsSync(join(userFolder, 'api-key.txt'));
 		if (fresh) installPackage(userFolder, tarball);
 		const n8n = new N8n(userFolder, options.port ?? (await freePort()), await freePort(), options);
 		await n8n.launch();

@@ -1,0 +1,78 @@
+/** npm run demo, as a newcomer runs it. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { describe, it } from 'node:test';
+
+import { freePort } from '../harness/n8n';
+import { ROOT } from '../harness/pack';
+
+/** Runs the demo with a user's environment (npm settings from the project's .npmrc). */
+function demo(
+	args: string[],
+	timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+	const env = Object.fromEntries(
+		Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_config_')),
+	);
+	for (const key of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY']) delete env[key];
+	return new Promise((resolve, reject) => {
+		const child = spawn('npm', ['run', 'demo', '--', ...args], {
+			cwd: ROOT,
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+			detached: true,
+		});
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', (d) => (stdout += d));
+		child.stderr.on('data', (d) => (stderr += d));
+		const timer = setTimeout(() => {
+			process.kill(-child.pid!, 'SIGKILL');
+			reject(new Error(`demo did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+		}, timeoutMs);
+		child.on('exit', (code) => {
+			clearTimeout(timer);
+			resolve({ code, stdout, stderr });
+		});
+	});
+}
+
+describe('npm run demo', () => {
+	it('--once runs the outage drill, shows answers from tier 1, tier 2 and the human branch, and exits 0', async () => {
+		const { code, stdout, stderr } = await demo(
+			['--once', '--port', String(await freePort())],
+			420_000,
+		);
+		assert.equal(code, 0, `${stdout}\n${stderr}`);
+		const row = (label: string) =>
+			Number(
+				new RegExp(`^${label}\\s+(\\d+)\\s+\\d+\\s+\\d+\\s+[\\d.]+$`, 'm').exec(stdout)?.[1] ?? 0,
+			);
+		assert.ok(row('tier 1') > 0, 'answers from tier 1');
+		assert.ok(row('tier 2') > 0, 'answers from tier 2 while the primary was down');
+		assert.ok(row('needs human') > 0, 'escalations to people');
+		assert.match(
+			stdout,
+			/^ {2}every provider down\s+0 \/ 0 \/ 0 \/ \d+$/m,
+			'nothing answered while every provider was down',
+		);
+		assert.match(stdout, /^reviews pending: [1-9]\d*$/m);
+		assert.match(stdout, /http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+/);
+		assert.match(stdout, /stopping n8n, the emulator and the fakes/);
+	});
+
+	it('says which port is busy and exits non-zero', async () => {
+		const port = await freePort();
+		const blocker: Server = createServer();
+		await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', () => resolve()));
+		try {
+			const { code, stderr } = await demo(['--once', '--port', String(port)], 60_000);
+			assert.notEqual(code, 0);
+			assert.match(stderr, new RegExp(`port ${port} is busy`));
+		} finally {
+			blocker.close();
+		}
+	});
+});
