@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 
 import { REVIEW_LINK_EXPRESSION } from '../../nodes/HumanReview/description';
 import type { Execution } from '../harness/n8n';
 import { ROOT } from '../harness/pack';
 import { KEYS, MODELS } from '../helpers/emulator';
+import { launchChromium } from '../helpers/browser';
 import { useN8n } from '../helpers/n8nFixture';
 import {
 	connect,
@@ -29,18 +29,7 @@ const ctx = useN8n();
 let browser: Browser;
 
 before(async () => {
-	browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-		],
-	});
+	browser = await launchChromium();
 });
 after(async () => {
 	await browser?.close();

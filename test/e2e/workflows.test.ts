@@ -10,12 +10,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
 import { OWNER } from '../harness/n8n';
 import { ROOT } from '../harness/pack';
 import { n8nEntry, nodeBinary } from '../harness/runtime';
 import { Stack, WORKFLOW_DIR, workflowFiles } from '../harness/stack';
+import { launchChromium } from '../helpers/browser';
 
 let stack: Stack;
 const ids: Record<string, string> = {};
@@ -140,18 +139,7 @@ describe('workflow files', () => {
 
 describe('on the canvas', () => {
 	it('the refund workflow opens in the n8n editor with every node, and is saved as a screenshot', async () => {
-		const browser = await chromium.launch({
-			executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-			args: [
-				'--no-sandbox',
-				'--disable-gpu',
-				'--disable-quic',
-				'--no-first-run',
-				'--disable-background-networking',
-				'--disable-component-update',
-				'--disable-sync',
-			],
-		});
+		const browser = await launchChromium();
 		try {
 			const page = await browser.newPage({ viewport: { width: 1500, height: 860 } });
 			await page.goto(`${stack.n8n.baseUrl}/signin`);
