@@ -1,6 +1,7 @@
 import { createAdapter } from '../providers';
 import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../providers/types';
 import type { AbortCause, OutputCheck } from './classifyError';
+import { CircuitBreaker } from './circuitBreaker';
 import { classifyError, classifyOutput } from './classifyError';
 import { drillAdapter, drillAffects } from './drill';
 import { buildJsonParser } from './jsonOutput';
@@ -39,6 +40,8 @@ export interface ChainDependencies {
 	adapterFor?: (tier: TierConfig, index: number) => ProviderAdapter;
 	random?: () => number;
 	events?: ChainEvents;
+	/** Shared knowledge of which providers are down; skipped during drills. */
+	breaker?: CircuitBreaker;
 }
 
 interface PreparedTier {
@@ -65,6 +68,7 @@ export class FailoverChain {
 	private readonly secrets: string[];
 	private readonly random: () => number;
 	private readonly events: ChainEvents;
+	private readonly breaker: CircuitBreaker | undefined;
 
 	constructor(
 		private readonly config: ChainConfig,
@@ -79,6 +83,8 @@ export class FailoverChain {
 		this.deadlineMs = config.deadlineMs ?? DEFAULTS.deadlineMs;
 		this.random = dependencies.random ?? Math.random;
 		this.events = dependencies.events ?? {};
+		// A drill must not teach the shared breaker that a provider is down.
+		this.breaker = config.drill && config.drill !== 'off' ? undefined : dependencies.breaker;
 		this.secrets = config.tiers.map((t) => t.apiKey ?? '').filter((k) => k.length > 0);
 		this.tiers = config.tiers.map((tier, index) => {
 			const timeoutMs = tier.timeoutMs ?? DEFAULTS.timeoutMs;
@@ -171,7 +177,27 @@ export class FailoverChain {
 					stopReason = 'deadline_exceeded';
 					break;
 				}
+				const circuit = CircuitBreaker.circuitOf(provider, model);
+				if (this.breaker && (await this.breaker.admit(circuit)) === 'open') {
+					// Known to be down: no call, no wait, straight to the next tier.
+					const skipped: AttemptRecord = {
+						tier: index + 1,
+						attempt,
+						provider,
+						model,
+						status: 'skipped',
+						latencyMs: 0,
+						waitedMs: 0,
+						costUsd: 0,
+						decision: 'next_tier',
+						message: 'skipped: circuit open',
+					};
+					attempts.push(skipped);
+					this.events.onAttempt?.(skipped);
+					break;
+				}
 				const outcome = await this.attempt(tier, request, remaining, options.signal);
+				await this.breaker?.record(circuit, outcome.failure?.errorClass);
 				const record: AttemptRecord = {
 					tier: index + 1,
 					attempt,
@@ -248,6 +274,7 @@ export class FailoverChain {
 		}
 
 		const failed = attempts.filter((a) => a.status === 'failed');
+		const circuitOpen = attempts.filter((a) => a.message === 'skipped: circuit open');
 		const last = failed[failed.length - 1];
 		if (last) last.decision = 'stop';
 		const reason: NeedsHumanReason =
@@ -260,7 +287,7 @@ export class FailoverChain {
 		return this.finish(started, attempts, summaries, {
 			outcome: 'needs_human',
 			reason,
-			reasonText: this.explain(reason, failed, options.signal?.aborted ?? false),
+			reasonText: this.explain(reason, failed, circuitOpen, options.signal?.aborted ?? false),
 		});
 	}
 
@@ -322,7 +349,12 @@ export class FailoverChain {
 		}
 	}
 
-	private explain(reason: NeedsHumanReason, failed: AttemptRecord[], cancelled: boolean): string {
+	private explain(
+		reason: NeedsHumanReason,
+		failed: AttemptRecord[],
+		circuitOpen: AttemptRecord[],
+		cancelled: boolean,
+	): string {
 		const byTier = new Map<number, AttemptRecord[]>();
 		for (const attempt of failed) {
 			const list = byTier.get(attempt.tier) ?? [];
@@ -336,6 +368,12 @@ export class FailoverChain {
 			];
 			return `tier ${first.tier} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}`;
 		});
+		for (const skipped of circuitOpen) {
+			if (!byTier.has(skipped.tier))
+				parts.push(
+					`tier ${skipped.tier} ${skipped.provider}/${skipped.model}: skipped, circuit open`,
+				);
+		}
 		const what = parts.length ? `; ${parts.join('; ')}` : '';
 		switch (reason) {
 			case 'deadline_exceeded':

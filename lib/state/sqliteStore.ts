@@ -1,0 +1,237 @@
+/**
+ * The embedded state store: one SQLite file (Node's built-in node:sqlite, no native build),
+ * right for one n8n instance. Each operation runs in a BEGIN IMMEDIATE transaction, so it is
+ * atomic against other processes using the same file too.
+ */
+import { existsSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+
+import type {
+	Admission,
+	BreakerPolicy,
+	BreakerSnapshot,
+	IdempotencyClaim,
+	StateStore,
+} from './types';
+
+const SCHEMA_VERSION = 1;
+
+export class StateStoreError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'StateStoreError';
+	}
+}
+
+interface BreakerRow {
+	state: 'closed' | 'open' | 'half_open';
+	failures: number;
+	open_until: number;
+	probe_until: number;
+}
+
+export class SqliteStateStore implements StateStore {
+	private readonly db: DatabaseSync;
+
+	constructor(readonly file: string) {
+		const existed = existsSync(file);
+		try {
+			this.db = new DatabaseSync(file);
+			this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;');
+			const tables = this.db
+				.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+				.all() as Array<{ name: string }>;
+			const names = new Set(tables.map((t) => t.name));
+			if (existed && names.size > 0 && !names.has('resilient_llm_meta')) {
+				throw new StateStoreError(
+					`${file} is a SQLite database of something else (tables: ${[...names].slice(0, 5).join(', ')}); point the state store at its own file`,
+				);
+			}
+			this.db.exec(`
+				CREATE TABLE IF NOT EXISTS resilient_llm_meta (schema_version INTEGER NOT NULL);
+				CREATE TABLE IF NOT EXISTS idempotency (
+					key TEXT PRIMARY KEY, status TEXT NOT NULL, owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0,
+					result TEXT, expires_at INTEGER NOT NULL DEFAULT 0);
+				CREATE TABLE IF NOT EXISTS breaker (
+					circuit TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
+					open_until INTEGER NOT NULL DEFAULT 0, probe_until INTEGER NOT NULL DEFAULT 0);
+			`);
+			const meta = this.db.prepare('SELECT schema_version FROM resilient_llm_meta').get() as
+				| { schema_version: number }
+				| undefined;
+			if (!meta)
+				this.db
+					.prepare('INSERT INTO resilient_llm_meta (schema_version) VALUES (?)')
+					.run(SCHEMA_VERSION);
+			else if (meta.schema_version > SCHEMA_VERSION) {
+				throw new StateStoreError(
+					`${file} was written by a newer version of n8n-nodes-resilient-llm (schema ${meta.schema_version})`,
+				);
+			}
+		} catch (error) {
+			if (error instanceof StateStoreError) throw error;
+			throw new StateStoreError(
+				`cannot use ${file} as the Resilient LLM state store: ${(error as Error).message}`,
+			);
+		}
+	}
+
+	/** Runs `fn` in one write transaction: atomic against every other user of the file. */
+	private transaction<T>(fn: () => T): T {
+		this.db.exec('BEGIN IMMEDIATE');
+		try {
+			const value = fn();
+			this.db.exec('COMMIT');
+			return value;
+		} catch (error) {
+			this.db.exec('ROLLBACK');
+			throw error;
+		}
+	}
+
+	async claim(
+		key: string,
+		owner: string,
+		leaseMs: number,
+		now = Date.now(),
+	): Promise<IdempotencyClaim> {
+		return this.transaction(() => {
+			const row = this.db
+				.prepare(
+					'SELECT status, owner, lease_until, result, expires_at FROM idempotency WHERE key = ?',
+				)
+				.get(key) as
+				| {
+						status: string;
+						owner: string;
+						lease_until: number;
+						result: string | null;
+						expires_at: number;
+				  }
+				| undefined;
+			if (row?.status === 'done' && row.expires_at > now && row.result !== null)
+				return { status: 'done', result: row.result };
+			if (row?.status === 'processing' && row.lease_until > now && row.owner !== owner)
+				return { status: 'busy', leaseUntil: row.lease_until };
+			// Free, expired, or a lease that ran out (its owner died): take it.
+			this.db
+				.prepare(
+					`INSERT INTO idempotency (key, status, owner, lease_until, result, expires_at) VALUES (?, 'processing', ?, ?, NULL, 0)
+					ON CONFLICT(key) DO UPDATE SET status = 'processing', owner = excluded.owner, lease_until = excluded.lease_until, result = NULL, expires_at = 0`,
+				)
+				.run(key, owner, now + leaseMs);
+			return { status: 'claimed' };
+		});
+	}
+
+	async complete(
+		key: string,
+		owner: string,
+		result: string,
+		ttlMs: number,
+		now = Date.now(),
+	): Promise<void> {
+		this.transaction(() => {
+			this.db
+				.prepare(
+					`UPDATE idempotency SET status = 'done', result = ?, expires_at = ?, lease_until = 0 WHERE key = ? AND owner = ?`,
+				)
+				.run(result, now + ttlMs, key, owner);
+		});
+	}
+
+	async release(key: string, owner: string): Promise<void> {
+		this.transaction(() => {
+			this.db
+				.prepare(`DELETE FROM idempotency WHERE key = ? AND owner = ? AND status = 'processing'`)
+				.run(key, owner);
+		});
+	}
+
+	private breakerRow(circuit: string): BreakerRow {
+		const row = this.db
+			.prepare('SELECT state, failures, open_until, probe_until FROM breaker WHERE circuit = ?')
+			.get(circuit) as BreakerRow | undefined;
+		return row ?? { state: 'closed', failures: 0, open_until: 0, probe_until: 0 };
+	}
+
+	private saveBreaker(circuit: string, row: BreakerRow): void {
+		this.db
+			.prepare(
+				`INSERT INTO breaker (circuit, state, failures, open_until, probe_until) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT(circuit) DO UPDATE SET state = excluded.state, failures = excluded.failures, open_until = excluded.open_until, probe_until = excluded.probe_until`,
+			)
+			.run(circuit, row.state, row.failures, row.open_until, row.probe_until);
+	}
+
+	async admit(circuit: string, policy: BreakerPolicy, now = Date.now()): Promise<Admission> {
+		return this.transaction(() => {
+			const row = this.breakerRow(circuit);
+			const decision = admission(row, policy, now);
+			if (decision.changed) this.saveBreaker(circuit, decision.row);
+			return decision.admission;
+		});
+	}
+
+	async record(
+		circuit: string,
+		outcome: 'success' | 'transient' | 'hard',
+		policy: BreakerPolicy,
+		now = Date.now(),
+	): Promise<void> {
+		this.transaction(() => {
+			this.saveBreaker(circuit, afterOutcome(this.breakerRow(circuit), outcome, policy, now));
+		});
+	}
+
+	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {
+		const row = this.breakerRow(circuit);
+		const state = row.state === 'open' && row.open_until <= now ? 'half_open' : row.state;
+		return { state, failures: row.failures, openUntil: row.open_until };
+	}
+
+	async close(): Promise<void> {
+		this.db.close();
+	}
+}
+
+/** The breaker's rules as pure functions of its stored row: every store applies these. */
+export function admission(
+	row: BreakerRow,
+	policy: BreakerPolicy,
+	now: number,
+): { admission: Admission; row: BreakerRow; changed: boolean } {
+	if (row.state === 'closed') return { admission: 'allow', row, changed: false };
+	if (row.state === 'open' && now < row.open_until)
+		return { admission: 'open', row, changed: false };
+	// Cool-down over (or half-open): one probe at a time.
+	if (row.state === 'half_open' && now < row.probe_until)
+		return { admission: 'open', row, changed: false };
+	return {
+		admission: 'probe',
+		row: { ...row, state: 'half_open', probe_until: now + policy.probeLeaseMs },
+		changed: true,
+	};
+}
+
+export function afterOutcome(
+	row: BreakerRow,
+	outcome: 'success' | 'transient' | 'hard',
+	policy: BreakerPolicy,
+	now: number,
+): BreakerRow {
+	if (outcome === 'success') return { state: 'closed', failures: 0, open_until: 0, probe_until: 0 };
+	if (outcome === 'hard')
+		return {
+			state: 'open',
+			failures: row.failures + 1,
+			open_until: now + policy.longOpenMs,
+			probe_until: 0,
+		};
+	const failures = row.failures + 1;
+	// A failed probe re-opens at once; a closed circuit opens at the threshold.
+	if (row.state === 'half_open' || failures >= policy.failureThreshold) {
+		return { state: 'open', failures, open_until: now + policy.openMs, probe_until: 0 };
+	}
+	return { ...row, failures };
+}

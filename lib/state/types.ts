@@ -1,0 +1,50 @@
+/**
+ * State shared across executions (and, with a shared store, across n8n workers): the
+ * idempotency record of each task and the state of each provider's circuit breaker.
+ * Every operation is atomic in every implementation: no read-then-write races.
+ */
+
+export type IdempotencyClaim =
+	/** The caller owns the key until its lease ends, and must complete or release it. */
+	| { status: 'claimed' }
+	/** Done before: here is the stored result. */
+	| { status: 'done'; result: string }
+	/** Someone else is working on it; their lease ends at `leaseUntil` (ms since epoch). */
+	| { status: 'busy'; leaseUntil: number };
+
+/** What the breaker lets through right now. */
+export type Admission = 'allow' | 'probe' | 'open';
+
+export interface BreakerPolicy {
+	/** Consecutive transient failures that open the circuit. */
+	failureThreshold: number;
+	/** How long an opened circuit skips the tier before one probe goes through. */
+	openMs: number;
+	/** How long quota and auth failures open it: they do not clear in seconds. */
+	longOpenMs: number;
+	/** How long a probe may take before another caller may probe instead. */
+	probeLeaseMs: number;
+}
+
+export interface BreakerSnapshot {
+	state: 'closed' | 'open' | 'half_open';
+	failures: number;
+	openUntil: number;
+}
+
+export interface StateStore {
+	claim(key: string, owner: string, leaseMs: number, now?: number): Promise<IdempotencyClaim>;
+	complete(key: string, owner: string, result: string, ttlMs: number, now?: number): Promise<void>;
+	/** Gives the key up without a result (the task failed), so a later run may try again. */
+	release(key: string, owner: string): Promise<void>;
+	admit(circuit: string, policy: BreakerPolicy, now?: number): Promise<Admission>;
+	/** `failure` is 'transient' (counts toward the threshold) or 'hard' (opens for longOpenMs at once). */
+	record(
+		circuit: string,
+		outcome: 'success' | 'transient' | 'hard',
+		policy: BreakerPolicy,
+		now?: number,
+	): Promise<void>;
+	snapshot(circuit: string, now?: number): Promise<BreakerSnapshot>;
+	close(): Promise<void>;
+}
