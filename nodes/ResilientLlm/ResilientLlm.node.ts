@@ -1,22 +1,33 @@
+import { createHash, randomUUID } from 'node:crypto';
+
 import type {
 	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
 	IDataObject,
 	IExecuteFunctions,
+	INodeCredentialTestResult,
 	INodeExecutionData,
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { CircuitBreaker, DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, Task, TaskResult } from '../../lib/engine/types';
+import { runOnce } from '../../lib/state/idempotency';
+import { RedisStateStore } from '../../lib/state/redisStore';
+import type { StateStore } from '../../lib/state/types';
 import { CREDENTIAL_FOR, fieldLabel, readChainConfig, readTask } from './chainConfig';
 import { properties } from './description';
+import { openStateStore, redisSettings } from './stateStores';
 
 /** What goes on every item as `resilience`: which tier answered, why, how long, what it cost. */
-export function resilienceOf(result: TaskResult): IDataObject {
+export function resilienceOf(result: TaskResult, cached = false): IDataObject {
 	return {
+		...(cached ? { cached: true } : {}),
 		outcome: result.outcome,
 		...(result.reason ? { reason: result.reason } : {}),
 		reasonText: result.reasonText,
@@ -37,6 +48,23 @@ interface Prepared {
 	index: number;
 	task: Task;
 	chain: FailoverChain;
+	config: ChainConfig;
+	/** Set when idempotency is on. */
+	key?: string;
+}
+
+/** The derived idempotency key: the same prompt through the same node and chain is the same task. */
+function derivedKey(workflowId: string, node: string, task: Task, config: ChainConfig): string {
+	const identity = {
+		workflowId,
+		node,
+		prompt: task.prompt,
+		systemPrompt: task.systemPrompt ?? '',
+		schema: config.output?.jsonSchema ?? null,
+		json: Boolean(config.output?.json),
+		chain: config.tiers.map((t) => [t.provider, t.model, t.baseUrl ?? '']),
+	};
+	return `derived:${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}`;
 }
 
 /** Runs `work` over `count` positions with at most `limit` in flight. */
@@ -72,8 +100,28 @@ export class ResilientLlm implements INodeType {
 			{ name: 'resilientLlmOpenAiApi', required: false },
 			{ name: 'resilientLlmGeminiApi', required: false },
 			{ name: 'resilientLlmOllamaApi', required: false },
+			{ name: 'resilientLlmRedisApi', required: false, testedBy: 'resilientLlmRedisTest' },
 		],
 		properties,
+	};
+
+	methods = {
+		credentialTest: {
+			async resilientLlmRedisTest(
+				this: ICredentialTestFunctions,
+				credential: ICredentialsDecrypted,
+			): Promise<INodeCredentialTestResult> {
+				const store = new RedisStateStore(redisSettings(credential.data ?? {}));
+				try {
+					await store.connect();
+					return { status: 'OK', message: 'Connection successful' };
+				} catch (error) {
+					return { status: 'Error', message: (error as Error).message };
+				} finally {
+					await store.close();
+				}
+			},
+		},
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -83,19 +131,89 @@ export class ResilientLlm implements INodeType {
 		const credentials = new Map<string, ICredentialDataDecryptedObject | null>();
 		const chains = new Map<string, FailoverChain>();
 		const prepared: Prepared[] = [];
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const node = this.getNode();
+		const workflowId = String(this.getWorkflow().id ?? '');
+		const idempotency = String(options.idempotency ?? 'off');
+		const breakerOn = Boolean(options.circuitBreaker);
+
+		// Shared state, when asked for. If it cannot be had: fail the items, or go on without it.
+		let store: StateStore | undefined;
+		let storeProblem: string | undefined;
+		if (breakerOn || idempotency !== 'off') {
+			try {
+				store = await openStateStore(
+					this,
+					options.stateStore === 'redis' ? 'redis' : 'embedded',
+					0,
+				);
+			} catch (error) {
+				storeProblem = (error as Error).message;
+				if (options.onStoreUnavailable === 'proceed') {
+					this.logger.warn(
+						'Resilient LLM: state store unavailable, running without breaker and idempotency (degraded)',
+						{ node: node.name, error: storeProblem },
+					);
+				}
+			}
+		}
+		const breaker =
+			store && breakerOn
+				? new CircuitBreaker(store, {
+						...DEFAULT_BREAKER_POLICY,
+						failureThreshold: Math.max(
+							1,
+							Number(options.breakerThreshold ?? DEFAULT_BREAKER_POLICY.failureThreshold),
+						),
+						openMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 1000,
+						longOpenMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 10_000,
+					})
+				: undefined;
 
 		// Every item's parameters are checked before any provider is called.
 		for (let index = 0; index < items.length; index++) {
 			try {
+				if (storeProblem && options.onStoreUnavailable !== 'proceed') {
+					throw new NodeOperationError(
+						node,
+						`Item ${index}: the state store is unavailable: ${storeProblem}`,
+						{
+							itemIndex: index,
+							description:
+								'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
+						},
+					);
+				}
 				const task = readTask(this, index);
 				const config = await readChainConfig(this, index, credentials);
-				const key = JSON.stringify(config);
-				let chain = chains.get(key);
+				const chainKey = JSON.stringify(config);
+				let chain = chains.get(chainKey);
 				if (!chain) {
-					chain = buildChain(this, config, index);
-					chains.set(key, chain);
+					chain = buildChain(this, config, index, breaker);
+					chains.set(chainKey, chain);
 				}
-				prepared.push({ index, task, chain });
+				let key: string | undefined;
+				if (store && idempotency === 'custom') {
+					const custom: unknown = this.getNodeParameter('options.idempotencyKey', index, '');
+					if (typeof custom !== 'string' && typeof custom !== 'number') {
+						throw new NodeOperationError(node, `Item ${index}: the Idempotency Key is empty`, {
+							itemIndex: index,
+							description:
+								'Options › Idempotency Key must resolve to text or a number for every item.',
+						});
+					}
+					if (String(custom).trim() === '') {
+						throw new NodeOperationError(node, `Item ${index}: the Idempotency Key is empty`, {
+							itemIndex: index,
+							description:
+								'Options › Idempotency Key must resolve to text or a number for every item.',
+						});
+					}
+					key = `custom:${workflowId}:${node.name}:${String(custom)}`;
+				} else if (store && idempotency === 'derived') {
+					key = derivedKey(workflowId, node.name, task, config);
+				}
+				prepared.push({ index, task, chain, config, key });
 			} catch (error) {
 				const nodeError =
 					error instanceof NodeOperationError
@@ -111,16 +229,31 @@ export class ResilientLlm implements INodeType {
 			}
 		}
 
-		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const concurrency = Math.max(1, Math.floor(Number(options.concurrency ?? 4)));
 		const signal = this.getExecutionCancelSignal();
-		const node = this.getNode();
-		const workflowId = this.getWorkflow().id;
+		const ttlMs = Math.max(1, Number(options.idempotencyTtlHours ?? 24) * 3_600_000);
+		const executionId = this.getExecutionId();
 
 		await inPool(prepared.length, concurrency, async (position) => {
-			const { index, task, chain } = prepared[position];
-			const result = await chain.run(task, { signal });
-			const resilience = resilienceOf(result);
+			const { index, task, chain, config, key } = prepared[position];
+			let result: TaskResult;
+			let cached = false;
+			if (store && key) {
+				// The lease outlives the task's deadline: a lease that ran out means its owner died.
+				const leaseMs = (config.deadlineMs ?? 120_000) + 5_000;
+				const owner = `${executionId}:${index}:${randomUUID()}`;
+				({ result, cached } = await runOnce(
+					store,
+					key,
+					owner,
+					{ leaseMs, ttlMs, signal },
+					() => chain.run(task, { signal }),
+					(r) => r.outcome === 'answered',
+				));
+			} else {
+				result = await chain.run(task, { signal });
+			}
+			const resilience = resilienceOf(result, cached);
 			const input = items[index].json;
 			this.logger.info('Resilient LLM task', {
 				workflowId,
@@ -144,6 +277,8 @@ export class ResilientLlm implements INodeType {
 				tokens: result.usage,
 				costUsd: result.costUsd,
 				drill: result.drill,
+				...(cached ? { cached: true } : {}),
+				...(storeProblem ? { degraded: 'no shared state' } : {}),
 			});
 			if (result.outcome === 'answered') {
 				answered[index] = {
@@ -173,9 +308,14 @@ export class ResilientLlm implements INodeType {
 	}
 }
 
-function buildChain(ctx: IExecuteFunctions, config: ChainConfig, itemIndex: number): FailoverChain {
+function buildChain(
+	ctx: IExecuteFunctions,
+	config: ChainConfig,
+	itemIndex: number,
+	breaker?: CircuitBreaker,
+): FailoverChain {
 	try {
-		return new FailoverChain(config);
+		return new FailoverChain(config, { breaker });
 	} catch (error) {
 		if (error instanceof ConfigError) {
 			const tier = /^tiers\[(\d+)\]\.apiKey$/.exec(error.field);

@@ -174,6 +174,31 @@ export const properties: INodeProperties[] = [
 					"The first retry waits up to this long; each later one up to twice as long (with random jitter). A provider's own retry-after hint wins.",
 			},
 			{
+				displayName: 'Circuit Breaker',
+				name: 'circuitBreaker',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to share provider outages across executions: after several failures in a row a model is skipped at once for a cool-down, then one probe tests it',
+			},
+			{
+				displayName: 'Circuit Breaker Cool-Down (Seconds)',
+				name: 'breakerCooldownSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 30,
+				description:
+					'How long an open circuit skips its model before one probe goes through. Quota and auth failures open it ten times longer.',
+			},
+			{
+				displayName: 'Circuit Breaker Threshold',
+				name: 'breakerThreshold',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 5,
+				description: 'Consecutive passing failures (429, 5xx, timeouts) that open the circuit',
+			},
+			{
 				displayName: 'Concurrency',
 				name: 'concurrency',
 				type: 'number',
@@ -208,6 +233,62 @@ export const properties: INodeProperties[] = [
 					'For test runs: the chosen tiers fail without being called. Results are marked "drill" on every item.',
 			},
 			{
+				displayName: 'Idempotency',
+				name: 'idempotency',
+				type: 'options',
+				options: [
+					{ name: 'Off', value: 'off' },
+					{
+						name: 'Same Prompt, Same Answer',
+						value: 'derived',
+						description:
+							'Key from the workflow, this node, the prompts, the schema and the model chain',
+					},
+					{
+						name: 'Custom Key',
+						value: 'custom',
+						description: 'Key from the Idempotency Key option, e.g. a ticket ID',
+					},
+				],
+				default: 'off',
+				description:
+					'Whether a task already answered is answered again. With a key, a re-run or retry returns the stored answer (marked resilience.cached) without calling any provider.',
+			},
+			{
+				displayName: 'Idempotency Key',
+				name: 'idempotencyKey',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. {{ $JSON.ticketId }}',
+				description: 'Per item, when Idempotency is Custom Key',
+			},
+			{
+				displayName: 'Idempotency TTL (Hours)',
+				name: 'idempotencyTtlHours',
+				type: 'number',
+				typeOptions: { minValue: 0.01 },
+				default: 24,
+				description: 'How long a stored answer is served',
+			},
+			{
+				displayName: 'If State Store Is Unavailable',
+				name: 'onStoreUnavailable',
+				type: 'options',
+				options: [
+					{
+						name: 'Fail the Items',
+						value: 'fail',
+						description: 'They go to the error output when On Error says so',
+					},
+					{
+						name: 'Proceed Without Shared State',
+						value: 'proceed',
+						description: 'No breaker, no idempotency; logged as degraded',
+					},
+				],
+				default: 'fail',
+			},
+			{
 				displayName: 'Max Output Tokens',
 				name: 'maxOutputTokens',
 				type: 'number',
@@ -229,6 +310,26 @@ export const properties: INodeProperties[] = [
 				type: 'boolean',
 				default: true,
 				description: 'Whether an answer cut off at the token limit counts as a failure',
+			},
+			{
+				displayName: 'State Store',
+				name: 'stateStore',
+				type: 'options',
+				options: [
+					{
+						name: 'Embedded (This N8n)',
+						value: 'embedded',
+						description: 'A SQLite file in the n8n user folder: one n8n instance',
+					},
+					{
+						name: 'Redis',
+						value: 'redis',
+						description:
+							'Shared by every n8n main and worker: queue mode. Select a Resilient LLM: Redis credential.',
+					},
+				],
+				default: 'embedded',
+				description: 'Where the circuit breaker and idempotency keep their state',
 			},
 			{
 				displayName: 'Task Deadline (Seconds)',

@@ -22,6 +22,9 @@ export function fakeExecute(options: {
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
 	continueOnFail?: boolean;
 	signal?: AbortSignal;
+	/** n8n's per-node storage folder (the embedded state store lives there). */
+	storagePath?: string;
+	executionId?: string;
 }): FakeRun {
 	const logs: FakeRun['logs'] = [];
 	const node: INode = {
@@ -41,6 +44,13 @@ export function fakeExecute(options: {
 		getInputData: () => items,
 		getNode: () => node,
 		getWorkflow: () => ({ id: 'wf-1', name: 'test', active: true }),
+		getExecutionId: () => options.executionId ?? 'exec-1',
+		helpers: {
+			getStoragePath: () => {
+				if (!options.storagePath) throw new Error('this test gave no storage path');
+				return options.storagePath;
+			},
+		},
 		continueOnFail: () => options.continueOnFail ?? false,
 		getExecutionCancelSignal: () => options.signal,
 		getNodeParameter: (name: string, itemIndex: number, fallback?: unknown) => {

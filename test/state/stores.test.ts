@@ -1,0 +1,226 @@
+/**
+ * Both state stores, held to the same contract: idempotency claims, breaker rules and
+ * atomicity across processes. The embedded store also refuses bad files; Redis fails fast
+ * when it is unreachable.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+import { RedisStateStore, StateStoreUnavailableError } from '../../lib/state/redisStore';
+import { SqliteStateStore, StateStoreError } from '../../lib/state/sqliteStore';
+import type { BreakerPolicy, StateStore } from '../../lib/state/types';
+import { RedisServer } from '../harness/redis';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'state-store-'));
+const POLICY: BreakerPolicy = {
+	failureThreshold: 3,
+	openMs: 1_000,
+	longOpenMs: 60_000,
+	probeLeaseMs: 500,
+};
+
+let redis: RedisServer;
+before(async () => {
+	redis = await RedisServer.start();
+});
+after(async () => {
+	await redis?.stop();
+});
+
+interface StoreKind {
+	name: string;
+	open(): Promise<StateStore>;
+	/** A script for a separate process that claims the key 'shared' at a given time and prints the outcome. */
+	claimScript(): string;
+}
+
+const SQLITE_MODULE = JSON.stringify(resolve(__dirname, '../../lib/state/sqliteStore.ts'));
+const REDIS_MODULE = JSON.stringify(resolve(__dirname, '../../lib/state/redisStore.ts'));
+let prefixes = 0;
+
+const KINDS: StoreKind[] = [
+	{
+		name: 'embedded (SQLite)',
+		open: async () => new SqliteStateStore(join(dir(), 'state.sqlite')),
+		claimScript() {
+			const file = join(dir(), 'state.sqlite');
+			new SqliteStateStore(file); // the schema exists before the race
+			return `const { SqliteStateStore } = require(${SQLITE_MODULE});
+				setTimeout(async () => { const store = new SqliteStateStore(${JSON.stringify(file)}); const r = await store.claim('shared', 'p' + process.pid, 60000); process.stdout.write(r.status); }, Math.max(0, Number(process.argv[1]) - Date.now()));`;
+		},
+	},
+	{
+		name: 'Redis',
+		open: async () => {
+			const store = new RedisStateStore({
+				host: '127.0.0.1',
+				port: redis.port,
+				prefix: `t${++prefixes}:`,
+			});
+			await store.connect();
+			return store;
+		},
+		claimScript() {
+			const prefix = `race${++prefixes}:`;
+			return `const { RedisStateStore } = require(${REDIS_MODULE});
+				(async () => { const store = new RedisStateStore({ host: '127.0.0.1', port: ${redis.port}, prefix: '${prefix}' }); await store.connect();
+				setTimeout(async () => { const r = await store.claim('shared', 'p' + process.pid, 60000); process.stdout.write(r.status); await store.close(); }, Math.max(0, Number(process.argv[1]) - Date.now())); })();`;
+		},
+	},
+];
+
+for (const kind of KINDS) {
+	describe(`${kind.name} store`, () => {
+		describe('idempotency claims', () => {
+			it('one owner claims, others wait, a stored result is returned until it expires', async () => {
+				const store = await kind.open();
+				const t = 1_000_000;
+				assert.deepEqual(await store.claim('k', 'a', 5_000, t), { status: 'claimed' });
+				assert.deepEqual(await store.claim('k', 'b', 5_000, t + 1), {
+					status: 'busy',
+					leaseUntil: t + 5_000,
+				});
+				await store.complete('k', 'a', '{"text":"hi"}', 60_000, t + 2);
+				assert.deepEqual(await store.claim('k', 'b', 5_000, t + 3), {
+					status: 'done',
+					result: '{"text":"hi"}',
+				});
+				assert.deepEqual(
+					await store.claim('k', 'b', 5_000, t + 60_003),
+					{ status: 'claimed' },
+					'expired results are not served',
+				);
+				await store.close();
+			});
+
+			it('a lease that ran out (its owner died) is taken over; a released key is free again', async () => {
+				const store = await kind.open();
+				assert.equal((await store.claim('k', 'dead', 1_000, 0)).status, 'claimed');
+				assert.equal((await store.claim('k', 'alive', 1_000, 500)).status, 'busy');
+				assert.equal((await store.claim('k', 'alive', 1_000, 1_001)).status, 'claimed');
+				await store.complete('k', 'dead', 'late result', 60_000, 1_002);
+				assert.equal(
+					(await store.claim('k', 'third', 1_000, 1_003)).status,
+					'busy',
+					'the dead owner cannot complete a key it lost',
+				);
+				await store.release('k', 'alive');
+				assert.equal((await store.claim('k', 'third', 1_000, 1_004)).status, 'claimed');
+				await store.close();
+			});
+
+			it('is atomic across processes: of 8 processes claiming at once, exactly one wins', async () => {
+				const script = kind.claimScript();
+				const start = Date.now() + 2_500;
+				const run = promisify(execFile);
+				const results = await Promise.all(
+					Array.from({ length: 8 }, () =>
+						run(process.execPath, ['--import', 'tsx', '-e', script, String(start)], {
+							timeout: 30_000,
+						}),
+					),
+				);
+				const statuses = results.map((r) => r.stdout).sort();
+				assert.deepEqual(statuses, [
+					'busy',
+					'busy',
+					'busy',
+					'busy',
+					'busy',
+					'busy',
+					'busy',
+					'claimed',
+				]);
+			});
+		});
+
+		describe('breaker rules', () => {
+			it('opens after consecutive transient failures, lets one probe through after the cool-down, closes on success', async () => {
+				const store = await kind.open();
+				const c = 'anthropic/claude-haiku-4-5';
+				for (let i = 0; i < 2; i++) await store.record(c, 'transient', POLICY, 0);
+				assert.equal(await store.admit(c, POLICY, 1), 'allow', 'below the threshold');
+				await store.record(c, 'success', POLICY, 2);
+				for (let i = 0; i < 2; i++) await store.record(c, 'transient', POLICY, 3);
+				assert.equal(await store.admit(c, POLICY, 4), 'allow', 'a success resets the count');
+				await store.record(c, 'transient', POLICY, 5);
+				assert.equal(await store.admit(c, POLICY, 6), 'open');
+				assert.equal(await store.admit(c, POLICY, 1_004), 'open', 'still cooling down');
+				assert.equal(await store.admit(c, POLICY, 1_006), 'probe', 'one probe after the cool-down');
+				assert.equal(await store.admit(c, POLICY, 1_007), 'open', 'only one probe at a time');
+				await store.record(c, 'success', POLICY, 1_100);
+				assert.equal(await store.admit(c, POLICY, 1_101), 'allow');
+				assert.deepEqual(await store.snapshot(c, 1_102), {
+					state: 'closed',
+					failures: 0,
+					openUntil: 0,
+				});
+				await store.close();
+			});
+
+			it('a failed probe re-opens at once; quota and auth failures open for longer', async () => {
+				const store = await kind.open();
+				for (let i = 0; i < 3; i++) await store.record('a', 'transient', POLICY, 0);
+				assert.equal(await store.admit('a', POLICY, 1_000), 'probe');
+				await store.record('a', 'transient', POLICY, 1_001);
+				assert.equal(await store.admit('a', POLICY, 1_500), 'open');
+				assert.equal(await store.admit('a', POLICY, 2_001), 'probe');
+				await store.record('b', 'hard', POLICY, 0);
+				assert.equal(await store.admit('b', POLICY, 59_999), 'open');
+				assert.equal(await store.admit('b', POLICY, 60_000), 'probe');
+				await store.close();
+			});
+		});
+	});
+}
+
+describe('Redis store', () => {
+	it('an unreachable Redis fails fast with a clear message, never hangs', async () => {
+		const port = await RedisServer.start().then(async (r) => {
+			await r.stop();
+			return r.port;
+		});
+		const store = new RedisStateStore({ host: '127.0.0.1', port });
+		const started = performance.now();
+		await assert.rejects(
+			store.connect(),
+			(e: unknown) =>
+				e instanceof StateStoreUnavailableError &&
+				new RegExp(`Redis at 127.0.0.1:${port} is unreachable`).test(e.message),
+		);
+		assert.ok(performance.now() - started < 3_000);
+		await store.close();
+	});
+});
+
+describe('bad store files', () => {
+	it('a corrupted file gets a clear error naming it', () => {
+		const file = join(dir(), 'broken.sqlite');
+		writeFileSync(file, 'this is not a database, just text that happens to be here'.repeat(100));
+		assert.throws(
+			() => new SqliteStateStore(file),
+			(e: unknown) =>
+				e instanceof StateStoreError && e.message.includes(file) && /cannot use/.test(e.message),
+		);
+	});
+
+	it("another program's SQLite file is refused, naming it", () => {
+		const file = join(dir(), 'other.sqlite');
+		const db = new DatabaseSync(file);
+		db.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)');
+		db.close();
+		assert.throws(
+			() => new SqliteStateStore(file),
+			(e: unknown) =>
+				e instanceof StateStoreError &&
+				e.message.includes(file) &&
+				/something else \(tables: customers\)/.test(e.message),
+		);
+	});
+});
