@@ -11,13 +11,26 @@
  *   batch_ideal_s            1000 * 0.1 / 16
  *   n8n_exec_per_s_node      webhook executions per second in a real n8n, workflow with this node
  *   n8n_exec_per_s_http      the same workflow with the stock HTTP Request node calling the emulator
+ *   outage_breaker_s         the outage tasks with the circuit breaker on (embedded store), all 20
+ *   outage_breaker_open_s    the same, only the tasks after the breaker opened
+ *   idempotent_hit_ms_median time to return a stored result, embedded and Redis
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
+import { runOnce } from '../../lib/state/idempotency';
+import { RedisStateStore } from '../../lib/state/redisStore';
+import { SqliteStateStore } from '../../lib/state/sqliteStore';
+import type { StateStore } from '../../lib/state/types';
+import { RedisServer } from '../harness/redis';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { N8n } from '../harness/n8n';
 import { fakeExecute } from '../helpers/fakeExecute';
@@ -175,6 +188,24 @@ async function outage(emulator: ProviderEmulator): Promise<void> {
 		engine.push(performance.now() - started);
 	}
 	figures.outage_engine_s = round(mean(engine) / 1000);
+
+	progress(`outage, engine with the circuit breaker: ${TASKS} tasks`);
+	const store = new SqliteStateStore(
+		join(mkdtempSync(join(tmpdir(), 'bench-state-')), 'state.sqlite'),
+	);
+	const withBreaker = new FailoverChain({ tiers }, { breaker: new CircuitBreaker(store) });
+	const breakerTimes: number[] = [];
+	let openedAt = -1;
+	for (let i = 0; i < TASKS; i++) {
+		const started = performance.now();
+		const result = await withBreaker.run({ prompt: 'Summarise.' });
+		breakerTimes.push(performance.now() - started);
+		if (openedAt < 0 && result.attempts[0].message === 'skipped: circuit open') openedAt = i;
+	}
+	await store.close();
+	const afterOpen = breakerTimes.slice(Math.max(0, openedAt));
+	figures.outage_breaker_s = round(mean(breakerTimes) / 1000);
+	figures.outage_breaker_open_s = round(mean(afterOpen) / 1000);
 	rows.push(['secondary alone, mean per task', `${figures.secondary_s} s`, `${TASKS} tasks`]);
 	rows.push([
 		'outage_naive_s (3 tries, 1 s * 1.5^n + jitter, then fallback)',
@@ -355,6 +386,63 @@ async function n8nThroughput(emulator: ProviderEmulator): Promise<void> {
 	}
 }
 
+async function idempotentHits(): Promise<void> {
+	const measure = async (store: StateStore): Promise<number> => {
+		const stored = {
+			outcome: 'answered',
+			text: 'A stored answer.',
+			resilience: { tier: 1, attempts: [{ tier: 1, status: 'ok' }] },
+		};
+		await runOnce(
+			store,
+			'bench-key',
+			'bench',
+			{ leaseMs: 60_000, ttlMs: 3_600_000 },
+			async () => stored,
+			() => true,
+		);
+		const times: number[] = [];
+		for (let i = 0; i < 1200; i++) {
+			const started = performance.now();
+			const { cached } = await runOnce(
+				store,
+				'bench-key',
+				`reader-${i}`,
+				{ leaseMs: 60_000, ttlMs: 3_600_000 },
+				async () => stored,
+				() => true,
+			);
+			if (i >= 200) times.push(performance.now() - started);
+			if (!cached) throw new Error('expected a stored result');
+		}
+		return median(times);
+	};
+	const embedded = new SqliteStateStore(
+		join(mkdtempSync(join(tmpdir(), 'bench-state-')), 'state.sqlite'),
+	);
+	figures.idempotent_hit_ms_median_embedded = round(await measure(embedded));
+	await embedded.close();
+	const server = await RedisServer.start();
+	try {
+		const redis = new RedisStateStore({ host: '127.0.0.1', port: server.port });
+		await redis.connect();
+		figures.idempotent_hit_ms_median_redis = round(await measure(redis));
+		await redis.close();
+	} finally {
+		await server.stop();
+	}
+	rows.push([
+		'idempotent_hit_ms_median, embedded',
+		`${figures.idempotent_hit_ms_median_embedded} ms`,
+		'1000 lookups; target <= 2 ms',
+	]);
+	rows.push([
+		'idempotent_hit_ms_median, Redis on loopback',
+		`${figures.idempotent_hit_ms_median_redis} ms`,
+		'1000 lookups; target <= 3 ms',
+	]);
+}
+
 async function main(): Promise<void> {
 	// `npm run bench -- --only batch,n8n` runs some sections; all by default.
 	const onlyArg = process.argv.indexOf('--only');
@@ -375,6 +463,10 @@ async function main(): Promise<void> {
 		if (want('batch')) {
 			progress('batch: 1,000 items through the node at 100 ms latency');
 			await batch(emulator);
+		}
+		if (want('idempotency')) {
+			progress('idempotency: 1,000 stored-result lookups per store');
+			await idempotentHits();
 		}
 		if (want('n8n')) await n8nThroughput(emulator);
 	} finally {
