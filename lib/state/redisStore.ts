@@ -6,10 +6,12 @@
 import Redis from 'ioredis';
 
 import { admission, afterOutcome } from './sqliteStore';
+import { emptyCounters } from './types';
 import type {
 	Admission,
 	BreakerPolicy,
 	BreakerSnapshot,
+	Counters,
 	IdempotencyClaim,
 	StateStore,
 } from './types';
@@ -202,6 +204,71 @@ export class RedisStateStore implements StateStore {
 		const row = raw ? (JSON.parse(raw) as BreakerRow) : CLOSED;
 		const state = row.state === 'open' && row.open_until <= now ? 'half_open' : row.state;
 		return { state, failures: row.failures, openUntil: row.open_until };
+	}
+
+	async openCircuits(): Promise<string[]> {
+		const circuits: string[] = [];
+		let cursor = '0';
+		do {
+			const [next, keys] = await this.redis.scan(
+				cursor,
+				'MATCH',
+				`${this.prefix}breaker:*`,
+				'COUNT',
+				200,
+			);
+			cursor = next;
+			for (const key of keys) {
+				const raw = await this.redis.get(key);
+				if (raw && (JSON.parse(raw) as BreakerRow).state !== 'closed')
+					circuits.push(key.slice(`${this.prefix}breaker:`.length));
+			}
+		} while (cursor !== '0');
+		return circuits.sort();
+	}
+
+	async countTask(
+		workflowId: string,
+		outcome: { tier?: number; escalated: boolean; costUsd: number },
+		now = Date.now(),
+	): Promise<void> {
+		const minute = Math.floor(now / 60_000);
+		const key = `${this.prefix}counters:${minute}:${workflowId}`;
+		const slot =
+			outcome.escalated || outcome.tier === undefined
+				? undefined
+				: `t${Math.min(4, Math.max(1, outcome.tier))}`;
+		// HINCRBY is atomic on its own; the pipeline only saves round trips.
+		const pipeline = this.redis
+			.pipeline()
+			.hincrby(key, 'tasks', 1)
+			.hincrby(key, 'cost_micros', Math.round(outcome.costUsd * 1e6));
+		if (slot) pipeline.hincrby(key, slot, 1);
+		if (outcome.escalated) pipeline.hincrby(key, 'escalated', 1);
+		pipeline
+			.expire(key, 86_400)
+			.sadd(`${this.prefix}counters:${minute}`, workflowId)
+			.expire(`${this.prefix}counters:${minute}`, 86_400);
+		await pipeline.exec();
+	}
+
+	async readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
+		const totals = new Map<string, Counters>();
+		for (let minute = Math.floor(fromMs / 60_000); minute < Math.ceil(toMs / 60_000); minute++) {
+			for (const workflow of await this.redis.smembers(`${this.prefix}counters:${minute}`)) {
+				const h = await this.redis.hgetall(`${this.prefix}counters:${minute}:${workflow}`);
+				const n = (field: string) => Number(h[field] ?? 0);
+				const total = totals.get(workflow) ?? emptyCounters();
+				total.tasks += n('tasks');
+				total.answeredByTier = [0, 1, 2, 3].map(
+					(i) => total.answeredByTier[i] + n(`t${i + 1}`),
+				) as Counters['answeredByTier'];
+				total.escalated += n('escalated');
+				total.costUsd += n('cost_micros') / 1e6;
+				totals.set(workflow, total);
+			}
+		}
+		return totals;
 	}
 
 	async close(): Promise<void> {

@@ -6,10 +6,12 @@
 import { existsSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 
+import { emptyCounters } from './types';
 import type {
 	Admission,
 	BreakerPolicy,
 	BreakerSnapshot,
+	Counters,
 	IdempotencyClaim,
 	StateStore,
 } from './types';
@@ -55,6 +57,11 @@ export class SqliteStateStore implements StateStore {
 				CREATE TABLE IF NOT EXISTS breaker (
 					circuit TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
 					open_until INTEGER NOT NULL DEFAULT 0, probe_until INTEGER NOT NULL DEFAULT 0);
+				CREATE TABLE IF NOT EXISTS counters (
+					workflow TEXT NOT NULL, minute INTEGER NOT NULL, tasks INTEGER NOT NULL DEFAULT 0,
+					t1 INTEGER NOT NULL DEFAULT 0, t2 INTEGER NOT NULL DEFAULT 0, t3 INTEGER NOT NULL DEFAULT 0, t4 INTEGER NOT NULL DEFAULT 0,
+					escalated INTEGER NOT NULL DEFAULT 0, cost_micros INTEGER NOT NULL DEFAULT 0,
+					PRIMARY KEY (workflow, minute));
 			`);
 			const meta = this.db.prepare('SELECT schema_version FROM resilient_llm_meta').get() as
 				| { schema_version: number }
@@ -188,6 +195,66 @@ export class SqliteStateStore implements StateStore {
 		const row = this.breakerRow(circuit);
 		const state = row.state === 'open' && row.open_until <= now ? 'half_open' : row.state;
 		return { state, failures: row.failures, openUntil: row.open_until };
+	}
+
+	async openCircuits(now = Date.now()): Promise<string[]> {
+		const rows = this.db
+			.prepare(`SELECT circuit FROM breaker WHERE state != 'closed' ORDER BY circuit`)
+			.all() as Array<{ circuit: string }>;
+		void now;
+		return rows.map((r) => r.circuit);
+	}
+
+	async countTask(
+		workflowId: string,
+		outcome: { tier?: number; escalated: boolean; costUsd: number },
+		now = Date.now(),
+	): Promise<void> {
+		const slot =
+			outcome.escalated || outcome.tier === undefined ? -1 : Math.min(4, Math.max(1, outcome.tier));
+		const t = [1, 2, 3, 4].map((n) => (slot === n ? 1 : 0));
+		this.transaction(() => {
+			this.db
+				.prepare(
+					`INSERT INTO counters (workflow, minute, tasks, t1, t2, t3, t4, escalated, cost_micros) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)
+					ON CONFLICT(workflow, minute) DO UPDATE SET tasks = tasks + 1, t1 = t1 + excluded.t1, t2 = t2 + excluded.t2, t3 = t3 + excluded.t3,
+					t4 = t4 + excluded.t4, escalated = escalated + excluded.escalated, cost_micros = cost_micros + excluded.cost_micros`,
+				)
+				.run(
+					workflowId,
+					Math.floor(now / 60_000),
+					t[0],
+					t[1],
+					t[2],
+					t[3],
+					outcome.escalated ? 1 : 0,
+					Math.round(outcome.costUsd * 1e6),
+				);
+			// Counters older than a day are of no use to any window.
+			this.db.prepare('DELETE FROM counters WHERE minute < ?').run(Math.floor(now / 60_000) - 1440);
+		});
+	}
+
+	async readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
+		const rows = this.db
+			.prepare(
+				`SELECT workflow, SUM(tasks) tasks, SUM(t1) t1, SUM(t2) t2, SUM(t3) t3, SUM(t4) t4, SUM(escalated) escalated, SUM(cost_micros) cost
+				FROM counters WHERE minute >= ? AND minute < ? GROUP BY workflow`,
+			)
+			.all(Math.floor(fromMs / 60_000), Math.ceil(toMs / 60_000)) as Array<
+			Record<string, number> & { workflow: string }
+		>;
+		const totals = new Map<string, Counters>();
+		for (const r of rows) {
+			totals.set(r.workflow, {
+				...emptyCounters(),
+				tasks: r.tasks,
+				answeredByTier: [r.t1, r.t2, r.t3, r.t4],
+				escalated: r.escalated,
+				costUsd: r.cost / 1e6,
+			});
+		}
+		return totals;
 	}
 
 	async close(): Promise<void> {

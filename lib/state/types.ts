@@ -32,6 +32,19 @@ export interface BreakerSnapshot {
 	openUntil: number;
 }
 
+/** What one minute (or a window of minutes) of one workflow's tasks came to. */
+export interface Counters {
+	tasks: number;
+	/** Answers per tier: index 0 is tier 1; the last slot counts tier 4 and below. */
+	answeredByTier: [number, number, number, number];
+	escalated: number;
+	costUsd: number;
+}
+
+export function emptyCounters(): Counters {
+	return { tasks: 0, answeredByTier: [0, 0, 0, 0], escalated: 0, costUsd: 0 };
+}
+
 export interface StateStore {
 	claim(key: string, owner: string, leaseMs: number, now?: number): Promise<IdempotencyClaim>;
 	complete(key: string, owner: string, result: string, ttlMs: number, now?: number): Promise<void>;
@@ -46,5 +59,15 @@ export interface StateStore {
 		now?: number,
 	): Promise<void>;
 	snapshot(circuit: string, now?: number): Promise<BreakerSnapshot>;
+	/** Circuits that are open (or half-open) now. */
+	openCircuits(now?: number): Promise<string[]>;
+	/** Adds one finished task to its workflow's counters for the minute it finished in. */
+	countTask(
+		workflowId: string,
+		outcome: { tier?: number; escalated: boolean; costUsd: number },
+		now?: number,
+	): Promise<void>;
+	/** Totals per workflow over [fromMs, toMs). */
+	readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>>;
 	close(): Promise<void>;
 }

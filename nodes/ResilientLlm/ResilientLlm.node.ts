@@ -2,11 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import type {
 	ICredentialDataDecryptedObject,
-	ICredentialsDecrypted,
-	ICredentialTestFunctions,
 	IDataObject,
 	IExecuteFunctions,
-	INodeCredentialTestResult,
 	INodeExecutionData,
 	INodeType,
 	INodeTypeDescription,
@@ -18,11 +15,10 @@ import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, Task, TaskResult } from '../../lib/engine/types';
 import { runOnce } from '../../lib/state/idempotency';
-import { RedisStateStore } from '../../lib/state/redisStore';
 import type { StateStore } from '../../lib/state/types';
 import { CREDENTIAL_FOR, fieldLabel, readChainConfig, readTask } from './chainConfig';
 import { properties } from './description';
-import { openStateStore, redisSettings } from './stateStores';
+import { openStateStore, redisCredentialTest } from './stateStores';
 
 /** What goes on every item as `resilience`: which tier answered, why, how long, what it cost. */
 export function resilienceOf(result: TaskResult, cached = false): IDataObject {
@@ -105,24 +101,7 @@ export class ResilientLlm implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: {
-			async resilientLlmRedisTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted,
-			): Promise<INodeCredentialTestResult> {
-				const store = new RedisStateStore(redisSettings(credential.data ?? {}));
-				try {
-					await store.connect();
-					return { status: 'OK', message: 'Connection successful' };
-				} catch (error) {
-					return { status: 'Error', message: (error as Error).message };
-				} finally {
-					await store.close();
-				}
-			},
-		},
-	};
+	methods = { credentialTest: { resilientLlmRedisTest: redisCredentialTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
@@ -142,11 +121,7 @@ export class ResilientLlm implements INodeType {
 		let storeProblem: string | undefined;
 		if (breakerOn || idempotency !== 'off') {
 			try {
-				store = await openStateStore(
-					this,
-					options.stateStore === 'redis' ? 'redis' : 'embedded',
-					0,
-				);
+				store = await openStateStore(this, options.stateStore === 'redis' ? 'redis' : 'embedded');
 			} catch (error) {
 				storeProblem = (error as Error).message;
 				if (options.onStoreUnavailable === 'proceed') {
@@ -156,6 +131,20 @@ export class ResilientLlm implements INodeType {
 					);
 				}
 			}
+		}
+		// Counters for the Resilience Alert trigger: best effort, never in the way of an item.
+		let metrics = store;
+		if (!metrics && !storeProblem && options.recordMetrics !== false) {
+			metrics = await openStateStore(
+				this,
+				options.stateStore === 'redis' ? 'redis' : 'embedded',
+			).catch((error: Error) => {
+				this.logger.warn('Resilient LLM: no state store for alert counters', {
+					node: node.name,
+					error: error.message,
+				});
+				return undefined;
+			});
 		}
 		const breaker =
 			store && breakerOn
@@ -254,6 +243,17 @@ export class ResilientLlm implements INodeType {
 				result = await chain.run(task, { signal });
 			}
 			const resilience = resilienceOf(result, cached);
+			await metrics
+				?.countTask(workflowId, {
+					tier: result.tier,
+					escalated: result.outcome === 'needs_human',
+					costUsd: cached ? 0 : result.costUsd,
+				})
+				.catch((error: Error) =>
+					this.logger.warn('Resilient LLM: could not record alert counters', {
+						error: error.message,
+					}),
+				);
 			const input = items[index].json;
 			this.logger.info('Resilient LLM task', {
 				workflowId,

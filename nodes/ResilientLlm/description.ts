@@ -305,6 +305,14 @@ export const properties: INodeProperties[] = [
 					'A provider asking to wait longer than this is skipped for the next tier instead',
 			},
 			{
+				displayName: 'Record Metrics for Alerts',
+				name: 'recordMetrics',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to count tasks per tier in the state store, for the Resilience Alert trigger',
+			},
+			{
 				displayName: 'Require Complete Answer',
 				name: 'requireComplete',
 				type: 'boolean',

@@ -217,6 +217,16 @@ async function outage(emulator: ProviderEmulator): Promise<void> {
 		`${figures.outage_engine_s} s`,
 		`${round(figures.outage_naive_s / figures.outage_engine_s, 1)}x faster than naive`,
 	]);
+	rows.push([
+		'outage_breaker_s (breaker on, all tasks)',
+		`${figures.outage_breaker_s} s`,
+		`breaker opened at task ${openedAt + 1}`,
+	]);
+	rows.push([
+		'outage_breaker_open_s (after it opened)',
+		`${figures.outage_breaker_open_s} s`,
+		`${round(figures.outage_breaker_open_s / figures.secondary_s, 2)}x the secondary's own; target <= 1.2x`,
+	]);
 }
 
 async function heap(emulator: ProviderEmulator): Promise<void> {

@@ -4,9 +4,11 @@
  */
 import type {
 	ICredentialDataDecryptedObject,
+	IDataObject,
 	IExecuteFunctions,
 	INode,
 	INodeExecutionData,
+	IPollFunctions,
 } from 'n8n-workflow';
 
 export type ParameterValue = unknown | ((itemIndex: number) => unknown);
@@ -67,4 +69,33 @@ export function fakeExecute(options: {
 		logger: { info: log('info'), debug: log('debug'), warn: log('warn'), error: log('error') },
 	};
 	return { context: context as unknown as IExecuteFunctions, logs };
+}
+
+/** A stand-in for n8n's IPollFunctions: parameters, and static data that lasts between polls. */
+export function fakePoll(options: {
+	parameters: Record<string, unknown>;
+	staticData: IDataObject;
+	credentials?: Record<string, ICredentialDataDecryptedObject>;
+}): IPollFunctions {
+	const node: INode = {
+		id: 'alert-1',
+		name: 'Resilience Alert',
+		type: 'n8n-nodes-resilient-llm.resilienceAlert',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
+	const context = {
+		getNode: () => node,
+		helpers: {},
+		getNodeParameter: (name: string, fallback?: unknown) =>
+			name in options.parameters ? options.parameters[name] : fallback,
+		getWorkflowStaticData: () => options.staticData,
+		getCredentials: async (type: string) => {
+			const credential = options.credentials?.[type];
+			if (!credential) throw new Error(`no credentials of type "${type}"`);
+			return credential;
+		},
+	};
+	return context as unknown as IPollFunctions;
 }

@@ -180,6 +180,44 @@ for (const kind of KINDS) {
 	});
 }
 
+for (const kind of KINDS) {
+	describe(`${kind.name} store: alert counters`, () => {
+		it('counts tasks per workflow, tier and minute, and reads a window', async () => {
+			const store = await kind.open();
+			const t = Date.parse('2026-11-27T12:00:30Z');
+			await store.countTask('wf-a', { tier: 1, escalated: false, costUsd: 0.001 }, t);
+			await store.countTask('wf-a', { tier: 2, escalated: false, costUsd: 0.0005 }, t + 60_000);
+			await store.countTask('wf-a', { escalated: true, costUsd: 0 }, t + 120_000);
+			await store.countTask('wf-a', { tier: 6, escalated: false, costUsd: 0 }, t + 120_000);
+			await store.countTask('wf-b', { tier: 1, escalated: false, costUsd: 0.002 }, t);
+			await store.countTask('wf-a', { tier: 1, escalated: false, costUsd: 0.001 }, t - 3_600_000);
+			const window = await store.readCounters(t - 60_000, t + 180_000);
+			assert.deepEqual(window.get('wf-a'), {
+				tasks: 4,
+				answeredByTier: [1, 1, 0, 1],
+				escalated: 1,
+				costUsd: 0.0015,
+			});
+			assert.deepEqual(window.get('wf-b'), {
+				tasks: 1,
+				answeredByTier: [1, 0, 0, 0],
+				escalated: 0,
+				costUsd: 0.002,
+			});
+			assert.equal((await store.readCounters(t + 180_000, t + 240_000)).size, 0);
+			await store.close();
+		});
+
+		it('lists the circuits that are not closed', async () => {
+			const store = await kind.open();
+			await store.record('anthropic/claude-haiku-4-5', 'hard', POLICY, 0);
+			await store.record('openai/gpt-4o-mini', 'success', POLICY, 0);
+			assert.deepEqual(await store.openCircuits(1), ['anthropic/claude-haiku-4-5']);
+			await store.close();
+		});
+	});
+}
+
 describe('Redis store', () => {
 	it('an unreachable Redis fails fast with a clear message, never hangs', async () => {
 		const port = await RedisServer.start().then(async (r) => {

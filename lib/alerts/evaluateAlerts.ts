@@ -1,0 +1,101 @@
+/**
+ * When to alert: over a window, the share of tasks answered below tier 1 or escalated to a
+ * person crosses a threshold, or a circuit breaker is open. One event when an incident
+ * starts, one when it ends; nothing in between, however often this is asked.
+ */
+import type { Counters } from '../state/types';
+
+export interface AlertThresholds {
+	/** Share of tasks answered by tier 2 or later, 0..1. */
+	fallbackRate: number;
+	/** Share of tasks that went to a person, 0..1. */
+	escalationRate: number;
+	/** Fewer tasks than this in the window say nothing either way. */
+	minTasks: number;
+	alertOnBreaker: boolean;
+}
+
+export type AlertKind = 'fallback_rate' | 'escalation_rate' | 'breaker_open';
+
+export interface AlertEvent {
+	event: 'incident' | 'recovered';
+	kind: AlertKind;
+	/** The workflow, or for a breaker the circuit (provider/model). */
+	subject: string;
+	tasks?: number;
+	rates?: { answeredBelowTier1: number; escalated: number };
+	answeredByTier?: Record<string, number>;
+	threshold?: number;
+	costUsd?: number;
+}
+
+/** Incidents open now, by `${kind}|${subject}`: kept between polls (workflow static data). */
+export type OpenIncidents = Record<string, true>;
+
+export function evaluateAlerts(
+	counters: Map<string, Counters>,
+	openCircuits: string[],
+	thresholds: AlertThresholds,
+	open: OpenIncidents,
+): { events: AlertEvent[]; open: OpenIncidents } {
+	const now: OpenIncidents = {};
+	const events: AlertEvent[] = [];
+	const details = new Map<string, AlertEvent>();
+
+	for (const [workflow, c] of counters) {
+		if (c.tasks < thresholds.minTasks) {
+			// Too few tasks to judge: an open incident stays open rather than flapping.
+			for (const kind of ['fallback_rate', 'escalation_rate'] as const)
+				if (open[`${kind}|${workflow}`]) now[`${kind}|${workflow}`] = true;
+			continue;
+		}
+		const below = c.answeredByTier[1] + c.answeredByTier[2] + c.answeredByTier[3];
+		const rates = {
+			answeredBelowTier1: round(below / c.tasks),
+			escalated: round(c.escalated / c.tasks),
+		};
+		const answeredByTier = Object.fromEntries(
+			c.answeredByTier.map((n, i) => [i === 3 ? 'tier 4+' : `tier ${i + 1}`, n]),
+		);
+		const base = {
+			subject: workflow,
+			tasks: c.tasks,
+			rates,
+			answeredByTier,
+			costUsd: round(c.costUsd, 6),
+		};
+		const checks: Array<[AlertKind, number, number]> = [
+			['fallback_rate', rates.answeredBelowTier1, thresholds.fallbackRate],
+			['escalation_rate', rates.escalated, thresholds.escalationRate],
+		];
+		for (const [kind, rate, threshold] of checks) {
+			const key = `${kind}|${workflow}`;
+			details.set(key, { event: 'recovered', kind, ...base, threshold });
+			if (rate >= threshold) now[key] = true;
+		}
+	}
+	if (thresholds.alertOnBreaker)
+		for (const circuit of openCircuits) now[`breaker_open|${circuit}`] = true;
+
+	for (const key of Object.keys(now)) {
+		if (open[key]) continue;
+		const [kind, subject] = split(key);
+		events.push({ ...(details.get(key) ?? { kind, subject }), event: 'incident', kind, subject });
+	}
+	for (const key of Object.keys(open)) {
+		if (now[key]) continue;
+		const [kind, subject] = split(key);
+		events.push({ ...(details.get(key) ?? { kind, subject }), event: 'recovered', kind, subject });
+	}
+	return { events, open: now };
+}
+
+function split(key: string): [AlertKind, string] {
+	const at = key.indexOf('|');
+	return [key.slice(0, at) as AlertKind, key.slice(at + 1)];
+}
+
+function round(value: number, digits = 3): number {
+	const f = 10 ** digits;
+	return Math.round(value * f) / f;
+}

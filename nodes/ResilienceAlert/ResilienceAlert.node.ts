@@ -1,0 +1,133 @@
+import type {
+	IDataObject,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IPollFunctions,
+} from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { evaluateAlerts } from '../../lib/alerts/evaluateAlerts';
+import type { OpenIncidents } from '../../lib/alerts/evaluateAlerts';
+import { openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+
+export class ResilienceAlert implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Resilience Alert',
+		name: 'resilienceAlert',
+		icon: { light: 'file:resilienceAlert.svg', dark: 'file:resilienceAlert.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{ "over " + $parameter["windowMinutes"] + " min" }}',
+		description:
+			'Fires when fallbacks or escalations of Resilient LLM rise, or a circuit breaker opens; and again on recovery',
+		defaults: { name: 'Resilience Alert' },
+		polling: true,
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'resilientLlmRedisApi', required: false, testedBy: 'resilientLlmRedisTest' },
+		],
+		properties: [
+			{
+				displayName:
+					'Fires once when an incident starts and once when it ends, with the workflow, the rates per tier and the window: ready for a Slack node',
+				name: 'notice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'State Store',
+				name: 'stateStore',
+				type: 'options',
+				options: [
+					{ name: 'Embedded (This N8n)', value: 'embedded' },
+					{ name: 'Redis', value: 'redis' },
+				],
+				default: 'embedded',
+				description: 'The store the Resilient LLM nodes use (their Options › State Store)',
+			},
+			{
+				displayName: 'Window (Minutes)',
+				name: 'windowMinutes',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 1440 },
+				default: 15,
+			},
+			{
+				displayName: 'Fallback Rate Threshold (%)',
+				name: 'fallbackPercent',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 100 },
+				default: 20,
+				description:
+					"Alert when at least this share of a workflow's tasks was answered below tier 1",
+			},
+			{
+				displayName: 'Escalation Rate Threshold (%)',
+				name: 'escalationPercent',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 100 },
+				default: 10,
+				description: "Alert when at least this share of a workflow's tasks went to a person",
+			},
+			{
+				displayName: 'Minimum Tasks',
+				name: 'minTasks',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 5,
+				description: 'A window with fewer tasks says nothing either way',
+			},
+			{
+				displayName: 'Alert When a Circuit Breaker Opens',
+				name: 'alertOnBreaker',
+				type: 'boolean',
+				default: true,
+			},
+		],
+	};
+
+	methods = { credentialTest: { resilientLlmRedisTest: redisCredentialTest } };
+
+	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+		const windowMinutes = Number(this.getNodeParameter('windowMinutes', 15));
+		const thresholds = {
+			fallbackRate: Number(this.getNodeParameter('fallbackPercent', 20)) / 100,
+			escalationRate: Number(this.getNodeParameter('escalationPercent', 10)) / 100,
+			minTasks: Number(this.getNodeParameter('minTasks', 5)),
+			alertOnBreaker: Boolean(this.getNodeParameter('alertOnBreaker', true)),
+		};
+		let store;
+		try {
+			store = await openStateStore(
+				this,
+				this.getNodeParameter('stateStore', 'embedded') === 'redis' ? 'redis' : 'embedded',
+			);
+		} catch (error) {
+			throw new NodeOperationError(
+				this.getNode(),
+				`The state store is unavailable: ${(error as Error).message}`,
+			);
+		}
+		const to = Date.now();
+		const from = to - windowMinutes * 60_000;
+		const counters = await store.readCounters(from, to);
+		const circuits = await store.openCircuits(to);
+		const staticData = this.getWorkflowStaticData('node');
+		const { events, open } = evaluateAlerts(
+			counters,
+			circuits,
+			thresholds,
+			(staticData.openIncidents ?? {}) as OpenIncidents,
+		);
+		staticData.openIncidents = open;
+		if (events.length === 0) return null;
+		const window = {
+			minutes: windowMinutes,
+			from: new Date(from).toISOString(),
+			to: new Date(to).toISOString(),
+		};
+		return [events.map((event) => ({ json: { ...event, window } as unknown as IDataObject }))];
+	}
+}

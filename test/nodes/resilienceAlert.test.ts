@@ -1,0 +1,120 @@
+/** The Resilience Alert trigger over counters that real Resilient LLM runs (against the emulator) recorded. */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+
+import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
+
+import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
+import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
+import { LLM_NODE_TYPE } from '../../nodes/ResilientLlm/stateStores';
+import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
+import { fakeExecute, fakePoll } from '../helpers/fakeExecute';
+
+const ctx = useEmulator();
+let userFolder = '';
+before(() => {
+	// The trigger finds the embedded store under n8n's user folder, as in n8n.
+	userFolder = mkdtempSync(join(tmpdir(), 'alert-user-folder-'));
+	process.env.N8N_USER_FOLDER = userFolder;
+});
+
+function credentials(): Record<string, ICredentialDataDecryptedObject> {
+	return {
+		resilientLlmAnthropicApi: { apiKey: KEYS.anthropic, baseUrl: ctx.emulator.urls.anthropic },
+		resilientLlmOpenAiApi: { apiKey: KEYS.openai, baseUrl: ctx.emulator.urls.openai },
+	};
+}
+
+async function runTasks(count: number, options: IDataObject = {}): Promise<void> {
+	const items = Array.from({ length: count }, (_, i) => ({ text: `task ${i} ${Math.random()}` }));
+	const run = fakeExecute({
+		items,
+		parameters: {
+			prompt: (i: number) => items[i].text,
+			chain: {
+				tiers: [
+					{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1 },
+					{ provider: 'openai', model: MODELS.openai, attempts: 1 },
+				],
+			},
+			options: { initialBackoffMs: 1, ...options },
+		},
+		credentials: credentials(),
+		storagePath: join(userFolder, '.n8n', 'storage', LLM_NODE_TYPE),
+	});
+	await new ResilientLlm().execute.call(run.context);
+}
+
+describe('Resilience Alert', () => {
+	const staticData: IDataObject = {};
+	const poll = () =>
+		new ResilienceAlert().poll.call(
+			fakePoll({
+				parameters: {
+					windowMinutes: 15,
+					fallbackPercent: 20,
+					escalationPercent: 10,
+					minTasks: 5,
+					alertOnBreaker: true,
+				},
+				staticData,
+			}),
+		);
+
+	it('fires once with the rates while the primary is down, and once on recovery', async () => {
+		ctx.emulator.loadScenario({ apiKeys: KEYS });
+		await runTasks(10);
+		assert.equal(await poll(), null, 'all answered by tier 1: quiet');
+
+		ctx.emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'anthropic', fault: 'overloaded' }],
+		});
+		await runTasks(10);
+		const incident = await poll();
+		assert.ok(incident);
+		assert.equal(incident[0].length, 1);
+		const event = incident[0][0].json as IDataObject;
+		assert.equal(event.event, 'incident');
+		assert.equal(event.kind, 'fallback_rate');
+		assert.equal(event.subject, 'wf-1');
+		assert.deepEqual(event.rates, { answeredBelowTier1: 0.5, escalated: 0 });
+		assert.deepEqual(event.answeredByTier, {
+			'tier 1': 10,
+			'tier 2': 10,
+			'tier 3': 0,
+			'tier 4+': 0,
+		});
+		assert.equal((event.window as IDataObject).minutes, 15);
+
+		await runTasks(5);
+		assert.equal(await poll(), null, 'the same incident: no second alert');
+
+		// 15 of 85 tasks below tier 1 (17.6%) is under the 20% threshold again.
+		ctx.emulator.loadScenario({ apiKeys: KEYS });
+		await runTasks(60);
+		const recovered = await poll();
+		assert.ok(recovered);
+		assert.deepEqual(
+			recovered[0].map((i) => [i.json.event, i.json.kind]),
+			[['recovered', 'fallback_rate']],
+		);
+		assert.equal(await poll(), null);
+	});
+
+	it('fires when a circuit breaker opens', async () => {
+		ctx.emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'anthropic', fault: 'quota_exhausted' }],
+		});
+		await runTasks(1, { circuitBreaker: true });
+		const fired = await poll();
+		assert.ok(fired);
+		const breaker = fired[0].find((i) => i.json.kind === 'breaker_open');
+		assert.equal(breaker?.json.subject, `anthropic/${MODELS.anthropic}`);
+		assert.equal(breaker?.json.event, 'incident');
+	});
+});
