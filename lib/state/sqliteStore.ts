@@ -4,7 +4,7 @@
  * atomic against other processes using the same file too.
  */
 import { existsSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 
 import { emptyCounters } from './types';
 import type {
@@ -17,6 +17,25 @@ import type {
 } from './types';
 
 const SCHEMA_VERSION = 1;
+
+/**
+ * Loads node:sqlite when an embedded store is first opened, not when n8n loads this package.
+ * Node 24 marks the module experimental and says so on first load; that notice is about
+ * Node's API, not a problem of the n8n it would land in, so only it is kept out of the log.
+ */
+function loadSqlite(): typeof import('node:sqlite') {
+	const emitWarning = process.emitWarning;
+	process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+		if (String(warning).includes('SQLite is an experimental feature')) return;
+		(emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+	}) as typeof process.emitWarning;
+	try {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		return require('node:sqlite') as typeof import('node:sqlite');
+	} finally {
+		process.emitWarning = emitWarning;
+	}
+}
 
 export class StateStoreError extends Error {
 	constructor(message: string) {
@@ -38,7 +57,8 @@ export class SqliteStateStore implements StateStore {
 	constructor(readonly file: string) {
 		const existed = existsSync(file);
 		try {
-			this.db = new DatabaseSync(file);
+			const { DatabaseSync: Database } = loadSqlite();
+			this.db = new Database(file);
 			this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;');
 			const tables = this.db
 				.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")

@@ -88,8 +88,18 @@ describe('Resilient LLM in n8n', () => {
 				'resilientLlmOpenAiApi',
 				'resilientLlmGeminiApi',
 				'resilientLlmOllamaApi',
+				'resilientLlmRedisApi',
 			],
 		);
+		for (const other of [
+			'n8n-nodes-resilient-llm.humanReview',
+			'n8n-nodes-resilient-llm.resilienceAlert',
+		]) {
+			assert.ok(
+				types.some((t) => t.name === other),
+				`${other} is in the node list`,
+			);
+		}
 		const icons = node.iconUrl as { light: string; dark: string };
 		for (const url of [icons.light, icons.dark]) {
 			const icon = await fetch(`${ctx.n8n.baseUrl}/${url}`);
@@ -105,6 +115,7 @@ describe('Resilient LLM in n8n', () => {
 			'resilientLlmOpenAiApi',
 			'resilientLlmGeminiApi',
 			'resilientLlmOllamaApi',
+			'resilientLlmRedisApi',
 		]) {
 			assert.ok(
 				credentialTypes.some((c) => c.name === type),
@@ -148,7 +159,7 @@ describe('Resilient LLM in n8n', () => {
 		}
 	});
 
-	it('answers from tier 1', async () => {
+	it('answers from tier 1 (and using the embedded store adds no warning to the log)', async () => {
 		setScenario([]);
 		const { outputs } = await run(params(), [
 			{ text: 'Summarise: the parcel arrived late.', ticket: 'T-1' },
@@ -163,6 +174,11 @@ describe('Resilient LLM in n8n', () => {
 		assert.equal(resilience.provider, 'anthropic');
 		assert.ok((resilience.costUsd as number) > 0);
 		assert.equal(ctx.emulator.count('anthropic'), 1);
+		assert.doesNotMatch(
+			ctx.n8n.logs(),
+			/ExperimentalWarning: SQLite/,
+			'the alert counters opened node:sqlite quietly',
+		);
 	});
 
 	it('answers from tier 2 while the primary returns 529s, and says so', async () => {
