@@ -5,7 +5,8 @@
  */
 import Redis from 'ioredis';
 
-import { admission, afterOutcome } from './sqliteStore';
+import { CLOSED, admission, afterOutcome, snapshotOf } from './breakerRules';
+import type { BreakerRow } from './breakerRules';
 import { emptyCounters } from './types';
 import type {
 	Admission,
@@ -35,14 +36,6 @@ interface IdemRecord {
 	expiresAt: number;
 }
 
-interface BreakerRow {
-	state: 'closed' | 'open' | 'half_open';
-	failures: number;
-	open_until: number;
-	probe_until: number;
-}
-
-const CLOSED: BreakerRow = { state: 'closed', failures: 0, open_until: 0, probe_until: 0 };
 const MAX_CONFLICT_RETRIES = 20;
 
 export class StateStoreUnavailableError extends Error {
@@ -201,9 +194,7 @@ export class RedisStateStore implements StateStore {
 
 	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {
 		const raw = await this.redis.get(`${this.prefix}breaker:${circuit}`);
-		const row = raw ? (JSON.parse(raw) as BreakerRow) : CLOSED;
-		const state = row.state === 'open' && row.open_until <= now ? 'half_open' : row.state;
-		return { state, failures: row.failures, openUntil: row.open_until };
+		return snapshotOf(raw ? (JSON.parse(raw) as BreakerRow) : CLOSED, now);
 	}
 
 	async openCircuits(): Promise<string[]> {

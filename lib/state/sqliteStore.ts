@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 
+import { CLOSED, admission, afterOutcome, snapshotOf } from './breakerRules';
+import type { BreakerRow } from './breakerRules';
 import { emptyCounters } from './types';
 import type {
 	Admission,
@@ -42,13 +44,6 @@ export class StateStoreError extends Error {
 		super(message);
 		this.name = 'StateStoreError';
 	}
-}
-
-interface BreakerRow {
-	state: 'closed' | 'open' | 'half_open';
-	failures: number;
-	open_until: number;
-	probe_until: number;
 }
 
 export class SqliteStateStore implements StateStore {
@@ -179,7 +174,7 @@ export class SqliteStateStore implements StateStore {
 		const row = this.db
 			.prepare('SELECT state, failures, open_until, probe_until FROM breaker WHERE circuit = ?')
 			.get(circuit) as BreakerRow | undefined;
-		return row ?? { state: 'closed', failures: 0, open_until: 0, probe_until: 0 };
+		return row ?? CLOSED;
 	}
 
 	private saveBreaker(circuit: string, row: BreakerRow): void {
@@ -212,9 +207,7 @@ export class SqliteStateStore implements StateStore {
 	}
 
 	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {
-		const row = this.breakerRow(circuit);
-		const state = row.state === 'open' && row.open_until <= now ? 'half_open' : row.state;
-		return { state, failures: row.failures, openUntil: row.open_until };
+		return snapshotOf(this.breakerRow(circuit), now);
 	}
 
 	async openCircuits(now = Date.now()): Promise<string[]> {
@@ -280,45 +273,4 @@ export class SqliteStateStore implements StateStore {
 	async close(): Promise<void> {
 		this.db.close();
 	}
-}
-
-/** The breaker's rules as pure functions of its stored row: every store applies these. */
-export function admission(
-	row: BreakerRow,
-	policy: BreakerPolicy,
-	now: number,
-): { admission: Admission; row: BreakerRow; changed: boolean } {
-	if (row.state === 'closed') return { admission: 'allow', row, changed: false };
-	if (row.state === 'open' && now < row.open_until)
-		return { admission: 'open', row, changed: false };
-	// Cool-down over (or half-open): one probe at a time.
-	if (row.state === 'half_open' && now < row.probe_until)
-		return { admission: 'open', row, changed: false };
-	return {
-		admission: 'probe',
-		row: { ...row, state: 'half_open', probe_until: now + policy.probeLeaseMs },
-		changed: true,
-	};
-}
-
-export function afterOutcome(
-	row: BreakerRow,
-	outcome: 'success' | 'transient' | 'hard',
-	policy: BreakerPolicy,
-	now: number,
-): BreakerRow {
-	if (outcome === 'success') return { state: 'closed', failures: 0, open_until: 0, probe_until: 0 };
-	if (outcome === 'hard')
-		return {
-			state: 'open',
-			failures: row.failures + 1,
-			open_until: now + policy.longOpenMs,
-			probe_until: 0,
-		};
-	const failures = row.failures + 1;
-	// A failed probe re-opens at once; a closed circuit opens at the threshold.
-	if (row.state === 'half_open' || failures >= policy.failureThreshold) {
-		return { state: 'open', failures, open_until: now + policy.openMs, probe_until: 0 };
-	}
-	return { ...row, failures };
 }
