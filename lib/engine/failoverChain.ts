@@ -159,7 +159,7 @@ export class FailoverChain {
 				continue;
 			}
 			const summary: TierSummary = {
-				tier: index,
+				tier: index + 1,
 				provider,
 				model,
 				attempts: 0,

@@ -172,10 +172,17 @@ for (const provider of WIRE_PROVIDERS) {
 				assert.deepEqual(
 					result.tiers.map((t) => [t.tier, t.attempts]),
 					[
-						[0, tries],
-						[1, 1],
+						[1, tries],
+						[2, 1],
 					],
 				);
+				for (const summary of result.tiers) {
+					assert.equal(
+						summary.attempts,
+						result.attempts.filter((a) => a.tier === summary.tier).length,
+						'tier summaries and attempts number tiers the same way',
+					);
+				}
 			});
 		}
 	});
