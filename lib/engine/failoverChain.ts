@@ -143,19 +143,12 @@ export class FailoverChain {
 				tier.config.contextWindow <= contextFloor
 			) {
 				contextSkipped = true;
-				const skipped: AttemptRecord = {
-					tier: index + 1,
-					attempt: 0,
-					provider,
-					model,
-					status: 'skipped',
-					latencyMs: 0,
-					waitedMs: 0,
-					costUsd: 0,
-					message: `skipped: context window ${tier.config.contextWindow} is not larger than ${contextFloor}`,
-				};
-				attempts.push(skipped);
-				this.events.onAttempt?.(skipped);
+				this.skip(
+					attempts,
+					index,
+					0,
+					`skipped: context window ${tier.config.contextWindow} is not larger than ${contextFloor}`,
+				);
 				continue;
 			}
 			const summary: TierSummary = {
@@ -180,20 +173,7 @@ export class FailoverChain {
 				const circuit = CircuitBreaker.circuitOf(provider, model);
 				if (this.breaker && (await this.breaker.admit(circuit)) === 'open') {
 					// Known to be down: no call, no wait, straight to the next tier.
-					const skipped: AttemptRecord = {
-						tier: index + 1,
-						attempt,
-						provider,
-						model,
-						status: 'skipped',
-						latencyMs: 0,
-						waitedMs: 0,
-						costUsd: 0,
-						decision: 'next_tier',
-						message: 'skipped: circuit open',
-					};
-					attempts.push(skipped);
-					this.events.onAttempt?.(skipped);
+					this.skip(attempts, index, attempt, 'skipped: circuit open');
 					break;
 				}
 				const outcome = await this.attempt(tier, request, remaining, options.signal);
@@ -289,6 +269,25 @@ export class FailoverChain {
 			reason,
 			reasonText: this.explain(reason, failed, circuitOpen, options.signal?.aborted ?? false),
 		});
+	}
+
+	/** Records a tier (or one try of it) passed over without a call. */
+	private skip(attempts: AttemptRecord[], index: number, attempt: number, message: string): void {
+		const { provider, model } = this.tiers[index].config;
+		const record: AttemptRecord = {
+			tier: index + 1,
+			attempt,
+			provider,
+			model,
+			status: 'skipped',
+			latencyMs: 0,
+			waitedMs: 0,
+			costUsd: 0,
+			decision: 'next_tier',
+			message,
+		};
+		attempts.push(record);
+		this.events.onAttempt?.(record);
 	}
 
 	/** One call with its own timer; never throws. */

@@ -15,6 +15,7 @@ import type { Execution } from '../harness/n8n';
 import { ROOT } from '../harness/pack';
 import { KEYS, MODELS } from '../helpers/emulator';
 import { launchChromium } from '../helpers/browser';
+import { postForm } from '../helpers/http';
 import { useN8n } from '../helpers/n8nFixture';
 import {
 	connect,
@@ -160,15 +161,6 @@ async function stillWaiting(executionId: string): Promise<boolean> {
 	return (await ctx.n8n.execution(executionId)).status === 'waiting';
 }
 
-function post(link: string, fields: Record<string, string>): Promise<Response> {
-	return fetch(link, {
-		method: 'POST',
-		headers: { 'content-type': 'application/x-www-form-urlencoded' },
-		body: new URLSearchParams(fields).toString(),
-		signal: AbortSignal.timeout(30_000),
-	});
-}
-
 async function open(link: string): Promise<Page> {
 	const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
 	const response = await page.goto(link);
@@ -261,11 +253,11 @@ describe('Human Review', () => {
 		const missing = link.replace(/\?signature=.*$/, '');
 		for (const url of [wrong, missing]) {
 			assert.equal((await fetch(url)).status, 401);
-			assert.equal((await post(url, { decision_0: 'approve' })).status, 401);
+			assert.equal((await postForm(url, { decision_0: 'approve' })).status, 401);
 		}
 		assert.ok(await stillWaiting(executionId));
-		assert.equal((await post(link, { decision_0: 'approve' })).status, 200);
-		const again = await post(link, { decision_0: 'reject', comment: 'changed my mind' });
+		assert.equal((await postForm(link, { decision_0: 'approve' })).status, 200);
+		const again = await postForm(link, { decision_0: 'reject', comment: 'changed my mind' });
 		assert.equal(again.status, 409);
 		assert.match(await again.text(), /Already decided/);
 		const { outputs } = await finished(executionId);
@@ -330,13 +322,14 @@ describe('Human Review', () => {
 			],
 		];
 		for (const [fields, status, message] of cases) {
-			const response = await post(link, fields);
+			const response = await postForm(link, fields);
 			assert.equal(response.status, status, JSON.stringify(Object.keys(fields)));
 			assert.match(await response.text(), message);
 		}
 		assert.ok(await stillWaiting(executionId), 'no bad submission resumed the execution');
 		assert.equal(
-			(await post(link, { decision_0: 'approve', name: 'Ana', password: 'open sesame' })).status,
+			(await postForm(link, { decision_0: 'approve', name: 'Ana', password: 'open sesame' }))
+				.status,
 			200,
 		);
 		assert.deepEqual(
@@ -407,7 +400,7 @@ describe('Human Review', () => {
 			undefined,
 			'the Approved branch never ran',
 		);
-		assert.equal((await post(link, { decision_0: 'approve' })).status, 409);
+		assert.equal((await postForm(link, { decision_0: 'approve' })).status, 409);
 		assert.equal(
 			(await ctx.n8n.execution(executionId)).data?.resultData.runData['After Approval'],
 			undefined,
@@ -426,7 +419,7 @@ describe('Human Review', () => {
 			const batch = reviews.slice(i, i + 4);
 			const statuses = await Promise.all(
 				batch.map((r) =>
-					post(r.link, { decision_0: 'approve', name: 'Ops' }).then((res) => res.status),
+					postForm(r.link, { decision_0: 'approve', name: 'Ops' }).then((res) => res.status),
 				),
 			);
 			assert.deepEqual(
@@ -447,7 +440,7 @@ describe('Human Review', () => {
 				'resumed once',
 			);
 			assert.equal(
-				(await post(review.link, { decision_0: 'approve' })).status,
+				(await postForm(review.link, { decision_0: 'approve' })).status,
 				409,
 				'no second resume',
 			);

@@ -15,6 +15,7 @@ import { ROOT } from '../harness/pack';
 import { n8nEntry, nodeBinary } from '../harness/runtime';
 import { Stack, WORKFLOW_DIR, workflowFiles } from '../harness/stack';
 import { launchChromium } from '../helpers/browser';
+import { postForm } from '../helpers/http';
 
 let stack: Stack;
 const ids: Record<string, string> = {};
@@ -43,15 +44,6 @@ async function eventually<T>(
 		await sleep(200);
 	}
 	throw new Error(`timed out waiting for ${what}`);
-}
-
-function post(link: string, fields: Record<string, string>): Promise<Response> {
-	return fetch(link, {
-		method: 'POST',
-		headers: { 'content-type': 'application/x-www-form-urlencoded' },
-		body: new URLSearchParams(fields).toString(),
-		signal: AbortSignal.timeout(30_000),
-	});
 }
 
 describe('workflow files', () => {
@@ -225,7 +217,7 @@ describe('support-ticket-summary', () => {
 		assert.match(await page.text(), /Summarise ticket T-102/);
 		assert.equal(
 			(
-				await post(link, {
+				await postForm(link, {
 					decision_0: 'approve',
 					answer_0: 'Customer got a cracked blender and wants a replacement.',
 					name: 'Sam',
@@ -297,8 +289,13 @@ describe('refund-approval', () => {
 		assert.equal(page.status, 200);
 		assert.match(await page.text(), /Refund R-2: 89 EUR/);
 		assert.equal(
-			(await post(link, { decision_0: 'reject', name: 'Ana', comment: 'Photo shows no damage.' }))
-				.status,
+			(
+				await postForm(link, {
+					decision_0: 'reject',
+					name: 'Ana',
+					comment: 'Photo shows no damage.',
+				})
+			).status,
 			200,
 		);
 		const issue = await eventually(() => stack.jira.issues[issuesBefore], 'the Jira issue');
