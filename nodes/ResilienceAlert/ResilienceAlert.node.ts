@@ -128,6 +128,18 @@ export class ResilienceAlert implements INodeType {
 			from: new Date(from).toISOString(),
 			to: new Date(to).toISOString(),
 		};
-		return [events.map((event) => ({ json: { ...event, window } as unknown as IDataObject }))];
+		// A link to the workflow, for the Slack message; a breaker's subject is its model instead.
+		const editor = this.getInstanceBaseUrl().replace(/\/+$/, '');
+		return [
+			events.map((event) => ({
+				json: {
+					...event,
+					...(event.kind === 'breaker_open'
+						? {}
+						: { workflowId: event.subject, workflowUrl: `${editor}/workflow/${event.subject}` }),
+					window,
+				} as unknown as IDataObject,
+			})),
+		];
 	}
 }

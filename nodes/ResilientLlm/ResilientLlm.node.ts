@@ -257,6 +257,7 @@ export class ResilientLlm implements INodeType {
 			const input = items[index].json;
 			this.logger.info('Resilient LLM task', {
 				workflowId,
+				executionId,
 				node: node.name,
 				itemIndex: index,
 				outcome: result.outcome,

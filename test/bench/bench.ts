@@ -14,6 +14,8 @@
  *   outage_breaker_s         the outage tasks with the circuit breaker on (embedded store), all 20
  *   outage_breaker_open_s    the same, only the tasks after the breaker opened
  *   idempotent_hit_ms_median time to return a stored result, embedded and Redis
+ *   queue_mode_exec_per_s    n8n queue mode (PostgreSQL, Redis, a main): executions per second
+ *                            with two workers and with one, 2 s provider latency, 40 in flight
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -33,6 +35,7 @@ import type { StateStore } from '../../lib/state/types';
 import { RedisServer } from '../harness/redis';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { N8n } from '../harness/n8n';
+import { QueueMode } from '../harness/queueMode';
 import { fakeExecute } from '../helpers/fakeExecute';
 import { llmNode, webhookNode, workflow } from '../helpers/workflows';
 import type { TierConfig } from '../../lib/engine/types';
@@ -396,6 +399,71 @@ async function n8nThroughput(emulator: ProviderEmulator): Promise<void> {
 	}
 }
 
+/**
+ * Queue mode scales by adding workers: the same webhook load with two workers and with one.
+ * Each worker runs n8n's default 10 jobs at once; at 2 s per provider call, one worker tops out
+ * near 5 executions per second.
+ */
+async function queueThroughput(emulator: ProviderEmulator): Promise<void> {
+	emulator.loadScenario({ latencyMs: 2_000 });
+	progress('queue mode: PostgreSQL, Redis, a main and two workers');
+	const cluster = await QueueMode.start({ workers: 2 });
+	try {
+		const n8n = cluster.main;
+		const openai = await n8n.createCredential('Emulator OpenAI', 'resilientLlmOpenAiApi', {
+			apiKey: KEY,
+			baseUrl: emulator.urls.openai,
+		});
+		const redis = await n8n.createCredential('Queue Redis', 'resilientLlmRedisApi', {
+			host: '127.0.0.1',
+			port: cluster.redis.port,
+			database: 1,
+			ssl: false,
+		});
+		const llm = llmNode(
+			{
+				prompt: '={{ $json.body.text }}',
+				chain: {
+					tiers: [{ provider: 'openai', model: 'gpt-4o-mini', attempts: 3, timeoutSeconds: 30 }],
+				},
+				options: { stateStore: 'redis', circuitBreaker: true },
+			},
+			{
+				resilientLlmOpenAiApi: { id: openai, name: 'Emulator OpenAI' },
+				resilientLlmRedisApi: { id: redis, name: 'Queue Redis' },
+			},
+		);
+		llm.position = [220, 0];
+		await n8n.createWorkflow(workflow('bench queue', [webhookNode('bench-queue'), llm]));
+		progress('queue mode: 200 executions, 40 in flight, with 2 workers, then 1, then 2 again');
+		await fire(n8n, 'bench-queue', 40, 40);
+		const two = [await fire(n8n, 'bench-queue', 200, 40)];
+		await cluster.removeWorker();
+		const one = await fire(n8n, 'bench-queue', 200, 40);
+		await cluster.addWorker();
+		two.push(await fire(n8n, 'bench-queue', 200, 40));
+		figures.queue_mode_exec_per_s_2_workers = round(mean(two), 1);
+		figures.queue_mode_exec_per_s_1_worker = round(one, 1);
+		rows.push([
+			'queue_mode_exec_per_s, 2 workers',
+			`${figures.queue_mode_exec_per_s_2_workers}/s`,
+			`runs: ${two.map((r) => round(r, 1)).join(', ')}`,
+		]);
+		rows.push([
+			'queue_mode_exec_per_s, 1 worker',
+			`${figures.queue_mode_exec_per_s_1_worker}/s`,
+			'',
+		]);
+		rows.push([
+			'2 workers / 1 worker',
+			`${round(figures.queue_mode_exec_per_s_2_workers / figures.queue_mode_exec_per_s_1_worker, 2)}`,
+			'2 s provider latency, 10 jobs per worker',
+		]);
+	} finally {
+		await cluster.dispose();
+	}
+}
+
 async function idempotentHits(): Promise<void> {
 	const measure = async (store: StateStore): Promise<number> => {
 		const stored = {
@@ -479,6 +547,7 @@ async function main(): Promise<void> {
 			await idempotentHits();
 		}
 		if (want('n8n')) await n8nThroughput(emulator);
+		if (want('queue')) await queueThroughput(emulator);
 	} finally {
 		await emulator.stop();
 	}

@@ -111,28 +111,15 @@ export class N8n {
 
 	private async launch(): Promise<void> {
 		const env: Record<string, string> = {
-			PATH: process.env.PATH ?? '',
-			HOME: process.env.HOME ?? '',
-			N8N_USER_FOLDER: this.userFolder,
+			...processEnv(this.userFolder, this.brokerPort),
 			N8N_PORT: String(this.port),
 			N8N_LISTEN_ADDRESS: '127.0.0.1',
 			N8N_HOST: '127.0.0.1',
 			N8N_WEBHOOK_URL: `${this.baseUrl}/`,
 			N8N_EDITOR_BASE_URL: `${this.baseUrl}/`,
-			N8N_RUNNERS_BROKER_PORT: String(this.brokerPort),
-			N8N_DIAGNOSTICS_ENABLED: 'false',
 			N8N_SECURE_COOKIE: 'false',
-			N8N_TEMPLATES_ENABLED: 'false',
-			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-			N8N_PERSONALIZATION_ENABLED: 'false',
-			N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
-			N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 			N8N_PUBLIC_API_SWAGGERUI_DISABLED: 'true',
-			N8N_LOG_LEVEL: 'info',
-			N8N_LOG_OUTPUT: 'console',
 			DB_SQLITE_POOL_SIZE: '2',
-			N8N_PAYLOAD_SIZE_MAX: '16',
-			GENERIC_TIMEZONE: 'UTC',
 			...this.options.env,
 		};
 		const log = createWriteStream(join(this.userFolder, 'n8n.log'), { flags: 'a' });
@@ -355,8 +342,28 @@ export class N8n {
 	}
 }
 
+/** Settings every n8n process here shares, main or worker. */
+export function processEnv(userFolder: string, brokerPort: number): Record<string, string> {
+	return {
+		PATH: process.env.PATH ?? '',
+		HOME: process.env.HOME ?? '',
+		N8N_USER_FOLDER: userFolder,
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
+		N8N_LOG_LEVEL: 'info',
+		N8N_LOG_OUTPUT: 'console',
+		N8N_PAYLOAD_SIZE_MAX: '16',
+		GENERIC_TIMEZONE: 'UTC',
+	};
+}
+
 /** What n8n's own installer does: unpack into .n8n/nodes, drop dev/peer/optional dependencies. */
-function installPackage(userFolder: string, tarball: string): void {
+export function installPackage(userFolder: string, tarball: string): void {
 	const nodesDir = join(userFolder, '.n8n', 'nodes');
 	const target = join(nodesDir, 'node_modules', PACKAGE_NAME);
 	mkdirSync(target, { recursive: true });

@@ -91,6 +91,7 @@ export function fakePoll(options: {
 		getNodeParameter: (name: string, fallback?: unknown) =>
 			name in options.parameters ? options.parameters[name] : fallback,
 		getWorkflowStaticData: () => options.staticData,
+		getInstanceBaseUrl: () => 'http://n8n.example.test/',
 		getCredentials: async (type: string) => {
 			const credential = options.credentials?.[type];
 			if (!credential) throw new Error(`no credentials of type "${type}"`);

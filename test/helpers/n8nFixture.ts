@@ -28,22 +28,30 @@ export function useN8n(options: N8nOptions = {}): N8nContext {
 		// The emulator checks keys, so a credential that does not reach the node would show.
 		ctx.emulator.loadScenario({ apiKeys: KEYS });
 		ctx.n8n = await N8n.start(options);
-		const urls = ctx.emulator.urls;
-		ctx.credentials = {};
-		for (const [provider, type] of Object.entries(CREDENTIAL_TYPES) as Array<
-			[keyof typeof CREDENTIAL_TYPES, string]
-		>) {
-			const name = `Emulator ${provider}`;
-			const id = await ctx.n8n.createCredential(name, type, {
-				apiKey: KEYS[provider],
-				baseUrl: urls[provider],
-			});
-			ctx.credentials[type] = { id, name };
-		}
+		ctx.credentials = await emulatorCredentials(ctx.n8n, ctx.emulator);
 	});
 	after(async () => {
 		await ctx.n8n?.dispose();
 		await ctx.emulator.stop();
 	});
 	return ctx;
+}
+
+/** One credential per provider pointing at the emulator, as a node's `credentials` field wants them. */
+export async function emulatorCredentials(
+	n8n: N8n,
+	emulator: ProviderEmulator,
+): Promise<CredentialRefs> {
+	const credentials: CredentialRefs = {};
+	for (const [provider, type] of Object.entries(CREDENTIAL_TYPES) as Array<
+		[keyof typeof CREDENTIAL_TYPES, string]
+	>) {
+		const name = `Emulator ${provider}`;
+		const id = await n8n.createCredential(name, type, {
+			apiKey: KEYS[provider],
+			baseUrl: emulator.urls[provider],
+		});
+		credentials[type] = { id, name };
+	}
+	return credentials;
 }

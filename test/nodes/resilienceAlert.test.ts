@@ -81,6 +81,7 @@ describe('Resilience Alert', () => {
 		assert.equal(event.event, 'incident');
 		assert.equal(event.kind, 'fallback_rate');
 		assert.equal(event.subject, 'wf-1');
+		assert.equal(event.workflowUrl, 'http://n8n.example.test/workflow/wf-1');
 		assert.deepEqual(event.rates, { answeredBelowTier1: 0.5, escalated: 0 });
 		assert.deepEqual(event.answeredByTier, {
 			'tier 1': 10,
@@ -116,5 +117,6 @@ describe('Resilience Alert', () => {
 		const breaker = fired[0].find((i) => i.json.kind === 'breaker_open');
 		assert.equal(breaker?.json.subject, `anthropic/${MODELS.anthropic}`);
 		assert.equal(breaker?.json.event, 'incident');
+		assert.equal(breaker?.json.workflowUrl, undefined);
 	});
 });

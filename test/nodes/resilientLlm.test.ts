@@ -229,6 +229,7 @@ describe('routing and output', () => {
 		const meta = tasks[0].meta as Record<string, unknown>;
 		assert.equal(meta.outcome, 'answered');
 		assert.equal(meta.tier, 2);
+		assert.equal(meta.executionId, 'exec-1');
 		assert.deepEqual(meta.failures, [
 			{ tier: 1, class: 'overloaded', status: 529 },
 			{ tier: 1, class: 'overloaded', status: 529 },

@@ -1,0 +1,194 @@
+/**
+ * The Redis state store in n8n's queue mode: PostgreSQL, Redis, one main and two workers.
+ * Idempotency and the circuit breaker must hold across workers, counted at the emulator.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { ProviderEmulator } from '../../lib/emulator/server';
+import type { Execution } from '../harness/n8n';
+import { QueueMode } from '../harness/queueMode';
+import { KEYS, MODELS } from '../helpers/emulator';
+import { emulatorCredentials } from '../helpers/n8nFixture';
+import { llmWorkflow } from '../helpers/workflows';
+import type { CredentialRefs } from '../helpers/workflows';
+
+type Item = { json: Record<string, unknown> };
+type Attempt = { tier: number; status: string; message?: string };
+
+let cluster: QueueMode;
+const emulator = new ProviderEmulator();
+let credentials: CredentialRefs;
+
+before(async () => {
+	await emulator.start();
+	emulator.loadScenario({ apiKeys: KEYS });
+	cluster = await QueueMode.start({ workers: 2, concurrency: 5 });
+	credentials = await emulatorCredentials(cluster.main, emulator);
+	const name = 'Queue Redis';
+	const id = await cluster.main.createCredential(name, 'resilientLlmRedisApi', {
+		host: '127.0.0.1',
+		port: cluster.redis.port,
+		database: 1,
+		ssl: false,
+	});
+	credentials.resilientLlmRedisApi = { id, name };
+});
+
+after(async () => {
+	await cluster?.dispose();
+	await emulator.stop();
+});
+
+function answered(execution: Execution): Item[] {
+	return (execution.data?.resultData.runData['Resilient LLM']?.[0]?.data?.main[0] ?? []) as Item[];
+}
+
+/** Runs `task(i)` for i < count with at most `width` in flight. */
+async function inFlight<T>(count: number, width: number, task: (i: number) => Promise<T>) {
+	const results: T[] = new Array(count);
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: width }, async () => {
+			while (next < count) {
+				const i = next++;
+				results[i] = await task(i);
+			}
+		}),
+	);
+	return results;
+}
+
+describe('n8n queue mode with the Redis store', () => {
+	it('200 executions with 50 distinct keys make exactly 50 provider calls across two workers', async () => {
+		emulator.loadScenario({ apiKeys: KEYS, latencyMs: 150, reply: 'Answer to: {prompt}' });
+		emulator.resetCounts();
+		const path = 'queue-idempotency';
+		const workflowId = await cluster.main.createWorkflow(
+			llmWorkflow(
+				'queue idempotency',
+				path,
+				{
+					prompt: '={{ $json.text }}',
+					chain: {
+						tiers: [
+							{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 30 },
+						],
+					},
+					options: {
+						stateStore: 'redis',
+						idempotency: 'custom',
+						idempotencyKey: '={{ $json.ticket }}',
+						deadlineSeconds: 60,
+					},
+				},
+				credentials,
+			),
+		);
+		// Each key's four executions are sent together, so claims on one key race across workers.
+		const ticket = (i: number) => `Q-${Math.floor(i / 4)}`;
+		const responses = await inFlight(200, 20, (i) =>
+			cluster.main.webhook(path, {
+				items: [{ text: `Summarise ${ticket(i)}`, ticket: ticket(i) }],
+			}),
+		);
+		assert.deepEqual(
+			responses.map((r) => r.status),
+			Array(200).fill(200),
+		);
+		assert.equal(emulator.count('anthropic'), 50, 'one provider call per key');
+
+		const bodies = responses.map((r) => (r.body as Item['json'][])[0]);
+		// Every execution got the answer stored for its own key.
+		bodies.forEach((body, i) =>
+			assert.ok(
+				String(body.text).endsWith(`Summarise ${ticket(i)}`),
+				`execution ${i}: ${body.text}`,
+			),
+		);
+		const cached = bodies.filter((b) => (b.resilience as { cached?: boolean }).cached === true);
+		assert.equal(cached.length, 150);
+
+		const executions = await cluster.main.executions(workflowId, 250);
+		assert.equal(executions.length, 200);
+		const perWorker = [0, 0];
+		for (const execution of executions) {
+			assert.equal(execution.status, 'success', `execution ${execution.id}`);
+			const worker = cluster.workerOf(execution.id);
+			assert.notEqual(worker, undefined, `execution ${execution.id} ran on a worker`);
+			perWorker[worker!]++;
+		}
+		assert.ok(
+			perWorker.every((n) => n > 0),
+			`both workers ran executions: ${perWorker.join(' / ')}`,
+		);
+	});
+
+	it('after the breaker opens on one worker, the other worker skips the primary too', async () => {
+		emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'anthropic', fault: 'overloaded' }],
+		});
+		emulator.resetCounts();
+		const path = 'queue-breaker';
+		const workflowId = await cluster.main.createWorkflow(
+			llmWorkflow(
+				'queue breaker',
+				path,
+				{
+					prompt: '={{ $json.text }}',
+					chain: {
+						tiers: [
+							{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 10 },
+							{ provider: 'openai', model: MODELS.openai, attempts: 1, timeoutSeconds: 10 },
+						],
+					},
+					options: {
+						stateStore: 'redis',
+						circuitBreaker: true,
+						breakerThreshold: 2,
+						breakerCooldownSeconds: 600,
+					},
+				},
+				credentials,
+			),
+		);
+		const run = async (n: number) => {
+			const response = await cluster.main.webhook(path, { items: [{ text: `Task ${n}` }] });
+			assert.equal(response.status, 200);
+			const execution = await cluster.main.latestExecution(workflowId);
+			const [item] = answered(execution);
+			const resilience = item.json.resilience as { tier: number; attempts: Attempt[] };
+			return { execution, resilience, worker: cluster.workerOf(execution.id) };
+		};
+
+		// Two failures of the primary, on whichever workers took them, open its circuit.
+		let opener = await run(0);
+		const primaryFailures = [opener];
+		opener = await run(1);
+		primaryFailures.push(opener);
+		for (const { resilience } of primaryFailures) {
+			assert.equal(resilience.attempts[0].status, 'failed');
+			assert.equal(resilience.tier, 2);
+		}
+		assert.equal(emulator.count('anthropic'), 2);
+		const openedOn = opener.worker;
+		assert.notEqual(openedOn, undefined);
+
+		// Sequential executions alternate between the idle workers; stop once the other worker
+		// has run three of them.
+		const skipped: Array<Awaited<ReturnType<typeof run>>> = [];
+		for (let n = 2; n < 40 && skipped.filter((s) => s.worker !== openedOn).length < 3; n++) {
+			skipped.push(await run(n));
+		}
+		const onOther = skipped.filter((s) => s.worker !== openedOn);
+		assert.ok(onOther.length >= 3, `the other worker ran ${onOther.length} executions`);
+		assert.equal(emulator.count('anthropic'), 2, 'no worker called the primary again');
+		for (const { resilience } of skipped) {
+			assert.equal(resilience.attempts[0].status, 'skipped');
+			assert.equal(resilience.attempts[0].message, 'skipped: circuit open');
+			assert.equal(resilience.tier, 2);
+		}
+		assert.equal(emulator.count('openai'), 2 + skipped.length);
+	});
+});

@@ -1,0 +1,166 @@
+/**
+ * n8n's queue mode, the way users scale out: Redis for the job queue, PostgreSQL for the
+ * database, one main (UI, API, webhooks) and `n8n worker` processes that run the executions.
+ * Every process has this package installed in its own user folder and the same encryption key.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { N8n, freePort, installPackage, processEnv } from './n8n';
+import { packedTarball } from './pack';
+import { PostgresServer } from './postgres';
+import { RedisServer } from './redis';
+import { ensureRuntime, n8nEntry, nodeBinary } from './runtime';
+
+export interface QueueModeOptions {
+	workers?: number;
+	/** Jobs each worker runs at once (`n8n worker --concurrency`). */
+	concurrency?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class N8nWorker {
+	private logText = '';
+
+	private constructor(
+		private readonly child: ChildProcess,
+		readonly userFolder: string,
+		readonly healthPort: number,
+	) {}
+
+	static async start(sharedEnv: Record<string, string>, concurrency: number): Promise<N8nWorker> {
+		const userFolder = mkdtempSync(join(tmpdir(), 'resilient-llm-worker-'));
+		installPackage(userFolder, packedTarball());
+		const healthPort = await freePort();
+		const env = {
+			...processEnv(userFolder, await freePort()),
+			...sharedEnv,
+			QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+			QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+			N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+		};
+		const child = spawn(nodeBinary(), [n8nEntry(), 'worker', `--concurrency=${concurrency}`], {
+			cwd: userFolder,
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		const worker = new N8nWorker(child, userFolder, healthPort);
+		const log = createWriteStream(join(userFolder, 'n8n-worker.log'));
+		const capture = (chunk: Buffer) => {
+			worker.logText += chunk.toString('utf8');
+			log.write(chunk);
+		};
+		child.stdout?.on('data', capture);
+		child.stderr?.on('data', capture);
+		const deadline = Date.now() + 180_000;
+		while (Date.now() < deadline) {
+			if (child.exitCode !== null)
+				throw new Error(
+					`n8n worker exited with ${child.exitCode}:\n${worker.logText.slice(-3000)}`,
+				);
+			try {
+				const response = await fetch(`http://127.0.0.1:${healthPort}/healthz/readiness`, {
+					signal: AbortSignal.timeout(2_000),
+				});
+				if (response.status === 200) return worker;
+			} catch {
+				// not listening yet
+			}
+			await sleep(500);
+		}
+		await worker.stop();
+		throw new Error(`n8n worker was not ready in 180 s:\n${worker.logText.slice(-3000)}`);
+	}
+
+	logs(): string {
+		return this.logText;
+	}
+
+	/** Whether this worker ran the execution (n8n logs "Worker started execution <id>"). */
+	ran(executionId: string): boolean {
+		return this.logText.includes(`Worker started execution ${executionId} `);
+	}
+
+	async stop(): Promise<void> {
+		if (this.child.exitCode === null) {
+			const exited = new Promise((r) => this.child.once('exit', r));
+			this.child.kill('SIGTERM');
+			const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
+			await exited;
+			clearTimeout(timer);
+		}
+	}
+
+	async dispose(): Promise<void> {
+		await this.stop();
+		if (!process.env.KEEP_N8N_FOLDER) rmSync(this.userFolder, { recursive: true, force: true });
+	}
+}
+
+export class QueueMode {
+	readonly workers: N8nWorker[] = [];
+
+	private constructor(
+		readonly redis: RedisServer,
+		readonly postgres: PostgresServer,
+		readonly main: N8n,
+		private readonly sharedEnv: Record<string, string>,
+		private readonly concurrency: number,
+	) {}
+
+	static async start(options: QueueModeOptions = {}): Promise<QueueMode> {
+		ensureRuntime();
+		const [redis, postgres] = await Promise.all([RedisServer.start(), PostgresServer.start()]);
+		const sharedEnv = {
+			...postgres.n8nEnv(),
+			EXECUTIONS_MODE: 'queue',
+			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+			QUEUE_BULL_REDIS_PORT: String(redis.port),
+			N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
+		};
+		let main: N8n;
+		try {
+			// The main runs the database migrations; workers start once it is ready.
+			main = await N8n.start({ env: sharedEnv });
+		} catch (error) {
+			await Promise.all([redis.stop(), postgres.stop()]);
+			throw error;
+		}
+		const cluster = new QueueMode(redis, postgres, main, sharedEnv, options.concurrency ?? 10);
+		try {
+			for (let i = 0; i < (options.workers ?? 2); i++) await cluster.addWorker();
+		} catch (error) {
+			await cluster.dispose();
+			throw error;
+		}
+		return cluster;
+	}
+
+	async addWorker(): Promise<N8nWorker> {
+		const worker = await N8nWorker.start(this.sharedEnv, this.concurrency);
+		this.workers.push(worker);
+		return worker;
+	}
+
+	/** Stops and removes the last worker. */
+	async removeWorker(): Promise<void> {
+		await this.workers.pop()?.dispose();
+	}
+
+	/** Which worker (0-based) ran an execution, from the workers' logs. */
+	workerOf(executionId: string): number | undefined {
+		const index = this.workers.findIndex((w) => w.ran(executionId));
+		return index < 0 ? undefined : index;
+	}
+
+	async dispose(): Promise<void> {
+		await Promise.all(this.workers.map((w) => w.dispose()));
+		await this.main.dispose();
+		await Promise.all([this.redis.stop(), this.postgres.stop()]);
+	}
+}
