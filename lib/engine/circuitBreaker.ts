@@ -10,6 +10,9 @@ export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
 	openMs: 30_000,
 	longOpenMs: 300_000,
 	probeLeaseMs: 30_000,
+	failureRate: 0.5,
+	rateWindowMs: 60_000,
+	rateMinCalls: 10,
 };
 
 /** What a failure says about the provider's health. Bad output and bad requests say nothing. */

@@ -6,12 +6,30 @@ import type { Admission, BreakerPolicy, BreakerSnapshot } from './types';
 
 export interface BreakerRow {
 	state: 'closed' | 'open' | 'half_open';
+	/** Consecutive transient failures. */
 	failures: number;
 	open_until: number;
 	probe_until: number;
+	/** The failure-rate window: when it began, its calls and its failures. */
+	window_start: number;
+	window_calls: number;
+	window_failures: number;
 }
 
-export const CLOSED: BreakerRow = { state: 'closed', failures: 0, open_until: 0, probe_until: 0 };
+export const CLOSED: BreakerRow = {
+	state: 'closed',
+	failures: 0,
+	open_until: 0,
+	probe_until: 0,
+	window_start: 0,
+	window_calls: 0,
+	window_failures: 0,
+};
+
+/** A stored row, which may predate some fields. */
+export function rowOf(stored: Partial<BreakerRow> | undefined): BreakerRow {
+	return { ...CLOSED, ...stored };
+}
 
 export function admission(
 	row: BreakerRow,
@@ -37,20 +55,44 @@ export function afterOutcome(
 	policy: BreakerPolicy,
 	now: number,
 ): BreakerRow {
-	if (outcome === 'success') return CLOSED;
+	// A circuit that was not closed starts a fresh window when it closes or opens.
+	if (outcome === 'success')
+		return row.state === 'closed'
+			? { ...row, failures: 0, ...counted(row, false, policy, now) }
+			: CLOSED;
 	if (outcome === 'hard')
 		return {
+			...CLOSED,
 			state: 'open',
 			failures: row.failures + 1,
 			open_until: now + policy.longOpenMs,
-			probe_until: 0,
 		};
 	const failures = row.failures + 1;
-	// A failed probe re-opens at once; a closed circuit opens at the threshold.
-	if (row.state === 'half_open' || failures >= policy.failureThreshold) {
-		return { state: 'open', failures, open_until: now + policy.openMs, probe_until: 0 };
+	const window = counted(row, true, policy, now);
+	const rateTripped =
+		policy.failureRate > 0 &&
+		window.window_calls >= policy.rateMinCalls &&
+		window.window_failures / window.window_calls >= policy.failureRate;
+	// A failed probe re-opens at once; a closed circuit opens at the threshold or the rate.
+	if (row.state === 'half_open' || failures >= policy.failureThreshold || rateTripped) {
+		return { ...CLOSED, state: 'open', failures, open_until: now + policy.openMs };
 	}
-	return { ...row, failures };
+	return { ...row, failures, ...window };
+}
+
+/** The window's counts with one more call; a window that has ended starts again at `now`. */
+function counted(
+	row: BreakerRow,
+	failed: boolean,
+	policy: BreakerPolicy,
+	now: number,
+): Pick<BreakerRow, 'window_start' | 'window_calls' | 'window_failures'> {
+	const current = now - row.window_start < policy.rateWindowMs;
+	return {
+		window_start: current ? row.window_start : now,
+		window_calls: (current ? row.window_calls : 0) + 1,
+		window_failures: (current ? row.window_failures : 0) + (failed ? 1 : 0),
+	};
 }
 
 /** How a row looks from outside: an open circuit past its cool-down is half-open. */

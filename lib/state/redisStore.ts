@@ -5,7 +5,7 @@
  */
 import Redis from 'ioredis';
 
-import { CLOSED, admission, afterOutcome, snapshotOf } from './breakerRules';
+import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
 import { emptyCounters } from './types';
 import type {
@@ -168,7 +168,11 @@ export class RedisStateStore implements StateStore {
 
 	async admit(circuit: string, policy: BreakerPolicy, now = Date.now()): Promise<Admission> {
 		return this.transact(`${this.prefix}breaker:${circuit}`, (raw) => {
-			const decision = admission(raw ? (JSON.parse(raw) as BreakerRow) : CLOSED, policy, now);
+			const decision = admission(
+				rowOf(raw ? (JSON.parse(raw) as BreakerRow) : undefined),
+				policy,
+				now,
+			);
 			return decision.changed
 				? { value: JSON.stringify(decision.row), result: decision.admission }
 				: { result: decision.admission };
@@ -183,7 +187,7 @@ export class RedisStateStore implements StateStore {
 	): Promise<void> {
 		await this.transact(`${this.prefix}breaker:${circuit}`, (raw) => {
 			const row = afterOutcome(
-				raw ? (JSON.parse(raw) as BreakerRow) : CLOSED,
+				rowOf(raw ? (JSON.parse(raw) as BreakerRow) : undefined),
 				outcome,
 				policy,
 				now,
@@ -194,7 +198,7 @@ export class RedisStateStore implements StateStore {
 
 	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {
 		const raw = await this.redis.get(`${this.prefix}breaker:${circuit}`);
-		return snapshotOf(raw ? (JSON.parse(raw) as BreakerRow) : CLOSED, now);
+		return snapshotOf(rowOf(raw ? (JSON.parse(raw) as BreakerRow) : undefined), now);
 	}
 
 	async openCircuits(): Promise<string[]> {

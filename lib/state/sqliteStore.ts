@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 
-import { CLOSED, admission, afterOutcome, snapshotOf } from './breakerRules';
+import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
 import { emptyCounters } from './types';
 import type {
@@ -18,7 +18,9 @@ import type {
 	StateStore,
 } from './types';
 
-const SCHEMA_VERSION = 1;
+/** 2: the breaker's failure-rate window (three columns added to `breaker`). */
+const SCHEMA_VERSION = 2;
+const WINDOW_COLUMNS = ['window_start', 'window_calls', 'window_failures'];
 
 /**
  * Loads node:sqlite when an embedded store is first opened, not when n8n loads this package.
@@ -71,7 +73,9 @@ export class SqliteStateStore implements StateStore {
 					result TEXT, expires_at INTEGER NOT NULL DEFAULT 0);
 				CREATE TABLE IF NOT EXISTS breaker (
 					circuit TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
-					open_until INTEGER NOT NULL DEFAULT 0, probe_until INTEGER NOT NULL DEFAULT 0);
+					open_until INTEGER NOT NULL DEFAULT 0, probe_until INTEGER NOT NULL DEFAULT 0,
+					window_start INTEGER NOT NULL DEFAULT 0, window_calls INTEGER NOT NULL DEFAULT 0,
+					window_failures INTEGER NOT NULL DEFAULT 0);
 				CREATE TABLE IF NOT EXISTS counters (
 					workflow TEXT NOT NULL, minute INTEGER NOT NULL, tasks INTEGER NOT NULL DEFAULT 0,
 					t1 INTEGER NOT NULL DEFAULT 0, t2 INTEGER NOT NULL DEFAULT 0, t3 INTEGER NOT NULL DEFAULT 0, t4 INTEGER NOT NULL DEFAULT 0,
@@ -89,7 +93,7 @@ export class SqliteStateStore implements StateStore {
 				throw new StateStoreError(
 					`${file} was written by a newer version of n8n-nodes-resilient-llm (schema ${meta.schema_version})`,
 				);
-			}
+			} else if (meta.schema_version < SCHEMA_VERSION) this.migrate();
 		} catch (error) {
 			if (error instanceof StateStoreError) throw error;
 			throw new StateStoreError(
@@ -170,20 +174,53 @@ export class SqliteStateStore implements StateStore {
 		});
 	}
 
+	/** Brings a file written by an older version up to this schema; other processes wait. */
+	private migrate(): void {
+		this.db.exec('BEGIN IMMEDIATE');
+		try {
+			const columns = this.db.prepare('PRAGMA table_info(breaker)').all() as Array<{
+				name: string;
+			}>;
+			const have = new Set(columns.map((c) => c.name));
+			for (const column of WINDOW_COLUMNS)
+				if (!have.has(column))
+					this.db.exec(`ALTER TABLE breaker ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+			this.db.prepare('UPDATE resilient_llm_meta SET schema_version = ?').run(SCHEMA_VERSION);
+			this.db.exec('COMMIT');
+		} catch (error) {
+			this.db.exec('ROLLBACK');
+			throw error;
+		}
+	}
+
 	private breakerRow(circuit: string): BreakerRow {
 		const row = this.db
-			.prepare('SELECT state, failures, open_until, probe_until FROM breaker WHERE circuit = ?')
+			.prepare(
+				`SELECT state, failures, open_until, probe_until, ${WINDOW_COLUMNS.join(', ')} FROM breaker WHERE circuit = ?`,
+			)
 			.get(circuit) as BreakerRow | undefined;
-		return row ?? CLOSED;
+		return rowOf(row);
 	}
 
 	private saveBreaker(circuit: string, row: BreakerRow): void {
 		this.db
 			.prepare(
-				`INSERT INTO breaker (circuit, state, failures, open_until, probe_until) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT(circuit) DO UPDATE SET state = excluded.state, failures = excluded.failures, open_until = excluded.open_until, probe_until = excluded.probe_until`,
+				`INSERT INTO breaker (circuit, state, failures, open_until, probe_until, window_start, window_calls, window_failures)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT(circuit) DO UPDATE SET state = excluded.state, failures = excluded.failures,
+				open_until = excluded.open_until, probe_until = excluded.probe_until, window_start = excluded.window_start,
+				window_calls = excluded.window_calls, window_failures = excluded.window_failures`,
 			)
-			.run(circuit, row.state, row.failures, row.open_until, row.probe_until);
+			.run(
+				circuit,
+				row.state,
+				row.failures,
+				row.open_until,
+				row.probe_until,
+				row.window_start,
+				row.window_calls,
+				row.window_failures,
+			);
 	}
 
 	async admit(circuit: string, policy: BreakerPolicy, now = Date.now()): Promise<Admission> {

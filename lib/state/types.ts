@@ -24,6 +24,15 @@ export interface BreakerPolicy {
 	longOpenMs: number;
 	/** How long a probe may take before another caller may probe instead. */
 	probeLeaseMs: number;
+	/**
+	 * Also open when at least this share (0..1) of the calls in one window failed, so a
+	 * provider failing every other call is caught too. 0 turns this off.
+	 */
+	failureRate: number;
+	/** The window the failure rate is counted over. */
+	rateWindowMs: number;
+	/** A window with fewer calls than this never opens the circuit by rate. */
+	rateMinCalls: number;
 }
 
 export interface BreakerSnapshot {

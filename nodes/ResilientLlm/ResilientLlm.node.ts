@@ -156,6 +156,9 @@ export class ResilientLlm implements INodeType {
 						),
 						openMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 1000,
 						longOpenMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 10_000,
+						failureRate:
+							Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent ?? 50))) / 100,
+						rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds ?? 60)) * 1000,
 					})
 				: undefined;
 

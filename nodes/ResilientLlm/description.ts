@@ -191,12 +191,29 @@ export const properties: INodeProperties[] = [
 					'How long an open circuit skips its model before one probe goes through. Quota and auth failures open it ten times longer.',
 			},
 			{
+				displayName: 'Circuit Breaker Failure Rate (%)',
+				name: 'breakerFailureRatePercent',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 100 },
+				default: 50,
+				description:
+					'Also open the circuit when at least this share of the calls in one window failed (with at least 10 calls), e.g. a provider failing every other call. 0 turns this off.',
+			},
+			{
 				displayName: 'Circuit Breaker Threshold',
 				name: 'breakerThreshold',
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 5,
 				description: 'Consecutive passing failures (429, 5xx, timeouts) that open the circuit',
+			},
+			{
+				displayName: 'Circuit Breaker Window (Seconds)',
+				name: 'breakerWindowSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 60,
+				description: 'The window the failure rate is counted over',
 			},
 			{
 				displayName: 'Concurrency',

@@ -11,7 +11,15 @@ import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { HALF, MODELS, tier, useEmulator } from '../helpers/emulator';
 
 const ctx = useEmulator();
-const POLICY = { failureThreshold: 3, openMs: 400, longOpenMs: 60_000, probeLeaseMs: 2_000 };
+const POLICY = {
+	failureThreshold: 3,
+	openMs: 400,
+	longOpenMs: 60_000,
+	probeLeaseMs: 2_000,
+	failureRate: 0,
+	rateWindowMs: 60_000,
+	rateMinCalls: 10,
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function chains(file: string) {

@@ -23,6 +23,9 @@ const POLICY: BreakerPolicy = {
 	openMs: 1_000,
 	longOpenMs: 60_000,
 	probeLeaseMs: 500,
+	failureRate: 0,
+	rateWindowMs: 10_000,
+	rateMinCalls: 4,
 };
 
 let redis: RedisServer;
@@ -176,6 +179,37 @@ for (const kind of KINDS) {
 				assert.equal(await store.admit('b', POLICY, 60_000), 'probe');
 				await store.close();
 			});
+
+			it('opens on a failure rate over a window, with no failures in a row', async () => {
+				const store = await kind.open();
+				const rated = { ...POLICY, failureRate: 0.5 };
+				// Every other call fails: never two in a row, so only the rate can open it.
+				const flap = async (c: string, policy: BreakerPolicy, from: number, calls: number) => {
+					for (let i = 0; i < calls; i++)
+						await store.record(c, i % 2 ? 'success' : 'transient', policy, from + i);
+				};
+				await flap('off', POLICY, 0, 20);
+				assert.equal(await store.admit('off', POLICY, 100), 'allow', 'rate off: stays closed');
+
+				await flap('flapping', rated, 0, 3);
+				assert.equal(
+					await store.admit('flapping', rated, 3),
+					'allow',
+					'fewer calls than the minimum',
+				);
+				await store.record('flapping', 'success', rated, 4);
+				await store.record('flapping', 'transient', rated, 5);
+				assert.equal(await store.admit('flapping', rated, 6), 'open', '3 of 5 calls failed');
+				assert.equal((await store.snapshot('flapping', 6)).state, 'open');
+
+				// Failures spread over separate windows never add up.
+				for (let w = 0; w < 4; w++) {
+					await store.record('slow', 'transient', rated, w * 10_000);
+					for (let i = 1; i < 4; i++) await store.record('slow', 'success', rated, w * 10_000 + i);
+				}
+				assert.equal(await store.admit('slow', rated, 40_000), 'allow', '1 of 4 per window');
+				await store.close();
+			});
 		});
 	});
 }
@@ -246,6 +280,34 @@ describe('bad store files', () => {
 			(e: unknown) =>
 				e instanceof StateStoreError && e.message.includes(file) && /cannot use/.test(e.message),
 		);
+	});
+
+	it('a file from the first schema gets the failure-rate columns and keeps its breaker rows', async () => {
+		const file = join(dir(), 'old.sqlite');
+		const db = new DatabaseSync(file);
+		db.exec(`CREATE TABLE resilient_llm_meta (schema_version INTEGER NOT NULL);
+			INSERT INTO resilient_llm_meta VALUES (1);
+			CREATE TABLE breaker (circuit TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
+				open_until INTEGER NOT NULL DEFAULT 0, probe_until INTEGER NOT NULL DEFAULT 0);
+			INSERT INTO breaker VALUES ('openai/gpt-4o-mini', 'open', 3, 5000, 0);`);
+		db.close();
+		const store = new SqliteStateStore(file);
+		assert.deepEqual(await store.snapshot('openai/gpt-4o-mini', 1_000), {
+			state: 'open',
+			failures: 3,
+			openUntil: 5_000,
+		});
+		const rated = { ...POLICY, failureRate: 0.5, rateMinCalls: 2 };
+		await store.record('anthropic/claude-haiku-4-5', 'success', rated, 0);
+		await store.record('anthropic/claude-haiku-4-5', 'transient', rated, 1);
+		assert.equal(await store.admit('anthropic/claude-haiku-4-5', rated, 2), 'open');
+		await store.close();
+		const check = new DatabaseSync(file);
+		assert.deepEqual(
+			{ ...(check.prepare('SELECT schema_version FROM resilient_llm_meta').get() as object) },
+			{ schema_version: 2 },
+		);
+		check.close();
 	});
 
 	it("another program's SQLite file is refused, naming it", () => {
