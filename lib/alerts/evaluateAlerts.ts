@@ -20,8 +20,9 @@ export type AlertKind = 'fallback_rate' | 'escalation_rate' | 'breaker_open';
 export interface AlertEvent {
 	event: 'incident' | 'recovered';
 	kind: AlertKind;
-	/** The workflow, or for a breaker the circuit (provider/model). */
+	/** The workflow's ID, or for a breaker the circuit (provider/model). */
 	subject: string;
+	workflowName?: string;
 	tasks?: number;
 	rates?: { answeredBelowTier1: number; escalated: number };
 	answeredByTier?: Record<string, number>;
@@ -59,6 +60,7 @@ export function evaluateAlerts(
 		);
 		const base = {
 			subject: workflow,
+			...(c.workflowName ? { workflowName: c.workflowName } : {}),
 			tasks: c.tasks,
 			rates,
 			answeredByTier,

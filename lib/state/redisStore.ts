@@ -224,7 +224,7 @@ export class RedisStateStore implements StateStore {
 
 	async countTask(
 		workflowId: string,
-		outcome: { tier?: number; escalated: boolean; costUsd: number },
+		outcome: { tier?: number; escalated: boolean; costUsd: number; workflowName?: string },
 		now = Date.now(),
 	): Promise<void> {
 		const minute = Math.floor(now / 60_000);
@@ -240,6 +240,8 @@ export class RedisStateStore implements StateStore {
 			.hincrby(key, 'cost_micros', Math.round(outcome.costUsd * 1e6));
 		if (slot) pipeline.hincrby(key, slot, 1);
 		if (outcome.escalated) pipeline.hincrby(key, 'escalated', 1);
+		if (outcome.workflowName)
+			pipeline.hset(`${this.prefix}workflow-names`, workflowId, outcome.workflowName);
 		pipeline
 			.expire(key, 86_400)
 			.sadd(`${this.prefix}counters:${minute}`, workflowId)
@@ -262,6 +264,13 @@ export class RedisStateStore implements StateStore {
 				total.costUsd += n('cost_micros') / 1e6;
 				totals.set(workflow, total);
 			}
+		}
+		if (totals.size > 0) {
+			const ids = [...totals.keys()];
+			const names = await this.redis.hmget(`${this.prefix}workflow-names`, ...ids);
+			ids.forEach((id, i) => {
+				if (names[i]) totals.get(id)!.workflowName = names[i];
+			});
 		}
 		return totals;
 	}

@@ -81,6 +81,7 @@ export class SqliteStateStore implements StateStore {
 					t1 INTEGER NOT NULL DEFAULT 0, t2 INTEGER NOT NULL DEFAULT 0, t3 INTEGER NOT NULL DEFAULT 0, t4 INTEGER NOT NULL DEFAULT 0,
 					escalated INTEGER NOT NULL DEFAULT 0, cost_micros INTEGER NOT NULL DEFAULT 0,
 					PRIMARY KEY (workflow, minute));
+				CREATE TABLE IF NOT EXISTS workflow_names (workflow TEXT PRIMARY KEY, name TEXT NOT NULL);
 			`);
 			const meta = this.db.prepare('SELECT schema_version FROM resilient_llm_meta').get() as
 				| { schema_version: number }
@@ -257,7 +258,7 @@ export class SqliteStateStore implements StateStore {
 
 	async countTask(
 		workflowId: string,
-		outcome: { tier?: number; escalated: boolean; costUsd: number },
+		outcome: { tier?: number; escalated: boolean; costUsd: number; workflowName?: string },
 		now = Date.now(),
 	): Promise<void> {
 		const slot =
@@ -280,6 +281,13 @@ export class SqliteStateStore implements StateStore {
 					outcome.escalated ? 1 : 0,
 					Math.round(outcome.costUsd * 1e6),
 				);
+			if (outcome.workflowName)
+				this.db
+					.prepare(
+						`INSERT INTO workflow_names (workflow, name) VALUES (?, ?)
+						ON CONFLICT(workflow) DO UPDATE SET name = excluded.name`,
+					)
+					.run(workflowId, outcome.workflowName);
 			// Counters older than a day are of no use to any window.
 			this.db.prepare('DELETE FROM counters WHERE minute < ?').run(Math.floor(now / 60_000) - 1440);
 		});
@@ -288,11 +296,13 @@ export class SqliteStateStore implements StateStore {
 	async readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
 		const rows = this.db
 			.prepare(
-				`SELECT workflow, SUM(tasks) tasks, SUM(t1) t1, SUM(t2) t2, SUM(t3) t3, SUM(t4) t4, SUM(escalated) escalated, SUM(cost_micros) cost
-				FROM counters WHERE minute >= ? AND minute < ? GROUP BY workflow`,
+				`SELECT c.workflow, SUM(tasks) tasks, SUM(t1) t1, SUM(t2) t2, SUM(t3) t3, SUM(t4) t4, SUM(escalated) escalated,
+				SUM(cost_micros) cost, n.name
+				FROM counters c LEFT JOIN workflow_names n ON n.workflow = c.workflow
+				WHERE minute >= ? AND minute < ? GROUP BY c.workflow`,
 			)
 			.all(Math.floor(fromMs / 60_000), Math.ceil(toMs / 60_000)) as Array<
-			Record<string, number> & { workflow: string }
+			Record<string, number> & { workflow: string; name: string | null }
 		>;
 		const totals = new Map<string, Counters>();
 		for (const r of rows) {
@@ -302,6 +312,7 @@ export class SqliteStateStore implements StateStore {
 				answeredByTier: [r.t1, r.t2, r.t3, r.t4],
 				escalated: r.escalated,
 				costUsd: r.cost / 1e6,
+				...(r.name ? { workflowName: r.name } : {}),
 			});
 		}
 		return totals;

@@ -48,6 +48,8 @@ export interface Counters {
 	answeredByTier: [number, number, number, number];
 	escalated: number;
 	costUsd: number;
+	/** The workflow's name when its tasks were counted, for people reading an alert. */
+	workflowName?: string;
 }
 
 export function emptyCounters(): Counters {
@@ -73,7 +75,7 @@ export interface StateStore {
 	/** Adds one finished task to its workflow's counters for the minute it finished in. */
 	countTask(
 		workflowId: string,
-		outcome: { tier?: number; escalated: boolean; costUsd: number },
+		outcome: { tier?: number; escalated: boolean; costUsd: number; workflowName?: string },
 		now?: number,
 	): Promise<void>;
 	/** Totals per workflow over [fromMs, toMs). */

@@ -76,6 +76,13 @@ async function inPool(
 	await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
 }
 
+/** Warned once per process, not once per execution. */
+let queueModeWarned = false;
+
+function inQueueMode(): boolean {
+	return process.env.EXECUTIONS_MODE === 'queue';
+}
+
 export class ResilientLlm implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Resilient LLM',
@@ -112,7 +119,8 @@ export class ResilientLlm implements INodeType {
 		const prepared: Prepared[] = [];
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const node = this.getNode();
-		const workflowId = String(this.getWorkflow().id ?? '');
+		const workflow = this.getWorkflow();
+		const workflowId = String(workflow.id ?? '');
 		const idempotency = String(options.idempotency ?? 'off');
 		const breakerOn = Boolean(options.circuitBreaker);
 
@@ -122,6 +130,14 @@ export class ResilientLlm implements INodeType {
 		if (breakerOn || idempotency !== 'off') {
 			try {
 				store = await openStateStore(this, options.stateStore === 'redis' ? 'redis' : 'embedded');
+				if (options.stateStore !== 'redis' && inQueueMode() && !queueModeWarned) {
+					// Each worker has its own file: nothing is shared between workers.
+					queueModeWarned = true;
+					this.logger.warn(
+						'Resilient LLM: n8n runs in queue mode, but this node uses the embedded state store, which each worker keeps to itself. Choose Options › State Store › Redis so that workers share the circuit breaker and idempotency.',
+						{ node: node.name, workflowId },
+					);
+				}
 			} catch (error) {
 				storeProblem = (error as Error).message;
 				if (options.onStoreUnavailable === 'proceed') {
@@ -251,6 +267,7 @@ export class ResilientLlm implements INodeType {
 					tier: result.tier,
 					escalated: result.outcome === 'needs_human',
 					costUsd: cached ? 0 : result.costUsd,
+					workflowName: workflow.name,
 				})
 				.catch((error: Error) =>
 					this.logger.warn('Resilient LLM: could not record alert counters', {

@@ -8,36 +8,14 @@ import { describe, it } from 'node:test';
 
 import { KEYS, MODELS } from '../helpers/emulator';
 import { useN8n } from '../helpers/n8nFixture';
-import { llmWorkflow, workflow } from '../helpers/workflows';
-import type { WorkflowNode } from '../helpers/workflows';
+import { alertTriggerNode, llmWorkflow, workflow } from '../helpers/workflows';
 
 const ctx = useN8n();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const ALERT_TYPE = 'n8n-nodes-resilient-llm.resilienceAlert';
-
-/** The alert workflow's executions, oldest first, with the items the trigger emitted. */
-async function alerts(workflowId: string): Promise<Array<Record<string, unknown>[]>> {
-	const list = await ctx.n8n.executions(workflowId);
-	const runs = await Promise.all(list.map((e) => ctx.n8n.execution(e.id)));
-	return runs
-		.sort((a, b) => Number(a.id) - Number(b.id))
-		.map((run) =>
-			(run.data?.resultData.runData['Resilience Alert']?.[0]?.data?.main[0] ?? []).map(
-				(item) => item.json,
-			),
-		);
-}
-
-async function waitForAlerts(workflowId: string, count: number, timeoutMs: number) {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		const found = await alerts(workflowId);
-		if (found.length >= count) return found;
-		await sleep(1_000);
-	}
-	throw new Error(`fewer than ${count} alert executions within ${timeoutMs} ms`);
-}
+/** What the trigger emitted, one list per execution, oldest first. */
+const alerts = (workflowId: string, atLeast = 0, timeoutMs?: number) =>
+	ctx.n8n.nodeOutputs(workflowId, 'Resilience Alert', atLeast, timeoutMs);
 
 describe('Resilience Alert in n8n', () => {
 	it('fires once when the primary goes down for a window, and once on recovery', async () => {
@@ -72,28 +50,21 @@ describe('Resilience Alert in n8n', () => {
 		await send(8, 'during the outage');
 		assert.equal(ctx.emulator.count('openai'), 8, 'tier 2 answered all 8');
 
-		const trigger: WorkflowNode = {
-			id: 'resilience-alert',
-			name: 'Resilience Alert',
-			type: ALERT_TYPE,
-			typeVersion: 1,
-			position: [0, 0],
-			parameters: {
-				pollTimes: { item: [{ mode: 'everyMinute' }] },
-				stateStore: 'embedded',
-				windowMinutes: 5,
-				fallbackPercent: 20,
-				escalationPercent: 10,
-				minTasks: 5,
-			},
-		};
+		const trigger = alertTriggerNode({
+			stateStore: 'embedded',
+			windowMinutes: 5,
+			fallbackPercent: 20,
+			escalationPercent: 10,
+			minTasks: 5,
+		});
 		// n8n polls once on activation, then every minute.
 		const alertWorkflow = await ctx.n8n.createWorkflow(workflow('alerts', [trigger]));
-		const [incident] = await waitForAlerts(alertWorkflow, 1, 30_000);
+		const [incident] = await alerts(alertWorkflow, 1, 30_000);
 		assert.equal(incident.length, 1);
 		assert.equal(incident[0].event, 'incident');
 		assert.equal(incident[0].kind, 'fallback_rate');
 		assert.equal(incident[0].workflowId, tasksWorkflow);
+		assert.equal(incident[0].workflowName, 'alert tasks');
 		assert.equal(incident[0].workflowUrl, `${ctx.n8n.baseUrl}/workflow/${tasksWorkflow}`);
 		assert.equal(incident[0].tasks, 8);
 		assert.deepEqual(incident[0].rates, { answeredBelowTier1: 1, escalated: 0 });
@@ -112,7 +83,7 @@ describe('Resilience Alert in n8n', () => {
 		// The window is over: tier 1 answers again, and 8 of 48 tasks (16.7%) is under 20%.
 		await send(40, 'after the outage');
 		assert.equal(ctx.emulator.count('anthropic'), 8 + 40);
-		const all = await waitForAlerts(alertWorkflow, 2, 75_000);
+		const all = await alerts(alertWorkflow, 2, 75_000);
 		assert.equal(all.length, 2);
 		const [recovered] = all[1];
 		assert.equal(all[1].length, 1);

@@ -10,7 +10,7 @@ import type { Execution } from '../harness/n8n';
 import { QueueMode } from '../harness/queueMode';
 import { KEYS, MODELS } from '../helpers/emulator';
 import { emulatorCredentials } from '../helpers/n8nFixture';
-import { llmWorkflow } from '../helpers/workflows';
+import { alertTriggerNode, llmWorkflow, workflow } from '../helpers/workflows';
 import type { CredentialRefs } from '../helpers/workflows';
 
 type Item = { json: Record<string, unknown> };
@@ -190,5 +190,54 @@ describe('n8n queue mode with the Redis store', () => {
 			assert.equal(resilience.tier, 2);
 		}
 		assert.equal(emulator.count('openai'), 2 + skipped.length);
+	});
+
+	it('the Resilience Alert trigger on the main reads what the workers counted in Redis', async () => {
+		// Poll triggers run on the main; the tasks ran on the workers. Left by the tests above:
+		// "queue idempotency" all at tier 1, "queue breaker" all at tier 2 with the primary's
+		// circuit open.
+		const alertWorkflow = await cluster.main.createWorkflow(
+			workflow('queue alerts', [
+				alertTriggerNode(
+					{ stateStore: 'redis', windowMinutes: 15 },
+					{ resilientLlmRedisApi: credentials.resilientLlmRedisApi },
+				),
+			]),
+		);
+		const [items] = await cluster.main.nodeOutputs(alertWorkflow, 'Resilience Alert', 1);
+		const byKind = new Map(items.map((item) => [item.kind, item]));
+		assert.deepEqual([...byKind.keys()].sort(), ['breaker_open', 'fallback_rate']);
+		const fallback = byKind.get('fallback_rate')!;
+		assert.equal(fallback.event, 'incident');
+		assert.equal(fallback.workflowName, 'queue breaker');
+		assert.deepEqual(fallback.rates, { answeredBelowTier1: 1, escalated: 0 });
+		assert.equal(byKind.get('breaker_open')!.subject, `anthropic/${MODELS.anthropic}`);
+	});
+
+	it('warns once when a node in queue mode uses the embedded store', async () => {
+		emulator.loadScenario({ apiKeys: KEYS });
+		const path = 'queue-embedded';
+		await cluster.main.createWorkflow(
+			llmWorkflow(
+				'queue embedded',
+				path,
+				{
+					prompt: '={{ $json.text }}',
+					chain: { tiers: [{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1 }] },
+					options: { idempotency: 'derived' },
+				},
+				credentials,
+			),
+		);
+		for (let i = 0; i < 4; i++) {
+			const response = await cluster.main.webhook(path, { items: [{ text: `Embedded ${i}` }] });
+			assert.equal(response.status, 200);
+		}
+		const warning = /uses the embedded state store, which each worker keeps to itself/g;
+		const counts = cluster.workers.map((w) => w.logs().match(warning)?.length ?? 0);
+		assert.ok(
+			counts.some((n) => n === 1) && counts.every((n) => n <= 1),
+			`warnings per worker: ${counts.join(' / ')}`,
+		);
 	});
 });

@@ -313,6 +313,37 @@ export class N8n {
 		throw new Error(`no finished execution of workflow ${workflowId} within ${timeoutMs} ms`);
 	}
 
+	/**
+	 * The items a node output (output 0) in each execution of a workflow, oldest execution
+	 * first; waits (bounded) until there are at least `atLeast` executions.
+	 */
+	async nodeOutputs(
+		workflowId: string,
+		nodeName: string,
+		atLeast = 0,
+		timeoutMs = 30_000,
+	): Promise<Array<Record<string, unknown>[]>> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const list = await this.executions(workflowId);
+			if (list.length >= atLeast) {
+				const runs = await Promise.all(list.map((e) => this.execution(e.id)));
+				return runs
+					.sort((a, b) => Number(a.id) - Number(b.id))
+					.map((run) =>
+						(run.data?.resultData.runData[nodeName]?.[0]?.data?.main[0] ?? []).map(
+							(item) => item.json,
+						),
+					);
+			}
+			if (Date.now() > deadline)
+				throw new Error(
+					`${list.length} of ${atLeast} executions of workflow ${workflowId} within ${timeoutMs} ms`,
+				);
+			await sleep(1_000);
+		}
+	}
+
 	/** n8n's log. Lines that are only stack frames are kept; the runtime's own path is shortened. */
 	logs(): string {
 		return this.logText.split(runtimeDir()).join('<n8n>');

@@ -45,7 +45,7 @@ export function fakeExecute(options: {
 	const context = {
 		getInputData: () => items,
 		getNode: () => node,
-		getWorkflow: () => ({ id: 'wf-1', name: 'test', active: true }),
+		getWorkflow: () => ({ id: 'wf-1', name: 'Ticket summaries', active: true }),
 		getExecutionId: () => options.executionId ?? 'exec-1',
 		helpers: {
 			getStoragePath: () => {

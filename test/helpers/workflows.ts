@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 
 export const LLM_TYPE = 'n8n-nodes-resilient-llm.resilientLlm';
+export const ALERT_TYPE = 'n8n-nodes-resilient-llm.resilienceAlert';
 
 export type CredentialRefs = Record<string, { id: string; name: string }>;
 
@@ -146,4 +147,20 @@ export function connect(
 	const entry = (connections[from] ??= { main: [] });
 	while (entry.main.length <= output) entry.main.push([]);
 	entry.main[output].push({ node: to, type: 'main', index: 0 });
+}
+
+/** The Resilience Alert trigger, polling every minute (n8n's shortest poll interval). */
+export function alertTriggerNode(
+	parameters: Record<string, unknown>,
+	credentials?: CredentialRefs,
+): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name: 'Resilience Alert',
+		type: ALERT_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: { pollTimes: { item: [{ mode: 'everyMinute' }] }, ...parameters },
+		...(credentials ? { credentials } : {}),
+	};
 }

@@ -81,6 +81,7 @@ describe('Resilience Alert', () => {
 		assert.equal(event.event, 'incident');
 		assert.equal(event.kind, 'fallback_rate');
 		assert.equal(event.subject, 'wf-1');
+		assert.equal(event.workflowName, 'Ticket summaries');
 		assert.equal(event.workflowUrl, 'http://n8n.example.test/workflow/wf-1');
 		assert.deepEqual(event.rates, { answeredBelowTier1: 0.5, escalated: 0 });
 		assert.deepEqual(event.answeredByTier, {

@@ -219,8 +219,19 @@ for (const kind of KINDS) {
 		it('counts tasks per workflow, tier and minute, and reads a window', async () => {
 			const store = await kind.open();
 			const t = Date.parse('2026-11-27T12:00:30Z');
-			await store.countTask('wf-a', { tier: 1, escalated: false, costUsd: 0.001 }, t);
-			await store.countTask('wf-a', { tier: 2, escalated: false, costUsd: 0.0005 }, t + 60_000);
+			const named = (workflowName: string) => ({
+				tier: 1,
+				escalated: false,
+				costUsd: 0.001,
+				workflowName,
+			});
+			await store.countTask('wf-a', named('Ticket summaries'), t);
+			// A renamed workflow shows its latest name.
+			await store.countTask(
+				'wf-a',
+				{ ...named('Ticket summaries v2'), tier: 2, costUsd: 0.0005 },
+				t + 60_000,
+			);
 			await store.countTask('wf-a', { escalated: true, costUsd: 0 }, t + 120_000);
 			await store.countTask('wf-a', { tier: 6, escalated: false, costUsd: 0 }, t + 120_000);
 			await store.countTask('wf-b', { tier: 1, escalated: false, costUsd: 0.002 }, t);
@@ -231,6 +242,7 @@ for (const kind of KINDS) {
 				answeredByTier: [1, 1, 0, 1],
 				escalated: 1,
 				costUsd: 0.0015,
+				workflowName: 'Ticket summaries v2',
 			});
 			assert.deepEqual(window.get('wf-b'), {
 				tasks: 1,
