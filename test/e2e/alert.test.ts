@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { KEYS, MODELS } from '../helpers/emulator';
+import { KEYS } from '../helpers/emulator';
 import { useN8n } from '../helpers/n8nFixture';
-import { alertTriggerNode, llmWorkflow, workflow } from '../helpers/workflows';
+import { alertTriggerNode, llmWorkflow, oneAttemptChain, workflow } from '../helpers/workflows';
 
 const ctx = useN8n();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,12 +32,7 @@ describe('Resilience Alert in n8n', () => {
 				path,
 				{
 					prompt: '={{ $json.text }}',
-					chain: {
-						tiers: [
-							{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 10 },
-							{ provider: 'openai', model: MODELS.openai, attempts: 1, timeoutSeconds: 10 },
-						],
-					},
+					chain: oneAttemptChain(['anthropic', 'openai']),
 				},
 				ctx.credentials,
 			),

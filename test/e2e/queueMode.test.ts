@@ -10,7 +10,7 @@ import type { Execution } from '../harness/n8n';
 import { QueueMode } from '../harness/queueMode';
 import { KEYS, MODELS } from '../helpers/emulator';
 import { emulatorCredentials } from '../helpers/n8nFixture';
-import { alertTriggerNode, llmWorkflow, workflow } from '../helpers/workflows';
+import { alertTriggerNode, llmWorkflow, oneAttemptChain, workflow } from '../helpers/workflows';
 import type { CredentialRefs } from '../helpers/workflows';
 
 type Item = { json: Record<string, unknown> };
@@ -70,11 +70,7 @@ describe('n8n queue mode with the Redis store', () => {
 				path,
 				{
 					prompt: '={{ $json.text }}',
-					chain: {
-						tiers: [
-							{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 30 },
-						],
-					},
+					chain: oneAttemptChain(['anthropic'], 30),
 					options: {
 						stateStore: 'redis',
 						idempotency: 'custom',
@@ -137,12 +133,7 @@ describe('n8n queue mode with the Redis store', () => {
 				path,
 				{
 					prompt: '={{ $json.text }}',
-					chain: {
-						tiers: [
-							{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 10 },
-							{ provider: 'openai', model: MODELS.openai, attempts: 1, timeoutSeconds: 10 },
-						],
-					},
+					chain: oneAttemptChain(['anthropic', 'openai']),
 					options: {
 						stateStore: 'redis',
 						circuitBreaker: true,
@@ -223,7 +214,7 @@ describe('n8n queue mode with the Redis store', () => {
 				path,
 				{
 					prompt: '={{ $json.text }}',
-					chain: { tiers: [{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1 }] },
+					chain: oneAttemptChain(['anthropic']),
 					options: { idempotency: 'derived' },
 				},
 				credentials,

@@ -1,6 +1,9 @@
 /** Workflow JSON for end-to-end tests, built the way the n8n editor saves it. */
 import { randomUUID } from 'node:crypto';
 
+import type { WireProvider } from '../../lib/emulator/wire';
+import { MODELS } from './emulator';
+
 export const LLM_TYPE = 'n8n-nodes-resilient-llm.resilientLlm';
 export const ALERT_TYPE = 'n8n-nodes-resilient-llm.resilienceAlert';
 
@@ -162,5 +165,20 @@ export function alertTriggerNode(
 		position: [0, 0],
 		parameters: { pollTimes: { item: [{ mode: 'everyMinute' }] }, ...parameters },
 		...(credentials ? { credentials } : {}),
+	};
+}
+
+/** A model chain over the emulator's models, one attempt per tier, so each failure shows. */
+export function oneAttemptChain(
+	providers: WireProvider[],
+	timeoutSeconds = 10,
+): { tiers: Array<Record<string, unknown>> } {
+	return {
+		tiers: providers.map((provider) => ({
+			provider,
+			model: MODELS[provider],
+			attempts: 1,
+			timeoutSeconds,
+		})),
 	};
 }
