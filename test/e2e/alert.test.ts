@@ -19,12 +19,6 @@ const alerts = (workflowId: string, atLeast = 0, timeoutMs?: number) =>
 
 describe('Resilience Alert in n8n', () => {
 	it('fires once when the primary goes down for a window, and once on recovery', async () => {
-		// The primary answers 529 for the first 20 s of this scenario.
-		ctx.emulator.loadScenario({
-			apiKeys: KEYS,
-			rules: [{ provider: 'anthropic', fault: 'overloaded', untilMs: 20_000 }],
-		});
-		ctx.emulator.resetCounts();
 		const path = 'alert-tasks';
 		const tasksWorkflow = await ctx.n8n.createWorkflow(
 			llmWorkflow(
@@ -42,6 +36,12 @@ describe('Resilience Alert in n8n', () => {
 			const response = await ctx.n8n.webhook(path, { items });
 			assert.equal(response.status, 200);
 		};
+		// The primary answers 529 for the first 20 s of this scenario.
+		ctx.emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'anthropic', fault: 'overloaded', untilMs: 20_000 }],
+		});
+		ctx.emulator.resetCounts();
 		await send(8, 'during the outage');
 		assert.equal(ctx.emulator.count('openai'), 8, 'tier 2 answered all 8');
 
