@@ -38,6 +38,7 @@ import { N8n } from '../harness/n8n';
 import { QueueMode } from '../harness/queueMode';
 import { fakeExecute } from '../helpers/fakeExecute';
 import { llmNode, webhookNode, workflow } from '../helpers/workflows';
+import type { CredentialRefs } from '../helpers/workflows';
 import type { TierConfig } from '../../lib/engine/types';
 import { ProviderEmulator } from '../../lib/emulator/server';
 
@@ -327,6 +328,33 @@ async function fire(n8n: N8n, path: string, total: number, parallel: number): Pr
 	return total / ((performance.now() - started) / 1000);
 }
 
+/** Webhook -> Resilient LLM with one OpenAI tier at the emulator, as the n8n figures run it. */
+async function createLlmWorkflow(
+	n8n: N8n,
+	emulator: ProviderEmulator,
+	path: string,
+	options: Record<string, unknown> = {},
+	credentials: CredentialRefs = {},
+): Promise<void> {
+	const name = 'Emulator OpenAI';
+	const id = await n8n.createCredential(name, 'resilientLlmOpenAiApi', {
+		apiKey: KEY,
+		baseUrl: emulator.urls.openai,
+	});
+	const llm = llmNode(
+		{
+			prompt: '={{ $json.body.text }}',
+			chain: {
+				tiers: [{ provider: 'openai', model: 'gpt-4o-mini', attempts: 3, timeoutSeconds: 30 }],
+			},
+			options,
+		},
+		{ resilientLlmOpenAiApi: { id, name }, ...credentials },
+	);
+	llm.position = [220, 0];
+	await n8n.createWorkflow(workflow(path, [webhookNode(path), llm]));
+}
+
 async function n8nThroughput(emulator: ProviderEmulator): Promise<void> {
 	emulator.loadScenario({});
 	progress('n8n: starting a real n8n (installs it once if missing)');
@@ -334,21 +362,7 @@ async function n8nThroughput(emulator: ProviderEmulator): Promise<void> {
 		env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', EXECUTIONS_DATA_SAVE_ON_PROGRESS: 'false' },
 	});
 	try {
-		const credentialId = await n8n.createCredential('Emulator OpenAI', 'resilientLlmOpenAiApi', {
-			apiKey: KEY,
-			baseUrl: emulator.urls.openai,
-		});
-		const llm = llmNode(
-			{
-				prompt: '={{ $json.body.text }}',
-				chain: {
-					tiers: [{ provider: 'openai', model: 'gpt-4o-mini', attempts: 3, timeoutSeconds: 30 }],
-				},
-			},
-			{ resilientLlmOpenAiApi: { id: credentialId, name: 'Emulator OpenAI' } },
-		);
-		llm.position = [220, 0];
-		await n8n.createWorkflow(workflow('bench node', [webhookNode('bench-node'), llm]));
+		await createLlmWorkflow(n8n, emulator, 'bench-node');
 		const http = {
 			id: 'http-request',
 			name: 'HTTP Request',
@@ -410,31 +424,13 @@ async function queueThroughput(emulator: ProviderEmulator): Promise<void> {
 	const cluster = await QueueMode.start({ workers: 2 });
 	try {
 		const n8n = cluster.main;
-		const openai = await n8n.createCredential('Emulator OpenAI', 'resilientLlmOpenAiApi', {
-			apiKey: KEY,
-			baseUrl: emulator.urls.openai,
-		});
-		const redis = await n8n.createCredential('Queue Redis', 'resilientLlmRedisApi', {
-			host: '127.0.0.1',
-			port: cluster.redis.port,
-			database: 1,
-			ssl: false,
-		});
-		const llm = llmNode(
-			{
-				prompt: '={{ $json.body.text }}',
-				chain: {
-					tiers: [{ provider: 'openai', model: 'gpt-4o-mini', attempts: 3, timeoutSeconds: 30 }],
-				},
-				options: { stateStore: 'redis', circuitBreaker: true },
-			},
-			{
-				resilientLlmOpenAiApi: { id: openai, name: 'Emulator OpenAI' },
-				resilientLlmRedisApi: { id: redis, name: 'Queue Redis' },
-			},
+		await createLlmWorkflow(
+			n8n,
+			emulator,
+			'bench-queue',
+			{ stateStore: 'redis', circuitBreaker: true },
+			{ resilientLlmRedisApi: await cluster.redisCredential() },
 		);
-		llm.position = [220, 0];
-		await n8n.createWorkflow(workflow('bench queue', [webhookNode('bench-queue'), llm]));
 		progress('queue mode: 200 executions, 40 in flight, with 2 workers, then 1, then 2 again');
 		await fire(n8n, 'bench-queue', 40, 40);
 		const two = [await fire(n8n, 'bench-queue', 200, 40)];

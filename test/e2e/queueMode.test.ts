@@ -25,14 +25,7 @@ before(async () => {
 	emulator.loadScenario({ apiKeys: KEYS });
 	cluster = await QueueMode.start({ workers: 2, concurrency: 5 });
 	credentials = await emulatorCredentials(cluster.main, emulator);
-	const name = 'Queue Redis';
-	const id = await cluster.main.createCredential(name, 'resilientLlmRedisApi', {
-		host: '127.0.0.1',
-		port: cluster.redis.port,
-		database: 1,
-		ssl: false,
-	});
-	credentials.resilientLlmRedisApi = { id, name };
+	credentials.resilientLlmRedisApi = await cluster.redisCredential();
 });
 
 after(async () => {

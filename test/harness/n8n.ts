@@ -79,7 +79,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 export class N8n {
-	private child: ChildProcess | undefined;
+	private process: N8nProcess | undefined;
 	private cookie = '';
 	private apiKey = '';
 	private logText = '';
@@ -122,37 +122,13 @@ export class N8n {
 			DB_SQLITE_POOL_SIZE: '2',
 			...this.options.env,
 		};
-		const log = createWriteStream(join(this.userFolder, 'n8n.log'), { flags: 'a' });
-		const child = spawn(nodeBinary(), [n8nEntry(), 'start'], {
-			cwd: this.userFolder,
-			env,
-			stdio: ['ignore', 'pipe', 'pipe'],
+		this.process = new N8nProcess(['start'], env, this.userFolder, 'n8n.log', (text) => {
+			this.logText += text;
 		});
-		this.child = child;
-		const capture = (chunk: Buffer) => {
-			this.logText += chunk.toString('utf8');
-			log.write(chunk);
-		};
-		child.stdout?.on('data', capture);
-		child.stderr?.on('data', capture);
-		const deadline = Date.now() + (this.options.startTimeoutMs ?? 240_000);
-		while (Date.now() < deadline) {
-			if (child.exitCode !== null)
-				throw new Error(
-					`n8n exited with ${child.exitCode} while starting:\n${this.logText.slice(-3000)}`,
-				);
-			try {
-				const response = await fetch(`${this.baseUrl}/healthz/readiness`, {
-					signal: AbortSignal.timeout(2_000),
-				});
-				if (response.status === 200) return;
-			} catch {
-				// not listening yet
-			}
-			await sleep(500);
-		}
-		await this.stop();
-		throw new Error(`n8n was not ready within the start timeout:\n${this.logText.slice(-3000)}`);
+		await this.process.waitReady(
+			`${this.baseUrl}/healthz/readiness`,
+			this.options.startTimeoutMs ?? 240_000,
+		);
 	}
 
 	private async signIn(fresh: boolean): Promise<void> {
@@ -351,13 +327,7 @@ export class N8n {
 
 	/** Stops n8n; SIGKILL simulates a crash. The user folder stays until dispose(). */
 	async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-		const child = this.child;
-		if (!child || child.exitCode !== null) return;
-		const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-		child.kill(signal);
-		const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-		await exited;
-		clearTimeout(timer);
+		await this.process?.stop(signal);
 	}
 
 	/** Starts the same instance again on the same folder and port; SIGKILL simulates a crash. */
@@ -370,6 +340,70 @@ export class N8n {
 	async dispose(): Promise<void> {
 		await this.stop();
 		if (!process.env.KEEP_N8N_FOLDER) rmSync(this.userFolder, { recursive: true, force: true });
+	}
+}
+
+/** One n8n process (`start` or `worker`), its output kept in memory and in a log file. */
+export class N8nProcess {
+	private text = '';
+	private readonly child: ChildProcess;
+
+	constructor(
+		args: string[],
+		env: Record<string, string>,
+		userFolder: string,
+		logFile: string,
+		onOutput?: (text: string) => void,
+	) {
+		const log = createWriteStream(join(userFolder, logFile), { flags: 'a' });
+		this.child = spawn(nodeBinary(), [n8nEntry(), ...args], {
+			cwd: userFolder,
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		const capture = (chunk: Buffer) => {
+			const text = chunk.toString('utf8');
+			this.text += text;
+			onOutput?.(text);
+			log.write(chunk);
+		};
+		this.child.stdout?.on('data', capture);
+		this.child.stderr?.on('data', capture);
+	}
+
+	logs(): string {
+		return this.text;
+	}
+
+	/** Polls a readiness URL until it answers 200; fails at once if the process exits. */
+	async waitReady(url: string, timeoutMs: number): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		while (Date.now() < deadline) {
+			if (this.child.exitCode !== null)
+				throw new Error(
+					`n8n ${this.child.spawnargs[2]} exited with ${this.child.exitCode} while starting:\n${this.text.slice(-3000)}`,
+				);
+			try {
+				const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+				if (response.status === 200) return;
+			} catch {
+				// not listening yet
+			}
+			await sleep(500);
+		}
+		await this.stop();
+		throw new Error(`n8n was not ready within ${timeoutMs} ms:\n${this.text.slice(-3000)}`);
+	}
+
+	/** SIGTERM (or the given signal; SIGKILL simulates a crash), SIGKILL after 20 s. */
+	async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		const child = this.child;
+		if (child.exitCode !== null) return;
+		const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+		child.kill(signal);
+		const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+		await exited;
+		clearTimeout(timer);
 	}
 }
 

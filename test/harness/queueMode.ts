@@ -3,18 +3,16 @@
  * database, one main (UI, API, webhooks) and `n8n worker` processes that run the executions.
  * Every process has this package installed in its own user folder and the same encryption key.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { N8n, freePort, installPackage, processEnv } from './n8n';
+import { N8n, N8nProcess, freePort, installPackage, processEnv } from './n8n';
 import { packedTarball } from './pack';
 import { PostgresServer } from './postgres';
 import { RedisServer } from './redis';
-import { ensureRuntime, n8nEntry, nodeBinary } from './runtime';
+import { ensureRuntime } from './runtime';
 
 export interface QueueModeOptions {
 	workers?: number;
@@ -22,15 +20,10 @@ export interface QueueModeOptions {
 	concurrency?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class N8nWorker {
-	private logText = '';
-
 	private constructor(
-		private readonly child: ChildProcess,
+		private readonly process: N8nProcess,
 		readonly userFolder: string,
-		readonly healthPort: number,
 	) {}
 
 	static async start(sharedEnv: Record<string, string>, concurrency: number): Promise<N8nWorker> {
@@ -44,60 +37,27 @@ export class N8nWorker {
 			QUEUE_HEALTH_CHECK_PORT: String(healthPort),
 			N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
 		};
-		const child = spawn(nodeBinary(), [n8nEntry(), 'worker', `--concurrency=${concurrency}`], {
-			cwd: userFolder,
+		const n8n = new N8nProcess(
+			['worker', `--concurrency=${concurrency}`],
 			env,
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		const worker = new N8nWorker(child, userFolder, healthPort);
-		const log = createWriteStream(join(userFolder, 'n8n-worker.log'));
-		const capture = (chunk: Buffer) => {
-			worker.logText += chunk.toString('utf8');
-			log.write(chunk);
-		};
-		child.stdout?.on('data', capture);
-		child.stderr?.on('data', capture);
-		const deadline = Date.now() + 180_000;
-		while (Date.now() < deadline) {
-			if (child.exitCode !== null)
-				throw new Error(
-					`n8n worker exited with ${child.exitCode}:\n${worker.logText.slice(-3000)}`,
-				);
-			try {
-				const response = await fetch(`http://127.0.0.1:${healthPort}/healthz/readiness`, {
-					signal: AbortSignal.timeout(2_000),
-				});
-				if (response.status === 200) return worker;
-			} catch {
-				// not listening yet
-			}
-			await sleep(500);
-		}
-		await worker.stop();
-		throw new Error(`n8n worker was not ready in 180 s:\n${worker.logText.slice(-3000)}`);
+			userFolder,
+			'n8n-worker.log',
+		);
+		await n8n.waitReady(`http://127.0.0.1:${healthPort}/healthz/readiness`, 180_000);
+		return new N8nWorker(n8n, userFolder);
 	}
 
 	logs(): string {
-		return this.logText;
+		return this.process.logs();
 	}
 
 	/** Whether this worker ran the execution (n8n logs "Worker started execution <id>"). */
 	ran(executionId: string): boolean {
-		return this.logText.includes(`Worker started execution ${executionId} `);
-	}
-
-	async stop(): Promise<void> {
-		if (this.child.exitCode === null) {
-			const exited = new Promise((r) => this.child.once('exit', r));
-			this.child.kill('SIGTERM');
-			const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-			await exited;
-			clearTimeout(timer);
-		}
+		return this.logs().includes(`Worker started execution ${executionId} `);
 	}
 
 	async dispose(): Promise<void> {
-		await this.stop();
+		await this.process.stop();
 		if (!process.env.KEEP_N8N_FOLDER) rmSync(this.userFolder, { recursive: true, force: true });
 	}
 }
@@ -150,6 +110,21 @@ export class QueueMode {
 	/** Stops and removes the last worker. */
 	async removeWorker(): Promise<void> {
 		await this.workers.pop()?.dispose();
+	}
+
+	/**
+	 * A Resilient LLM: Redis credential on the main for the queue's own Redis server, database
+	 * 1 keeping the package's keys apart from the queue's.
+	 */
+	async redisCredential(): Promise<{ id: string; name: string }> {
+		const name = 'Queue Redis';
+		const id = await this.main.createCredential(name, 'resilientLlmRedisApi', {
+			host: '127.0.0.1',
+			port: this.redis.port,
+			database: 1,
+			ssl: false,
+		});
+		return { id, name };
 	}
 
 	/** Which worker (0-based) ran an execution, from the workers' logs. */
