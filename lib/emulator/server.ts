@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { PROVIDERS } from '../providers/registry';
 import { ScenarioError, ScenarioState, parseScenario } from './scenario';
 import type { Rule, Scenario } from './scenario';
 import { HTTP_FAULTS, errorResponse, successResponse } from './wire';
@@ -26,6 +27,8 @@ export interface EmulatorStats {
 	total: number;
 	/** Requests seen per `provider/model`, faults included. */
 	requests: Record<string, number>;
+	/** The most model calls that were open at once since the last reset. */
+	maxInFlight: number;
 }
 
 /** Base URLs to give each provider's SDK or credential. */
@@ -54,6 +57,8 @@ export class ProviderEmulator {
 	private readonly random: () => number;
 	private counts = new Map<string, number>();
 	private total = 0;
+	private inFlight = 0;
+	private maxInFlight = 0;
 	private sequence = 0;
 	private url = '';
 
@@ -112,7 +117,11 @@ export class ProviderEmulator {
 	}
 
 	stats(): EmulatorStats {
-		return { total: this.total, requests: Object.fromEntries(this.counts) };
+		return {
+			total: this.total,
+			requests: Object.fromEntries(this.counts),
+			maxInFlight: this.maxInFlight,
+		};
 	}
 
 	/** Requests seen for one provider, or one provider and model. */
@@ -126,6 +135,7 @@ export class ProviderEmulator {
 	resetCounts(): void {
 		this.counts.clear();
 		this.total = 0;
+		this.maxInFlight = this.inFlight;
 	}
 
 	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -157,6 +167,10 @@ export class ProviderEmulator {
 		const key = `${call.provider}/${call.model}`;
 		this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
 		this.total++;
+		// A call is open until its response ends or its connection closes (hangs, drops).
+		this.inFlight++;
+		this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+		res.once('close', () => this.inFlight--);
 		const requestId = `req_emu${(++this.sequence).toString(36).padStart(6, '0')}`;
 
 		const expectedKey = this.state.scenario.apiKeys?.[call.provider];
@@ -236,14 +250,7 @@ export class ProviderEmulator {
 		if (expected !== undefined && key !== expected) {
 			return send(res, errorResponse(provider, 'auth', { model: '', requestId }));
 		}
-		const models = ['claude-haiku-4-5', 'gpt-4o-mini', 'gemini-2.5-flash', 'llama3.2'];
-		const body =
-			provider === 'ollama'
-				? { models: models.map((name) => ({ name, model: name })) }
-				: provider === 'gemini'
-					? { models: models.map((name) => ({ name: `models/${name}` })) }
-					: { data: models.map((id) => ({ id, object: 'model', type: 'model' })), object: 'list' };
-		send(res, { status: 200, headers: {}, body });
+		send(res, { status: 200, headers: {}, body: modelList(provider) });
 	}
 
 	private defaultReply(call: ParsedCall): string {
@@ -290,6 +297,32 @@ export class ProviderEmulator {
 			return send(res, { status: 400, headers: {}, body: { error: message } });
 		}
 		return send(res, { status: 404, headers: {}, body: { error: `no admin route ${route}` } });
+	}
+}
+
+/** Each wire format's model list, with the models the registry names for the providers that speak it. */
+function modelList(wire: WireProvider): Record<string, unknown> {
+	const models = [...new Set(PROVIDERS.filter((p) => p.wire === wire).flatMap((p) => p.models))];
+	switch (wire) {
+		case 'ollama':
+			return { models: models.map((name) => ({ name, model: name })) };
+		case 'gemini':
+			return {
+				models: models.map((name) => ({
+					name: `models/${name}`,
+					displayName: name,
+					supportedGenerationMethods: ['generateContent', 'countTokens'],
+				})),
+			};
+		case 'anthropic':
+			return {
+				data: models.map((id) => ({ id, display_name: id, type: 'model' })),
+				has_more: false,
+				first_id: models[0],
+				last_id: models[models.length - 1],
+			};
+		case 'openai':
+			return { data: models.map((id) => ({ id, object: 'model' })), object: 'list' };
 	}
 }
 

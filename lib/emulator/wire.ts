@@ -3,7 +3,10 @@
  * headers and body, as their real APIs send them (shared notes, provider-errors.md).
  */
 
-export type WireProvider = 'anthropic' | 'openai' | 'gemini' | 'ollama';
+import type { WireFormat } from '../providers/types';
+
+/** The wire formats the emulator speaks, as the provider registry names them. */
+export type WireProvider = WireFormat;
 
 /** Error classes the emulator can answer with as an HTTP error. */
 export const HTTP_FAULTS = [

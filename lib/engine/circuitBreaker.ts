@@ -3,6 +3,8 @@
  * execution (and every worker sharing the store) learns at once that a provider is down.
  */
 import type { BreakerPolicy, StateStore } from '../state/types';
+import { realClock } from './clock';
+import type { Clock } from './clock';
 import type { ErrorClass, ProviderName } from './types';
 
 export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
@@ -39,6 +41,8 @@ export class CircuitBreaker {
 	constructor(
 		private readonly store: StateStore,
 		readonly policy: BreakerPolicy = DEFAULT_BREAKER_POLICY,
+		/** Its epoch time stamps the shared state, so cool-downs agree across workers. */
+		private readonly clock: Clock = realClock,
 	) {}
 
 	static circuitOf(provider: ProviderName, model: string): string {
@@ -46,11 +50,11 @@ export class CircuitBreaker {
 	}
 
 	admit(circuit: string) {
-		return this.store.admit(circuit, this.policy);
+		return this.store.admit(circuit, this.policy, this.clock.epochMs());
 	}
 
 	async record(circuit: string, errorClass: ErrorClass | undefined): Promise<void> {
 		const outcome = breakerOutcome(errorClass);
-		if (outcome) await this.store.record(circuit, outcome, this.policy);
+		if (outcome) await this.store.record(circuit, outcome, this.policy, this.clock.epochMs());
 	}
 }

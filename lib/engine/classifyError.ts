@@ -5,23 +5,14 @@
  * shared notes, provider-errors.md.
  */
 import { MalformedResponseError, ProviderHttpError } from '../providers/httpError';
+import { providerOf } from '../providers/registry';
+import { hintFromHeaders, headerValue } from '../providers/retryHints';
+import type { CompletionResponse, WireFailure } from '../providers/types';
 import { DrillError } from './drill';
-import type { CompletionResponse } from '../providers/types';
-import { hintFromGeminiDetails, hintFromHeaders, hintFromMessage, headerValue } from './retryHints';
 import type { ClassifiedFailure, ErrorClass, ProviderName, RetryHint } from './types';
 
 /** Why the engine itself cut an attempt short. */
 export type AbortCause = 'attempt_timeout' | 'deadline';
-
-interface WireError {
-	status?: number;
-	headers?: unknown;
-	/** The provider's error object: `{type, message, code, details}` or Gemini's `{code, status, message, details}`. */
-	body: Record<string, unknown>;
-	/** Ollama's native errors are a bare string. */
-	text: string;
-	requestId?: string;
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -32,7 +23,7 @@ function str(value: unknown): string {
 }
 
 /** Pulls status, headers and the provider's error object out of whichever SDK threw. */
-function readWireError(error: unknown): WireError | undefined {
+function readWireError(error: unknown): WireFailure | undefined {
 	if (error instanceof ProviderHttpError) {
 		const body = isRecord(error.body) ? error.body : {};
 		const text = typeof error.body === 'string' ? error.body : str(body.error);
@@ -83,44 +74,19 @@ function looksLikeContextOverflow(code: string, text: string): boolean {
 	return code === 'context_length_exceeded' || CONTEXT_PATTERNS.some((re) => re.test(text));
 }
 
-/** Gemini's `details[]` entry of a given protobuf type, if present. */
-function geminiDetail(
-	body: Record<string, unknown>,
-	suffix: string,
-): Record<string, unknown> | undefined {
-	const details = body.details;
-	if (!Array.isArray(details)) return undefined;
-	return details.find(
-		(d): d is Record<string, unknown> => isRecord(d) && str(d['@type']).endsWith(suffix),
-	);
-}
-
-function classifyStatus(provider: ProviderName, wire: WireError): ErrorClass {
-	const status = wire.status ?? 0;
-	const body = wire.body;
-	const code = str(body.code) || str(body.type);
+/** The shared rules; a provider's own reading (its descriptor's classifyHttp) comes first. */
+function classifyStatus(provider: ProviderName, wire: WireFailure): ErrorClass {
+	const specific = providerOf(provider).classifyHttp?.(wire);
+	if (specific) return specific;
+	const status = wire.status;
+	const code = str(wire.body.code) || str(wire.body.type);
 	const text = wire.text;
-	const details = isRecord(body.details) ? body.details : {};
 
 	if (status === 429) {
-		// Spend caps and exhausted quotas look like rate limits on the wire but never clear by waiting.
-		if (provider === 'anthropic' && /spend_limit/.test(str(details.error_code)))
-			return 'quota_exhausted';
+		// Exhausted quotas look like rate limits on the wire but never clear by waiting.
 		if (code === 'insufficient_quota') return 'quota_exhausted';
-		if (provider === 'gemini') {
-			const quota = geminiDetail(body, 'QuotaFailure');
-			const violations = quota && Array.isArray(quota.violations) ? quota.violations : [];
-			const daily = violations.some(
-				(v) => isRecord(v) && /PerDay|per_day|daily/i.test(str(v.quotaId) + str(v.quotaMetric)),
-			);
-			if (daily) return 'quota_exhausted';
-		}
-		if (
-			/usage limit|quota exceeded|exceeded your (current )?quota|billing/i.test(text) &&
-			provider !== 'gemini'
-		) {
+		if (/usage limit|quota exceeded|exceeded your (current )?quota|billing/i.test(text))
 			return 'quota_exhausted';
-		}
 		return 'rate_limited';
 	}
 	if (status === 529) return 'overloaded';
@@ -130,12 +96,6 @@ function classifyStatus(provider: ProviderName, wire: WireError): ErrorClass {
 	if (status === 401 || status === 402 || status === 403) return 'auth';
 	if (status === 404) return 'model_not_found';
 	if (status === 400 || status === 413 || status === 422) {
-		if (provider === 'gemini') {
-			const info = geminiDetail(body, 'ErrorInfo');
-			// Gemini reports a bad API key as 400 INVALID_ARGUMENT.
-			if (info && /API_KEY/.test(str(info.reason))) return 'auth';
-			if (/API key not valid/i.test(text)) return 'auth';
-		}
 		if (status === 413 || looksLikeContextOverflow(code, text)) return 'context_too_long';
 		if (code === 'invalid_prompt') return 'refused';
 		return 'bad_request';
@@ -144,13 +104,9 @@ function classifyStatus(provider: ProviderName, wire: WireError): ErrorClass {
 	return 'bad_request';
 }
 
-function hintFor(provider: ProviderName, wire: WireError): RetryHint | undefined {
-	const fromHeaders = hintFromHeaders(wire.headers);
-	if (fromHeaders) return fromHeaders;
-	if (provider === 'gemini') return hintFromGeminiDetails(wire.body.details);
-	if (provider === 'openai' || provider === 'openai_compatible') return hintFromMessage(wire.text);
-	if (provider === 'ollama') return hintFromMessage(wire.text, 'ollama-message');
-	return undefined;
+/** The server's hint: headers first, then wherever the provider puts one in its body. */
+function hintFor(provider: ProviderName, wire: WireFailure): RetryHint | undefined {
+	return hintFromHeaders(wire.headers) ?? providerOf(provider).retryHint?.(wire);
 }
 
 /** Every string in an error message that must never leave the engine is cut out here. */

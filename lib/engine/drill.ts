@@ -3,6 +3,7 @@
  * operators can watch failover and the human branch work from the editor. The engine
  * treats a drill failure like the real one (classification, retries, waits).
  */
+import { providerOf } from '../providers/registry';
 import type { ProviderAdapter } from '../providers/types';
 import type { ErrorClass, ProviderName } from './types';
 
@@ -19,14 +20,6 @@ export class DrillError extends Error {
 	}
 }
 
-const OVERLOADED_STATUS: Record<ProviderName, number> = {
-	anthropic: 529,
-	openai: 503,
-	openai_compatible: 503,
-	gemini: 503,
-	ollama: 503,
-};
-
 /** Whether a drill makes the tier at this 0-based position fail. */
 export function drillAffects(mode: DrillMode, index: number): boolean {
 	if (mode === 'all_down') return true;
@@ -40,7 +33,7 @@ export function drillAdapter(
 	const error = () =>
 		mode === 'rate_limited'
 			? new DrillError('rate_limited', 429)
-			: new DrillError('overloaded', OVERLOADED_STATUS[provider]);
+			: new DrillError('overloaded', providerOf(provider).overloadedStatus);
 	return {
 		provider,
 		complete: async () => {

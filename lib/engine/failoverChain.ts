@@ -3,11 +3,12 @@ import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../
 import type { AbortCause, OutputCheck } from './classifyError';
 import { CircuitBreaker } from './circuitBreaker';
 import { classifyError, classifyOutput } from './classifyError';
+import { realClock } from './clock';
+import type { Clock } from './clock';
 import { drillAdapter, drillAffects } from './drill';
 import { buildJsonParser } from './jsonOutput';
 import { nextStep } from './nextStep';
 import { PRICE_TABLE, costUsd, priceFor } from './pricing';
-import { sleep } from './sleep';
 import type {
 	AttemptRecord,
 	BackoffConfig,
@@ -42,6 +43,8 @@ export interface ChainDependencies {
 	events?: ChainEvents;
 	/** Shared knowledge of which providers are down; skipped during drills. */
 	breaker?: CircuitBreaker;
+	/** Where deadlines, waits and latencies are measured; the real clock unless a test says so. */
+	clock?: Clock;
 }
 
 interface PreparedTier {
@@ -69,6 +72,7 @@ export class FailoverChain {
 	private readonly random: () => number;
 	private readonly events: ChainEvents;
 	private readonly breaker: CircuitBreaker | undefined;
+	private readonly clock: Clock;
 
 	constructor(
 		private readonly config: ChainConfig,
@@ -82,6 +86,7 @@ export class FailoverChain {
 		};
 		this.deadlineMs = config.deadlineMs ?? DEFAULTS.deadlineMs;
 		this.random = dependencies.random ?? Math.random;
+		this.clock = dependencies.clock ?? realClock;
 		this.events = dependencies.events ?? {};
 		// A drill must not teach the shared breaker that a provider is down.
 		this.breaker = config.drill && config.drill !== 'off' ? undefined : dependencies.breaker;
@@ -109,7 +114,7 @@ export class FailoverChain {
 
 	async run(task: Task, options: { signal?: AbortSignal } = {}): Promise<TaskResult> {
 		validateTask(task);
-		const started = performance.now();
+		const started = this.clock.now();
 		const deadlineAt = started + this.deadlineMs;
 		const attempts: AttemptRecord[] = [];
 		const summaries: TierSummary[] = [];
@@ -161,11 +166,11 @@ export class FailoverChain {
 				costUsd: 0,
 			};
 			summaries.push(summary);
-			const tierStarted = performance.now();
+			const tierStarted = this.clock.now();
 			request.model = model;
 
 			for (let attempt = 1; attempt <= tier.attempts; attempt++) {
-				const remaining = deadlineAt - performance.now();
+				const remaining = deadlineAt - this.clock.now();
 				if (remaining <= 0 || options.signal?.aborted) {
 					stopReason = 'deadline_exceeded';
 					break;
@@ -198,7 +203,7 @@ export class FailoverChain {
 					record.httpStatus = 200;
 					record.decision = 'stop';
 					this.events.onAttempt?.(record);
-					summary.latencyMs = Math.round(performance.now() - tierStarted);
+					summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 					const result = this.finish(started, attempts, summaries, {
 						outcome: 'answered',
 						reasonText:
@@ -222,7 +227,7 @@ export class FailoverChain {
 				const step = nextStep(failure, {
 					attempt,
 					maxAttempts: tier.attempts,
-					remainingMs: deadlineAt - performance.now(),
+					remainingMs: deadlineAt - this.clock.now(),
 					backoff: this.backoff,
 					random: this.random,
 				});
@@ -237,12 +242,12 @@ export class FailoverChain {
 					record.waitedMs = step.waitMs;
 					summary.waitedMs += step.waitMs;
 					this.events.onAttempt?.(record);
-					await sleep(step.waitMs, options.signal);
+					await this.clock.sleep(step.waitMs, options.signal);
 					continue;
 				}
 				record.decision = 'next_tier';
 				this.events.onAttempt?.(record);
-				if (outcome.deadlineHit || deadlineAt - performance.now() <= 0)
+				if (outcome.deadlineHit || deadlineAt - this.clock.now() <= 0)
 					stopReason = 'deadline_exceeded';
 				if (failure.errorClass === 'context_too_long') {
 					contextFloor =
@@ -250,7 +255,7 @@ export class FailoverChain {
 				}
 				break;
 			}
-			summary.latencyMs = Math.round(performance.now() - tierStarted);
+			summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		}
 
 		const failed = attempts.filter((a) => a.status === 'failed');
@@ -310,29 +315,29 @@ export class FailoverChain {
 		const cause: AbortCause = limit < tier.timeoutMs ? 'deadline' : 'attempt_timeout';
 		const controller = new AbortController();
 		let abortCause: AbortCause | undefined;
-		const timer = setTimeout(() => {
+		const cancelLimit = this.clock.limit(limit, () => {
 			abortCause = cause;
 			controller.abort();
-		}, limit);
+		});
 		const onOuterAbort = () => {
 			abortCause = 'deadline';
 			controller.abort();
 		};
 		outer?.addEventListener('abort', onOuterAbort, { once: true });
-		const started = performance.now();
+		const started = this.clock.now();
 		try {
 			const response = await tier.adapter.complete(request, {
 				signal: controller.signal,
 				timeoutMs: limit + SDK_TIMEOUT_SLACK_MS,
 			});
-			const latencyMs = performance.now() - started;
+			const latencyMs = this.clock.now() - started;
 			const checked = classifyOutput(response, this.outputCheck);
 			if ('failure' in checked) {
 				return { latencyMs, response, usage: response.usage, failure: checked.failure };
 			}
 			return { latencyMs, response, usage: response.usage, json: checked.json };
 		} catch (error) {
-			const latencyMs = performance.now() - started;
+			const latencyMs = this.clock.now() - started;
 			const cutShort = controller.signal.aborted ? abortCause : undefined;
 			return {
 				latencyMs,
@@ -343,7 +348,7 @@ export class FailoverChain {
 				}),
 			};
 		} finally {
-			clearTimeout(timer);
+			cancelLimit();
 			outer?.removeEventListener('abort', onOuterAbort);
 		}
 	}
@@ -406,7 +411,7 @@ export class FailoverChain {
 			...fields,
 			attempts,
 			tiers,
-			latencyMs: Math.round(performance.now() - started),
+			latencyMs: Math.round(this.clock.now() - started),
 			usage,
 			costUsd: Math.round(total * 1e10) / 1e10,
 			priceTableVersion: PRICE_TABLE.version,

@@ -3,41 +3,18 @@
  * stored and put on an n8n item as it is.
  */
 
-export const ERROR_CLASSES = [
-	'rate_limited',
-	'quota_exhausted',
-	'overloaded',
-	'server_error',
-	'timeout',
-	'connection',
-	'context_too_long',
-	'auth',
-	'bad_request',
-	'model_not_found',
-	'refused',
-	'truncated',
-	'empty_output',
-	'invalid_output',
-] as const;
+import type { ErrorClass, ProviderName, RetryHint, TokenUsage } from '../providers/types';
 
-export type ErrorClass = (typeof ERROR_CLASSES)[number];
-
-export const PROVIDERS = ['anthropic', 'openai', 'openai_compatible', 'gemini', 'ollama'] as const;
-
-export type ProviderName = (typeof PROVIDERS)[number];
-
-/** Where a server's "wait this long" came from. */
-export type RetryHintSource =
-	| 'retry-after-ms'
-	| 'retry-after'
-	| 'gemini-retry-info'
-	| 'openai-message'
-	| 'ollama-message';
-
-export interface RetryHint {
-	source: RetryHintSource;
-	ms: number;
-}
+// The failure classes and provider names belong to the providers; the engine speaks them.
+export { ERROR_CLASSES } from '../providers/types';
+export { PROVIDER_NAMES } from '../providers/registry';
+export type {
+	ErrorClass,
+	ProviderName,
+	RetryHint,
+	RetryHintSource,
+	TokenUsage,
+} from '../providers/types';
 
 /** One failure, reduced to what the engine decides on. */
 export interface ClassifiedFailure {
@@ -47,11 +24,6 @@ export interface ClassifiedFailure {
 	retryHint?: RetryHint;
 	/** Short, secret-free description for people. */
 	message: string;
-}
-
-export interface TokenUsage {
-	inputTokens: number;
-	outputTokens: number;
 }
 
 export interface Price {

@@ -1,10 +1,8 @@
 import { DEFAULT_BACKOFF } from './backoff';
 import { ConfigError } from './configError';
 import { DRILL_MODES } from './drill';
+import { PROVIDER_NAMES, isProviderName, providerOf } from '../providers/registry';
 import type { BackoffConfig, ChainConfig, Task } from './types';
-import { PROVIDERS } from './types';
-
-const NEEDS_KEY = new Set(['anthropic', 'openai', 'gemini']);
 
 function positive(value: unknown, field: string, integer = false): void {
 	if (value === undefined) return;
@@ -36,16 +34,19 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 	config.tiers.forEach((tier, i) => {
 		const at = `tiers[${i}]`;
 		if (!tier || typeof tier !== 'object') throw new ConfigError(at, 'must be an object');
-		if (!(PROVIDERS as readonly string[]).includes(tier.provider)) {
+		if (!isProviderName(tier.provider)) {
 			throw new ConfigError(
 				`${at}.provider`,
-				`unknown provider ${JSON.stringify(tier.provider)}; use one of ${PROVIDERS.join(', ')}`,
+				`unknown provider ${JSON.stringify(tier.provider)}; use one of ${PROVIDER_NAMES.join(', ')}`,
 			);
 		}
 		if (typeof tier.model !== 'string' || tier.model.trim() === '') {
 			throw new ConfigError(`${at}.model`, 'name the model');
 		}
-		if (NEEDS_KEY.has(tier.provider) && (typeof tier.apiKey !== 'string' || tier.apiKey === '')) {
+		if (
+			providerOf(tier.provider).needsKey &&
+			(typeof tier.apiKey !== 'string' || tier.apiKey === '')
+		) {
 			throw new ConfigError(`${at}.apiKey`, `${tier.provider} needs an API key`);
 		}
 		if (tier.baseUrl !== undefined && tier.baseUrl !== '') {

@@ -1,24 +1,20 @@
-import type { ProviderName } from '../engine/types';
-import { AnthropicAdapter } from './anthropic';
-import { GeminiAdapter } from './gemini';
-import { OllamaAdapter } from './ollama';
-import { OpenAiAdapter } from './openai';
-import type { AdapterSettings, ProviderAdapter } from './types';
+import { providerOf } from './registry';
+import type { AdapterSettings, ProviderAdapter, ProviderName } from './types';
 
-export type { ProviderAdapter, CompletionRequest, CompletionResponse, CallOptions } from './types';
+export { PROVIDERS, PROVIDER_NAMES, isProviderName, providerOf } from './registry';
+export type {
+	ProviderAdapter,
+	ProviderDescriptor,
+	ProviderName,
+	CompletionRequest,
+	CompletionResponse,
+	CallOptions,
+	Connection,
+	ModelInfo,
+} from './types';
+export { ModelListError } from './modelList';
 
-/** The one place that maps a provider name to its adapter. */
+/** The adapter for a provider, as its descriptor makes it. */
 export function createAdapter(provider: ProviderName, settings: AdapterSettings): ProviderAdapter {
-	switch (provider) {
-		case 'anthropic':
-			return new AnthropicAdapter(settings);
-		case 'openai':
-			return new OpenAiAdapter(settings);
-		case 'openai_compatible':
-			return new OpenAiAdapter(settings, true);
-		case 'gemini':
-			return new GeminiAdapter(settings);
-		case 'ollama':
-			return new OllamaAdapter(settings);
-	}
+	return providerOf(provider).createAdapter(settings);
 }

@@ -1,4 +1,48 @@
-import type { ProviderName, TokenUsage } from '../engine/types';
+/**
+ * What every provider has in common: the request and answer of one call, the adapter that
+ * makes it, and the descriptor that tells the rest of the package everything else about the
+ * provider (its credential, how to list its models, how to read its errors). The engine
+ * builds on these types; nothing here depends on the engine.
+ */
+export type { ProviderName } from './registry';
+
+/** Everything that can go wrong with a call, in one vocabulary for every provider. */
+export const ERROR_CLASSES = [
+	'rate_limited',
+	'quota_exhausted',
+	'overloaded',
+	'server_error',
+	'timeout',
+	'connection',
+	'context_too_long',
+	'auth',
+	'bad_request',
+	'model_not_found',
+	'refused',
+	'truncated',
+	'empty_output',
+	'invalid_output',
+] as const;
+
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+/** Where a server's "wait this long" came from. */
+export type RetryHintSource =
+	| 'retry-after-ms'
+	| 'retry-after'
+	| 'gemini-retry-info'
+	| 'openai-message'
+	| 'ollama-message';
+
+export interface RetryHint {
+	source: RetryHintSource;
+	ms: number;
+}
+
+export interface TokenUsage {
+	inputTokens: number;
+	outputTokens: number;
+}
 
 export interface CompletionRequest {
 	model: string;
@@ -34,7 +78,8 @@ export interface CallOptions {
  * (SDK retries off) and throws the SDK's own error on failure: classifyError reads it.
  */
 export interface ProviderAdapter {
-	readonly provider: ProviderName;
+	/** The provider's id (its descriptor's `id`). */
+	readonly provider: string;
 	complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse>;
 }
 
@@ -42,4 +87,68 @@ export interface AdapterSettings {
 	apiKey?: string;
 	baseUrl?: string;
 	timeoutMs: number;
+}
+
+/** Where a provider is reached: what a credential (or a tier's own base URL) gives. */
+export interface Connection {
+	apiKey?: string;
+	baseUrl?: string;
+}
+
+/** One entry of a provider's model list. */
+export interface ModelInfo {
+	id: string;
+	/** The provider's display name, when it has one. */
+	name?: string;
+}
+
+/** A failed HTTP answer, read out of whichever SDK threw it. */
+export interface WireFailure {
+	status: number;
+	headers?: unknown;
+	/** The provider's error object: `{type, message, code, details}` or Gemini's `{code, status, message, details}`. */
+	body: Record<string, unknown>;
+	/** The error's message; Ollama's native errors are a bare string. */
+	text: string;
+	requestId?: string;
+}
+
+/** The wire formats the provider emulator speaks. */
+export type WireFormat = 'anthropic' | 'openai' | 'gemini' | 'ollama';
+
+/**
+ * Everything the package knows about one provider, in one place: the node's Provider
+ * dropdown, the credential it reads, chain validation, drills, error classification, the
+ * model picker and the emulator's model lists all derive from it.
+ */
+export interface ProviderDescriptor<Id extends string = string> {
+	readonly id: Id;
+	/** As shown in the Provider dropdown and in messages. */
+	readonly label: string;
+	/** Shown under the option in the dropdown. */
+	readonly hint?: string;
+	/** The n8n credential type that holds its key and base URL, and that credential's name. */
+	readonly credential: { readonly type: string; readonly displayName: string };
+	/** Whether a call without an API key cannot succeed. */
+	readonly needsKey: boolean;
+	/** Whether a tier that names its own base URL may run without any credential (self-hosted servers). */
+	readonly baseUrlReplacesCredential: boolean;
+	/** Where the provider is when neither the tier nor the credential says; none: a base URL is required. */
+	readonly defaultBaseUrl?: string;
+	/** The wire format it speaks, for the emulator. */
+	readonly wire: WireFormat;
+	/** Well-known models, the first the default for a new tier; the emulator lists these. */
+	readonly models: readonly string[];
+	/** The status this provider answers when overloaded: what a drill outage returns. */
+	readonly overloadedStatus: number;
+	createAdapter(settings: AdapterSettings): ProviderAdapter;
+	/** The models this connection can use, from the provider's own list endpoint. */
+	listModels(connection: Connection, signal?: AbortSignal): Promise<ModelInfo[]>;
+	/**
+	 * The provider's own reading of a failed HTTP answer, where it differs from the shared
+	 * rules (a spend limit sent as 429, a bad key sent as 400); undefined leaves it to them.
+	 */
+	classifyHttp?(failure: WireFailure): ErrorClass | undefined;
+	/** A retry hint the provider puts in its error body, when the headers had none. */
+	retryHint?(failure: WireFailure): RetryHint | undefined;
 }

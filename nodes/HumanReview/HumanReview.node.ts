@@ -102,7 +102,9 @@ export class HumanReview implements INodeType {
 		name: 'humanReview',
 		icon: { light: 'file:humanReview.svg', dark: 'file:humanReview.dark.svg' },
 		group: ['transform'],
-		version: 1,
+		// Listed as versions so that a change saved workflows cannot take ships as version 2.
+		version: [1],
+		defaultVersion: 1,
 		subtitle:
 			'={{ $parameter["limitWaitTime"] ? "wait up to " + $parameter["timeLimit"] + " " + $parameter["timeLimitUnit"] : "wait for a decision" }}',
 		description:

@@ -15,8 +15,8 @@ export const properties: INodeProperties[] = [
 		name: 'title',
 		type: 'string',
 		default: 'Review needed',
-		description:
-			'Headline of the review page, per item. Expressions welcome, e.g. Refund {{ $JSON.refundId }}.',
+		placeholder: 'e.g. Refund {{ $json.refundId }}',
+		description: 'Headline of the review page, per item. Expressions welcome.',
 	},
 	{
 		displayName: 'Task Details',
@@ -79,7 +79,7 @@ export const properties: INodeProperties[] = [
 		default: 'hours',
 		displayOptions: { show: { limitWaitTime: [true] } },
 		description:
-			'N8n checks waiting executions every minute, so a limit may end up to a minute late',
+			'Waiting executions are checked once a minute, so a limit may end up to a minute late',
 	},
 	{
 		displayName: 'Options',

@@ -17,7 +17,9 @@ export class ResilienceAlert implements INodeType {
 		name: 'resilienceAlert',
 		icon: { light: 'file:resilienceAlert.svg', dark: 'file:resilienceAlert.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// Listed as versions so that a change saved workflows cannot take ships as version 2.
+		version: [1],
+		defaultVersion: 1,
 		subtitle: '={{ "over " + $parameter["windowMinutes"] + " min" }}',
 		description:
 			'Fires when fallbacks or escalations of Resilient LLM rise, or a circuit breaker opens; and again on recovery',
@@ -41,7 +43,11 @@ export class ResilienceAlert implements INodeType {
 				name: 'stateStore',
 				type: 'options',
 				options: [
-					{ name: 'Embedded (This N8n)', value: 'embedded' },
+					{
+						name: 'Embedded',
+						value: 'embedded',
+						description: 'A SQLite file in the n8n user folder, for one n8n instance',
+					},
 					{ name: 'Redis', value: 'redis' },
 				],
 				default: 'embedded',

@@ -16,8 +16,10 @@ import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, Task, TaskResult } from '../../lib/engine/types';
 import { runOnce } from '../../lib/state/idempotency';
 import type { StateStore } from '../../lib/state/types';
-import { CREDENTIAL_FOR, fieldLabel, readChainConfig, readTask } from './chainConfig';
+import { providerOf } from '../../lib/providers/registry';
+import { fieldLabel, readChainConfig, readTask } from './chainConfig';
 import { properties } from './description';
+import { listModels } from './modelSearch';
 import { openStateStore, redisCredentialTest } from './stateStores';
 
 /** What goes on every item as `resilience`: which tier answered, why, how long, what it cost. */
@@ -89,8 +91,11 @@ export class ResilientLlm implements INodeType {
 		name: 'resilientLlm',
 		icon: { light: 'file:resilientLlm.svg', dark: 'file:resilientLlm.dark.svg' },
 		group: ['transform'],
-		version: 1,
-		subtitle: '={{ ($parameter["chain"]?.tiers ?? []).map((t) => t.model).join(" → ") }}',
+		// Listed as versions so that a change saved workflows cannot take ships as version 2.
+		version: [1],
+		defaultVersion: 1,
+		subtitle:
+			'={{ ($parameter["chain"]?.tiers ?? []).map((t) => typeof t.model === "object" ? t.model?.value : t.model).join(" → ") }}',
 		description:
 			'Ask an LLM with retries, failover across models and providers, and a Needs Human output for what no model could answer',
 		defaults: { name: 'Resilient LLM' },
@@ -98,17 +103,33 @@ export class ResilientLlm implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Answered', 'Needs Human'],
+		// One slot per provider credential type, named for the providers that use it (the
+		// description test holds this list to the provider registry). None is required: a tier's
+		// provider decides which one a run needs, and the run says so when it is missing.
 		credentials: [
-			{ name: 'resilientLlmAnthropicApi', required: false },
-			{ name: 'resilientLlmOpenAiApi', required: false },
-			{ name: 'resilientLlmGeminiApi', required: false },
-			{ name: 'resilientLlmOllamaApi', required: false },
-			{ name: 'resilientLlmRedisApi', required: false, testedBy: 'resilientLlmRedisTest' },
+			{ name: 'resilientLlmAnthropicApi', displayName: 'Anthropic', required: false },
+			{ name: 'resilientLlmGeminiApi', displayName: 'Google Gemini', required: false },
+			{ name: 'resilientLlmOllamaApi', displayName: 'Ollama', required: false },
+			{
+				name: 'resilientLlmOpenAiApi',
+				displayName: 'OpenAI / OpenAI-Compatible',
+				required: false,
+			},
+			{
+				name: 'resilientLlmRedisApi',
+				displayName: 'Redis (State Store)',
+				required: true,
+				testedBy: 'resilientLlmRedisTest',
+				displayOptions: { show: { '/options.stateStore': ['redis'] } },
+			},
 		],
 		properties,
 	};
 
-	methods = { credentialTest: { resilientLlmRedisTest: redisCredentialTest } };
+	methods = {
+		credentialTest: { resilientLlmRedisTest: redisCredentialTest },
+		listSearch: { listModels },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
@@ -342,7 +363,7 @@ function buildChain(
 			const tier = /^tiers\[(\d+)\]\.apiKey$/.exec(error.field);
 			const provider = tier ? config.tiers[Number(tier[1])]?.provider : undefined;
 			const message = provider
-				? `Item ${itemIndex}: the "${CREDENTIAL_FOR[provider].label}" credential has no API key`
+				? `Item ${itemIndex}: the "${providerOf(provider).credential.displayName}" credential has no API key`
 				: `Item ${itemIndex}: ${fieldLabel(error.field)} ${error.message.slice(error.field.length + 2)}`;
 			throw new NodeOperationError(ctx.getNode(), message, {
 				itemIndex,

@@ -6,22 +6,7 @@ import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } f
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ChainConfig, ProviderName, Task, TierConfig } from '../../lib/engine/types';
-
-export const CREDENTIAL_FOR: Record<ProviderName, { type: string; label: string }> = {
-	anthropic: { type: 'resilientLlmAnthropicApi', label: 'Resilient LLM: Anthropic API' },
-	openai: { type: 'resilientLlmOpenAiApi', label: 'Resilient LLM: OpenAI API' },
-	openai_compatible: { type: 'resilientLlmOpenAiApi', label: 'Resilient LLM: OpenAI API' },
-	gemini: { type: 'resilientLlmGeminiApi', label: 'Resilient LLM: Google Gemini API' },
-	ollama: { type: 'resilientLlmOllamaApi', label: 'Resilient LLM: Ollama API' },
-};
-
-const PROVIDER_LABEL: Record<string, string> = {
-	anthropic: 'Anthropic',
-	openai: 'OpenAI',
-	openai_compatible: 'OpenAI-Compatible',
-	gemini: 'Google Gemini',
-	ollama: 'Ollama',
-};
+import { isProviderName, providerOf } from '../../lib/providers/registry';
 
 /** The engine's field paths, in the words of the node's UI. */
 export function fieldLabel(field: string): string {
@@ -30,12 +15,12 @@ export function fieldLabel(field: string): string {
 		provider: 'Provider',
 		model: 'Model',
 		apiKey: 'credential API Key',
-		baseUrl: 'Base URL',
+		baseUrl: 'Tier Options › Base URL',
 		attempts: 'Attempts',
 		timeoutMs: 'Timeout (Seconds)',
-		contextWindow: 'Context Window (Tokens)',
-		'price.inputPerMTok': 'Input Price',
-		'price.outputPerMTok': 'Output Price',
+		contextWindow: 'Tier Options › Context Window (Tokens)',
+		'price.inputPerMTok': 'Tier Options › Input Price',
+		'price.outputPerMTok': 'Tier Options › Output Price',
 	};
 	if (tier)
 		return `Model Chain › Tier ${Number(tier[1]) + 1}${tier[2] ? ` › ${names[tier[2]] ?? tier[2]}` : ''}`;
@@ -89,15 +74,34 @@ export function readTask(ctx: IExecuteFunctions, itemIndex: number): Task {
 	};
 }
 
-interface TierParameters {
-	provider?: string;
-	model?: string;
-	attempts?: number;
-	timeoutSeconds?: number;
-	contextWindow?: number;
+interface TierOptions {
 	baseUrl?: string;
+	contextWindow?: number;
 	inputPrice?: number;
 	outputPrice?: number;
+}
+
+/** One tier as n8n stores it. The Tier Options fields may also sit on the tier (older saves). */
+export interface TierParameters extends TierOptions {
+	provider?: string;
+	/** A model picker value, or the plain name older saves hold. */
+	model?: string | { __rl?: boolean; mode?: string; value?: unknown };
+	attempts?: number;
+	timeoutSeconds?: number;
+	tierOptions?: TierOptions;
+}
+
+/** The model name of a tier, whether saved by the model picker or as plain text. */
+export function modelOf(tier: TierParameters): string {
+	const model = tier.model;
+	const value = model !== null && typeof model === 'object' ? model.value : model;
+	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+}
+
+/** A Tier Options field, or the same field where older saves keep it. */
+function tierOption<K extends keyof TierOptions>(tier: TierParameters, key: K): TierOptions[K] {
+	const value = tier.tierOptions?.[key];
+	return value !== undefined && value !== '' && value !== 0 ? value : tier[key];
 }
 
 function parseSchema(ctx: IExecuteFunctions, itemIndex: number): object | undefined {
@@ -135,12 +139,13 @@ export async function readChainConfig(
 	const tiers: TierConfig[] = [];
 	for (const [position, tier] of (chain.tiers ?? []).entries()) {
 		const provider = String(tier.provider ?? '') as ProviderName;
-		const slot = CREDENTIAL_FOR[provider];
+		const baseUrl = tierOption(tier, 'baseUrl');
 		let credential: ICredentialDataDecryptedObject | null | undefined;
-		if (slot) {
+		if (isProviderName(provider)) {
+			const descriptor = providerOf(provider);
+			const slot = descriptor.credential;
 			// A self-hosted endpoint named on the tier may need no credential at all.
-			const optional =
-				(provider === 'openai_compatible' || provider === 'ollama') && Boolean(tier.baseUrl);
+			const optional = descriptor.baseUrlReplacesCredential && Boolean(baseUrl);
 			credential = credentials.get(slot.type);
 			if (credential === undefined) {
 				credential = await ctx.getCredentials(slot.type, itemIndex).catch(() => null);
@@ -149,7 +154,7 @@ export async function readChainConfig(
 			if (!credential && !optional) {
 				throw new NodeOperationError(
 					ctx.getNode(),
-					`Tier ${position + 1} uses ${PROVIDER_LABEL[provider]}, but no "${slot.label}" credential is selected on this node`,
+					`Tier ${position + 1} uses ${descriptor.label}, but no "${slot.displayName}" credential is selected on this node`,
 					{
 						itemIndex,
 						description:
@@ -158,19 +163,22 @@ export async function readChainConfig(
 				);
 			}
 		}
+		const inputPrice = tierOption(tier, 'inputPrice') ?? 0;
+		const outputPrice = tierOption(tier, 'outputPrice') ?? 0;
 		const price =
-			(tier.inputPrice ?? 0) > 0 || (tier.outputPrice ?? 0) > 0
-				? { inputPerMTok: tier.inputPrice ?? 0, outputPerMTok: tier.outputPrice ?? 0 }
+			inputPrice > 0 || outputPrice > 0
+				? { inputPerMTok: inputPrice, outputPerMTok: outputPrice }
 				: undefined;
+		const contextWindow = tierOption(tier, 'contextWindow');
 		tiers.push({
 			provider,
-			model: String(tier.model ?? '').trim(),
+			model: modelOf(tier),
 			apiKey: credential?.apiKey ? String(credential.apiKey) : undefined,
-			baseUrl: (tier.baseUrl || (credential?.baseUrl as string | undefined) || undefined)?.trim(),
+			baseUrl: (baseUrl || (credential?.baseUrl as string | undefined) || undefined)?.trim(),
 			attempts: tier.attempts,
 			timeoutMs:
 				tier.timeoutSeconds === undefined ? undefined : Math.round(tier.timeoutSeconds * 1000),
-			contextWindow: tier.contextWindow ? tier.contextWindow : undefined,
+			contextWindow: contextWindow ? contextWindow : undefined,
 			...(price ? { price } : {}),
 		});
 	}

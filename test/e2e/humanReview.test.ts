@@ -244,7 +244,7 @@ describe('Human Review', () => {
 		);
 	});
 
-	it('a wrong or missing signature gets 401 and does not resume; a second decision does not resume twice', async () => {
+	it('a wrong or missing signature gets 401 and does not resume', async () => {
 		const workflow = await reviewWorkflow();
 		const [{ executionId, link }] = await startReviews(workflow.id, workflow.path, [
 			{ text: 'Refund?', ticket: 'T-3' },
@@ -257,26 +257,75 @@ describe('Human Review', () => {
 		}
 		assert.ok(await stillWaiting(executionId));
 		assert.equal((await postForm(link, { decision_0: 'approve' })).status, 200);
-		const again = await postForm(link, { decision_0: 'reject', comment: 'changed my mind' });
-		assert.equal(again.status, 409);
-		assert.match(await again.text(), /Already decided/);
 		const { outputs } = await finished(executionId);
 		assert.deepEqual(
 			outputs.map((o) => o.length),
 			[0, 1, 0],
 		);
-		const runs =
-			(await ctx.n8n.execution(executionId)).data?.resultData.runData['After Approval'] ?? [];
-		assert.equal(runs.length, 1, 'the branch after the review ran once');
 	});
 
-	it('a second submission from the page says it was already decided', async () => {
+	/**
+	 * Who answers a second decision depends on when it arrives: the node itself ("Already
+	 * decided") while the execution still waits, n8n while the resumed execution runs ("is
+	 * running already") or after it finished. Each is a 409, and none resumes a second time.
+	 */
+	it('a second decision never resumes twice, sent after the first resume or during it', async () => {
 		const workflow = await reviewWorkflow();
-		const [{ link }] = await startReviews(workflow.id, workflow.path, [
-			{ text: 'Refund?', ticket: 'T-4' },
+		const [after, during] = await startReviews(workflow.id, workflow.path, [
+			{ text: 'Refund?', ticket: 'T-3a' },
+			{ text: 'Refund?', ticket: 'T-3b' },
 		]);
-		const first = await open(link);
-		const second = await open(link);
+
+		// After: the first decision's execution has finished before the second one is sent.
+		assert.equal((await postForm(after.link, { decision_0: 'approve' })).status, 200);
+		await finished(after.executionId);
+		const late = await postForm(after.link, { decision_0: 'reject', comment: 'changed my mind' });
+		assert.equal(late.status, 409, await late.text());
+
+		// During: both decisions are sent at once.
+		const [approve, reject] = await Promise.all([
+			postForm(during.link, { decision_0: 'approve' }),
+			postForm(during.link, { decision_0: 'reject', comment: 'No.' }),
+		]);
+		assert.deepEqual(
+			[approve.status, reject.status].sort(),
+			[200, 409],
+			`${approve.status} ${await approve.text()} / ${reject.status} ${await reject.text()}`,
+		);
+		const winner = approve.status === 200 ? 'approve' : 'reject';
+
+		for (const [review, decided] of [
+			[after, 'approve'],
+			[during, winner],
+		] as const) {
+			const { outputs } = await finished(review.executionId);
+			assert.deepEqual(
+				outputs.map((o) => o.length),
+				decided === 'approve' ? [0, 1, 0] : [0, 0, 1],
+				`execution ${review.executionId}`,
+			);
+			const execution = await ctx.n8n.execution(review.executionId);
+			assert.equal(
+				execution.data?.resultData.runData['Human Review']?.length,
+				2,
+				'paused once, resumed once',
+			);
+			assert.equal(
+				execution.data?.resultData.runData['After Approval']?.length ?? 0,
+				decided === 'approve' ? 1 : 0,
+				'the branch after the review ran once at most',
+			);
+		}
+	});
+
+	it('a second submission from the page says it was already decided, after the first or at the same time', async () => {
+		const workflow = await reviewWorkflow();
+		const [sequential, simultaneous] = await startReviews(workflow.id, workflow.path, [
+			{ text: 'Refund?', ticket: 'T-4a' },
+			{ text: 'Refund?', ticket: 'T-4b' },
+		]);
+		const first = await open(sequential.link);
+		const second = await open(sequential.link);
 		await first.click('button.approve');
 		await first.waitForSelector('text=Decision recorded');
 		await second.fill('#comment', 'No.');
@@ -284,6 +333,22 @@ describe('Human Review', () => {
 		await second.waitForSelector('text=Already decided');
 		await first.close();
 		await second.close();
+
+		const one = await open(simultaneous.link);
+		const other = await open(simultaneous.link);
+		await other.fill('#comment', 'No.');
+		await Promise.all([one.click('button.approve'), other.click('button.reject')]);
+		const seen = await Promise.all(
+			[one, other].map(async (page) => {
+				await page.waitForSelector('text=/Decision recorded|Already decided/');
+				return (await page.textContent('main'))?.includes('Decision recorded')
+					? 'recorded'
+					: 'already decided';
+			}),
+		);
+		assert.deepEqual(seen.sort(), ['already decided', 'recorded']);
+		await one.close();
+		await other.close();
 	});
 
 	it('bad input gets a page saying what is wrong, and the execution keeps waiting', async () => {

@@ -85,9 +85,9 @@ describe('Resilient LLM in n8n', () => {
 			node.credentials?.map((c) => c.name),
 			[
 				'resilientLlmAnthropicApi',
-				'resilientLlmOpenAiApi',
 				'resilientLlmGeminiApi',
 				'resilientLlmOllamaApi',
+				'resilientLlmOpenAiApi',
 				'resilientLlmRedisApi',
 			],
 		);
@@ -155,6 +155,89 @@ describe('Resilient LLM in n8n', () => {
 				bad.message,
 				/401|400|Authorization|invalid|not valid|unauthorized/i,
 				`${type}: ${bad.message}`,
+			);
+		}
+	});
+
+	it("the model picker lists the emulator's models through n8n's own endpoint, as the editor asks", async () => {
+		setScenario([]);
+		const pick = (provider: string, credentials: Record<string, unknown>) =>
+			ctx.n8n.rest<{ results: Array<{ name: string; value: string }> }>(
+				'POST',
+				'/rest/dynamic-node-parameters/resource-locator-results',
+				{
+					nodeTypeAndVersion: { name: LLM_TYPE, version: 1 },
+					path: 'parameters.chain.tiers[1].model',
+					methodName: 'listModels',
+					currentNodeParameters: {
+						prompt: 'hi',
+						chain: {
+							tiers: [
+								{ provider: 'gemini', model: { __rl: true, mode: 'list', value: '' } },
+								{ provider, model: { __rl: true, mode: 'list', value: '' } },
+							],
+						},
+					},
+					credentials,
+				},
+			);
+		const anthropic = await pick('anthropic', {
+			resilientLlmAnthropicApi: ctx.credentials.resilientLlmAnthropicApi,
+		});
+		assert.deepEqual(
+			anthropic.results.map((r) => r.value),
+			['claude-haiku-4-5', 'claude-sonnet-4-5'],
+		);
+		const openai = await pick('openai', {
+			resilientLlmOpenAiApi: ctx.credentials.resilientLlmOpenAiApi,
+		});
+		assert.ok(
+			openai.results.some((r) => r.value === 'gpt-4o-mini'),
+			JSON.stringify(openai.results),
+		);
+		await assert.rejects(
+			pick('openai', {}),
+			/Select a \\"Resilient LLM: OpenAI API\\" credential on this node/,
+		);
+	});
+
+	it('runs tiers saved by the model picker with Tier Options, and tiers saved before them', async () => {
+		setScenario([]);
+		const rl = (value: string) => ({ __rl: true, mode: 'list', value, cachedResultName: value });
+		const current = {
+			tiers: [
+				{
+					provider: 'openai_compatible',
+					model: rl('qwen2.5'),
+					attempts: 1,
+					tierOptions: { baseUrl: ctx.emulator.urls.openai, inputPrice: 2, outputPrice: 4 },
+				},
+			],
+		};
+		const older = {
+			tiers: [
+				{
+					provider: 'openai_compatible',
+					model: 'qwen2.5',
+					attempts: 1,
+					baseUrl: ctx.emulator.urls.openai,
+					inputPrice: 2,
+					outputPrice: 4,
+				},
+			],
+		};
+		for (const chain of [current, older]) {
+			// The OpenAI credential holds the key the emulator checks; the tier's URL wins.
+			const { outputs } = await run(params({ chain }), [{ text: 'Summarise.' }]);
+			const item = outputs[0][0]?.json;
+			assert.equal(item?.text, 'Emulated answer from openai/qwen2.5.', JSON.stringify(outputs));
+			const resilience = item.resilience as {
+				usage: { inputTokens: number; outputTokens: number };
+				costUsd: number;
+			};
+			assert.equal(
+				resilience.costUsd,
+				(resilience.usage.inputTokens * 2 + resilience.usage.outputTokens * 4) / 1e6,
 			);
 		}
 	});

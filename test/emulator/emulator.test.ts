@@ -7,9 +7,19 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 
+import { ScenarioState, parseScenario } from '../../lib/emulator/scenario';
+import type { Scenario } from '../../lib/emulator/scenario';
+import type { WireProvider } from '../../lib/emulator/wire';
 import { MODELS, useEmulator } from '../helpers/emulator';
+import { until } from '../helpers/until';
 
 const ctx = useEmulator();
+
+/** A scenario's rules on exact instants: `now` is milliseconds since it was loaded. */
+function scenarioAt(scenario: Scenario, random: () => number = Math.random) {
+	const state = new ScenarioState(parseScenario(scenario), random, 0);
+	return (provider: WireProvider, model: string, now = 0) => state.decide(provider, model, now);
+}
 
 async function call(
 	path: string,
@@ -48,42 +58,125 @@ describe('scripted faults', () => {
 		assert.deepEqual(statuses, [529, 529, 200]);
 	});
 
-	it('a time window', async () => {
-		ctx.emulator.loadScenario({
+	it('a time window: from afterMs, inclusive, to untilMs, exclusive', () => {
+		const decide = scenarioAt({
 			rules: [{ provider: 'anthropic', fault: 'server_error', afterMs: 150, untilMs: 400 }],
 		});
-		const before = (await anthropic()).status;
-		await new Promise((r) => setTimeout(r, 200));
-		const during = (await anthropic()).status;
-		await new Promise((r) => setTimeout(r, 250));
-		const after = (await anthropic()).status;
-		assert.deepEqual([before, during, after], [200, 500, 200]);
+		assert.deepEqual(
+			[0, 149, 150, 399, 400].map((ms) => decide('anthropic', MODELS.anthropic, ms).fault),
+			['ok', 'ok', 'server_error', 'server_error', 'ok'],
+		);
 	});
 
-	it('a failure rate', async () => {
+	it('a time window counts from when the server loaded the scenario', async () => {
 		ctx.emulator.loadScenario({
-			rules: [{ provider: 'anthropic', fault: 'server_error', rate: 0.3 }],
+			rules: [
+				{
+					provider: 'anthropic',
+					model: 'claude-sonnet-*',
+					fault: 'server_error',
+					untilMs: 3_600_000,
+				},
+				{ provider: 'anthropic', fault: 'server_error', afterMs: 3_600_000 },
+			],
 		});
-		let failures = 0;
-		for (let i = 0; i < 200; i++) if ((await anthropic()).status === 500) failures++;
-		assert.ok(failures > 30 && failures < 90, `${failures} of 200 failed`);
+		assert.deepEqual(
+			[(await anthropic('claude-sonnet-4-5')).status, (await anthropic()).status],
+			[500, 200],
+			'inside a window that ends in an hour; before one that starts in an hour',
+		);
 	});
 
-	it('added latency, scoped to one model', async () => {
-		ctx.emulator.loadScenario({
+	it('a failure rate: exactly the calls whose random draw falls below it fail', () => {
+		const draws = [0.05, 0.95, 0.29, 0.3, 0.31, 0, 0.7, 0.5, 0.1, 0.99];
+		const decide = scenarioAt(
+			{ rules: [{ provider: 'anthropic', fault: 'server_error', rate: 0.3 }] },
+			() => draws.shift() ?? 1,
+		);
+		assert.deepEqual(
+			Array.from({ length: 10 }, () => decide('anthropic', MODELS.anthropic).fault),
+			[
+				'server_error',
+				'ok',
+				'server_error',
+				'ok',
+				'ok',
+				'server_error',
+				'ok',
+				'ok',
+				'server_error',
+				'ok',
+			],
+		);
+	});
+
+	it('added latency, scoped to one model, on top of the scenario-wide latency', () => {
+		const decide = scenarioAt({
+			latencyMs: 20,
 			rules: [{ provider: 'anthropic', model: 'claude-sonnet-*', latencyMs: 150 }],
 		});
-		let started = performance.now();
-		await anthropic('claude-sonnet-4-5');
-		assert.ok(performance.now() - started >= 145);
-		started = performance.now();
+		assert.deepEqual(
+			[
+				decide('anthropic', 'claude-sonnet-4-5').latencyMs,
+				decide('anthropic', 'claude-haiku-4-5').latencyMs,
+			],
+			[170, 20],
+		);
+	});
+
+	it('holds a call for its latency, and holds no call to another model', async () => {
+		const LATENCY_MS = 1_000;
+		ctx.emulator.loadScenario({
+			rules: [{ provider: 'anthropic', model: 'claude-sonnet-*', latencyMs: LATENCY_MS }],
+		});
+		ctx.emulator.resetCounts();
+		const answered: string[] = [];
+		const started = performance.now();
+		const slow = anthropic('claude-sonnet-4-5').then(() => {
+			answered.push('sonnet');
+			return performance.now() - started;
+		});
+		await until(
+			() => ctx.emulator.count('anthropic', 'claude-sonnet-4-5') === 1,
+			'the emulator to receive the held call',
+		);
 		await anthropic('claude-haiku-4-5');
-		assert.ok(performance.now() - started < 100);
+		answered.push('haiku');
+		const slowMs = await slow;
+		assert.deepEqual(
+			answered,
+			['haiku', 'sonnet'],
+			'asked while the held call waited, the other model answered first',
+		);
+		// Node's timers run on a millisecond clock, which may put the end up to 1 ms early.
+		assert.ok(slowMs >= LATENCY_MS - 1, `held for ${slowMs} ms`);
+	});
+
+	it('a token bucket: calls beyond it are limited, with the exact time to the next token', () => {
+		const decide = scenarioAt({
+			rules: [{ provider: 'openai', rateLimit: { capacity: 3, refillPerSecond: 2 } }],
+		});
+		const at = (ms: number) => {
+			const verdict = decide('openai', MODELS.openai, ms);
+			return [verdict.fault, verdict.retryAfterS];
+		};
+		assert.deepEqual(
+			[at(0), at(0), at(0), at(0), at(250), at(500)],
+			[
+				['ok', undefined],
+				['ok', undefined],
+				['ok', undefined],
+				['rate_limited', 0.5], // empty: the next token in 500 ms
+				['rate_limited', 0.25], // half a token back
+				['ok', undefined], // a whole token back
+			],
+		);
 	});
 
 	it('a token-bucket rate limit answers 429 with the time to the next token', async () => {
+		// One token in 1000 s: however slow the machine, no token comes back during the test.
 		ctx.emulator.loadScenario({
-			rules: [{ provider: 'openai', rateLimit: { capacity: 3, refillPerSecond: 2 } }],
+			rules: [{ provider: 'openai', rateLimit: { capacity: 3, refillPerSecond: 0.001 } }],
 		});
 		const results = [];
 		for (let i = 0; i < 5; i++)
@@ -100,17 +193,9 @@ describe('scripted faults', () => {
 		);
 		assert.equal(results[3].body.error.code, 'rate_limit_exceeded');
 		const waitMs = Number(results[3].headers.get('retry-after-ms'));
-		assert.ok(waitMs > 0 && waitMs <= 500, `retry-after-ms ${waitMs}`);
-		await new Promise((r) => setTimeout(r, 600));
-		assert.equal(
-			(
-				await call(
-					'/v1/chat/completions',
-					{ model: 'gpt-4o-mini', messages: [] },
-					{ authorization: 'Bearer k' },
-				)
-			).status,
-			200,
+		assert.ok(
+			waitMs > 0 && waitMs <= 1_000_000,
+			`retry-after-ms ${waitMs}: at most one token's refill time`,
 		);
 	});
 
@@ -203,6 +288,7 @@ describe('control', () => {
 		assert.deepEqual(stats, {
 			total: 3,
 			requests: { 'anthropic/claude-haiku-4-5': 2, 'anthropic/claude-sonnet-4-5': 1 },
+			maxInFlight: 1,
 		});
 		await fetch(`${admin}/scenario`, { method: 'PUT', body: '{}' });
 		assert.equal((await anthropic()).status, 200);

@@ -1,4 +1,7 @@
-/** The circuit breaker inside the engine, shared through the embedded store, proven by the emulator's counters. */
+/**
+ * The circuit breaker inside the engine, shared through the embedded store, proven by the
+ * emulator's counters. On a virtual clock, so the cool-down ends at an exact instant.
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +12,7 @@ import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { HALF, MODELS, tier, useEmulator } from '../helpers/emulator';
+import { VirtualClock } from '../helpers/virtualClock';
 
 const ctx = useEmulator();
 const POLICY = {
@@ -20,80 +24,114 @@ const POLICY = {
 	rateWindowMs: 60_000,
 	rateMinCalls: 10,
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PRIMARY = CircuitBreaker.circuitOf('anthropic', MODELS.anthropic);
+/** With random() = 0.5 and a 10 ms initial delay, three failed tries end 5 + 10 ms in. */
+const OPENED_AT = 15;
 
-function chains(file: string) {
+/** Two chains over one store file (two executions, or two workers), on one clock. */
+function setUp() {
 	const { emulator } = ctx;
-	// Two chains over one store file: two executions (or two workers sharing the file).
+	const file = join(mkdtempSync(join(tmpdir(), 'breaker-')), 'state.sqlite');
+	const clock = new VirtualClock();
 	const make = () =>
 		new FailoverChain(
 			{
 				tiers: [tier(emulator, 'anthropic'), tier(emulator, 'openai')],
 				backoff: { initialDelayMs: 10 },
 			},
-			{ breaker: new CircuitBreaker(new SqliteStateStore(file), POLICY), random: HALF },
+			{
+				breaker: new CircuitBreaker(new SqliteStateStore(file), POLICY, clock),
+				random: HALF,
+				clock,
+			},
 		);
-	return [make(), make()] as const;
+	const store = new SqliteStateStore(file);
+	const [first, second] = [make(), make()];
+	return {
+		clock,
+		first: (prompt: string) => clock.run(first.run({ prompt })),
+		second: (prompt: string) => clock.run(second.run({ prompt })),
+		snapshot: (circuit: string) => store.snapshot(circuit, clock.epochMs()),
+	};
 }
 
 describe('circuit breaker', () => {
 	it('opens after the primary fails, then other executions skip it without calling it', async () => {
 		const { emulator } = ctx;
-		emulator.loadScenario({
-			rules: [
-				{ provider: 'anthropic', fault: 'overloaded' },
-				{ provider: 'openai', latencyMs: 50 },
-			],
-		});
+		emulator.loadScenario({ rules: [{ provider: 'anthropic', fault: 'overloaded' }] });
 		emulator.resetCounts();
-		const [first, second] = chains(join(mkdtempSync(join(tmpdir(), 'breaker-')), 'state.sqlite'));
-		const opening = await first.run({ prompt: 'Summarise.' });
+		const { clock, first, second, snapshot } = setUp();
+		const opening = await first('Summarise.');
 		assert.equal(opening.tier, 2);
 		assert.equal(emulator.count('anthropic'), 3, 'three failures open the circuit');
+		assert.equal(opening.latencyMs, OPENED_AT);
+		assert.deepEqual(await snapshot(PRIMARY), {
+			state: 'open',
+			failures: 3,
+			openUntil: clock.epochStart + OPENED_AT + POLICY.openMs,
+		});
 
-		const started = performance.now();
-		const skipping = await second.run({ prompt: 'Summarise.' });
-		const elapsed = performance.now() - started;
+		const skipping = await second('Summarise.');
 		assert.equal(skipping.tier, 2);
 		assert.equal(emulator.count('anthropic'), 3, 'the open circuit was not called');
 		assert.equal(skipping.attempts[0].status, 'skipped');
 		assert.equal(skipping.attempts[0].message, 'skipped: circuit open');
-		assert.ok(
-			elapsed < 50 * 1.2 + 40,
-			`answered in ${Math.round(elapsed)} ms, close to the secondary's own 50 ms`,
-		);
+		assert.equal(skipping.latencyMs, 0, 'no wait for the open circuit either');
 	});
 
-	it('lets one probe through after the cool-down and closes when it succeeds', async () => {
+	it('lets one probe through exactly when the cool-down ends and closes when it succeeds', async () => {
 		const { emulator } = ctx;
 		emulator.loadScenario({ rules: [{ provider: 'anthropic', fault: 'overloaded', times: 3 }] });
 		emulator.resetCounts();
-		const [first, second] = chains(join(mkdtempSync(join(tmpdir(), 'breaker-')), 'state.sqlite'));
-		assert.equal((await first.run({ prompt: 'a' })).tier, 2);
-		assert.equal((await second.run({ prompt: 'b' })).attempts[0].message, 'skipped: circuit open');
-		await sleep(POLICY.openMs + 50);
-		const probe = await second.run({ prompt: 'c' });
+		const { clock, first, second, snapshot } = setUp();
+		assert.equal((await first('a')).tier, 2);
+		assert.equal(clock.now(), OPENED_AT);
+		clock.advanceTo(OPENED_AT + POLICY.openMs - 1);
+		assert.equal(
+			(await second('b')).attempts[0].message,
+			'skipped: circuit open',
+			'still open 1 ms before the cool-down ends',
+		);
+		assert.equal(emulator.count('anthropic', MODELS.anthropic), 3);
+		clock.advanceTo(OPENED_AT + POLICY.openMs);
+		const probe = await second('c');
 		assert.equal(probe.tier, 1, 'the probe answered: the primary is back');
 		assert.equal(emulator.count('anthropic', MODELS.anthropic), 4);
-		assert.equal((await first.run({ prompt: 'd' })).tier, 1, 'closed for everyone');
+		assert.equal((await snapshot(PRIMARY)).state, 'closed');
+		assert.equal((await first('d')).tier, 1, 'closed for everyone');
 	});
 
 	it('a failed probe keeps it open; the reason says the circuit was open', async () => {
 		const { emulator } = ctx;
 		emulator.loadScenario({ rules: [{ fault: 'server_error' }] });
-		const [first] = chains(join(mkdtempSync(join(tmpdir(), 'breaker-')), 'state.sqlite'));
-		await first.run({ prompt: 'a' }); // opens both circuits
-		const skipped = await first.run({ prompt: 'b' });
+		emulator.resetCounts();
+		const { clock, first, snapshot } = setUp();
+		await first('a'); // opens the primary at 15 ms, the secondary at 15 + 5 + 10 ms
+		const skipped = await first('b');
 		assert.equal(skipped.outcome, 'needs_human');
 		assert.match(
 			skipped.reasonText,
 			/tier 1 anthropic\/claude-haiku-4-5: skipped, circuit open; tier 2 openai\/gpt-4o-mini: skipped, circuit open/,
 		);
-		await sleep(POLICY.openMs + 50);
+		clock.advanceTo(OPENED_AT + POLICY.openMs);
 		emulator.resetCounts();
-		await first.run({ prompt: 'c' });
+		const probed = await first('c');
 		assert.equal(emulator.count('anthropic'), 1, 'one probe, which failed');
-		assert.equal((await first.run({ prompt: 'd' })).attempts[0].message, 'skipped: circuit open');
+		assert.equal(emulator.count('openai'), 0, 'the secondary is still cooling down');
+		assert.deepEqual(
+			probed.attempts.map((a) => [a.tier, a.status, a.errorClass ?? a.message]),
+			[
+				[1, 'failed', 'server_error'],
+				[1, 'skipped', 'skipped: circuit open'],
+				[2, 'skipped', 'skipped: circuit open'],
+			],
+		);
+		assert.equal(
+			(await snapshot(PRIMARY)).openUntil,
+			clock.epochStart + OPENED_AT + 2 * POLICY.openMs,
+			'reopened for a full cool-down from the failed probe',
+		);
+		assert.equal((await first('d')).attempts[0].message, 'skipped: circuit open');
 	});
 
 	it('drills never touch the shared breaker', async () => {
@@ -110,9 +148,6 @@ describe('circuit breaker', () => {
 			{ breaker: new CircuitBreaker(store, POLICY) },
 		);
 		for (let i = 0; i < 3; i++) await drilled.run({ prompt: 'x' });
-		assert.equal(
-			(await store.snapshot(CircuitBreaker.circuitOf('anthropic', MODELS.anthropic))).state,
-			'closed',
-		);
+		assert.equal((await store.snapshot(PRIMARY)).state, 'closed');
 	});
 });

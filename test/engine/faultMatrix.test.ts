@@ -12,8 +12,15 @@ import { ERROR_CLASSES } from '../../lib/engine/types';
 import type { Fault } from '../../lib/emulator/scenario';
 import type { WireProvider } from '../../lib/emulator/wire';
 import { FAST_BACKOFF, HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
+import { VirtualClock, hangingOn } from '../helpers/virtualClock';
 
 const ctx = useEmulator();
+
+/**
+ * Per-attempt limit, in virtual time. Far above any real delay, so the SDKs' own timeouts
+ * (the limit plus a second, in real time) never act before the engine cuts a hanging call off.
+ */
+const LIMIT_MS = 60_000;
 
 /** Classes worth retrying on the same model; the rest fail over after one try. */
 const RETRIED = new Set<ErrorClass>([
@@ -81,12 +88,13 @@ for (const provider of WIRE_PROVIDERS) {
 					],
 				});
 				emulator.resetCounts();
+				const clock = new VirtualClock();
 				const chain = new FailoverChain(
 					{
 						tiers: [
 							tier(emulator, provider, {
 								contextWindow: 100_000,
-								timeoutMs: errorClass === 'timeout' ? 300 : 5_000,
+								timeoutMs: LIMIT_MS,
 							}),
 							tier(emulator, fallback, {
 								model: FALLBACK_MODEL,
@@ -95,14 +103,15 @@ for (const provider of WIRE_PROVIDERS) {
 							}),
 						],
 						backoff: FAST_BACKOFF,
-						deadlineMs: 20_000,
+						deadlineMs: 10 * LIMIT_MS,
 						output: { json: errorClass === 'invalid_output' },
 					},
-					{ random: HALF },
+					{ random: HALF, clock },
 				);
-				const result = await chain.run({
-					prompt: 'Summarise the customer ticket in one sentence.',
-				});
+				const result = await clock.run(
+					chain.run({ prompt: 'Summarise the customer ticket in one sentence.' }),
+					errorClass === 'timeout' ? hangingOn(emulator, provider, clock) : undefined,
+				);
 
 				if (unsignalled) {
 					assert.equal(result.outcome, 'answered');
@@ -132,10 +141,7 @@ for (const provider of WIRE_PROVIDERS) {
 					assert.equal(attempt.decision, i < tries - 1 ? 'retry' : 'next_tier');
 					assert.ok(attempt.message && attempt.message.length > 0, 'a message for people');
 					if (errorClass === 'timeout')
-						assert.ok(
-							attempt.latencyMs >= 250 && attempt.latencyMs < 1_500,
-							`timed out after ${attempt.latencyMs} ms`,
-						);
+						assert.equal(attempt.latencyMs, LIMIT_MS, 'cut off at exactly its limit');
 				});
 				if (
 					status !== undefined &&
@@ -158,6 +164,12 @@ for (const provider of WIRE_PROVIDERS) {
 					);
 				}
 				assert.equal(failed[tries - 1].waitedMs, 0, 'no wait before failing over');
+				assert.equal(
+					result.latencyMs,
+					failed.reduce((sum, a) => sum + a.waitedMs, 0) +
+						(errorClass === 'timeout' ? tries * LIMIT_MS : 0),
+					'the task took its waits and its cut-off calls, nothing more',
+				);
 
 				const answer = result.attempts[result.attempts.length - 1];
 				assert.equal(answer.status, 'ok');

@@ -8,7 +8,7 @@ import {
 	hintFromGeminiDetails,
 	hintFromHeaders,
 	hintFromMessage,
-} from '../../lib/engine/retryHints';
+} from '../../lib/providers/retryHints';
 import type { ErrorClass } from '../../lib/engine/types';
 import { ERROR_CLASSES } from '../../lib/engine/types';
 

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { PRICE_TABLE } from '../../lib/engine/pricing';
-import { FAST_BACKOFF, HALF, MODELS, tier, useEmulator } from '../helpers/emulator';
+import { FAST_BACKOFF, HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
 
 const ctx = useEmulator();
 
@@ -153,18 +153,83 @@ describe('output checks', () => {
 		assert.match(result.attempts[0].message ?? '', /must have required property 'reason'/);
 		assert.match(result.attempts[0].message ?? '', /must be equal to one of the allowed values/);
 	});
+});
 
-	it('a truncated answer is accepted when completeness is not required', async () => {
+describe('truncated answers', () => {
+	const REPLY = 'Refund approved: the parcel arrived nine days after the promised date.';
+	/** What the emulator sends for a truncated answer: the first half, with the length finish reason. */
+	const CUT = 'Refund approved: the parcel arrived';
+
+	it('completeness required (the default): classified truncated, not retried, the next tier answers', async () => {
 		const { emulator } = ctx;
-		emulator.loadScenario({ rules: [{ provider: 'gemini', fault: 'truncated' }] });
-		const chain = new FailoverChain({
-			tiers: [tier(emulator, 'gemini')],
-			output: { requireComplete: false },
+		emulator.loadScenario({
+			rules: [
+				{ provider: 'gemini', fault: 'truncated', reply: REPLY },
+				{ provider: 'openai', reply: REPLY },
+			],
 		});
-		const result = await chain.run({ prompt: 'Write a long story.' });
-		assert.equal(result.outcome, 'answered');
-		assert.ok((result.text ?? '').length > 0);
+		const chain = new FailoverChain({
+			tiers: [tier(emulator, 'gemini'), tier(emulator, 'openai')],
+		});
+		const result = await chain.run({ prompt: 'Decide the refund.' });
+		assert.deepEqual(
+			{
+				text: result.text,
+				provider: result.provider,
+				attempts: result.attempts.map((a) => [a.provider, a.status, a.errorClass, a.decision]),
+			},
+			{
+				text: REPLY,
+				provider: 'openai',
+				attempts: [
+					['gemini', 'failed', 'truncated', 'next_tier'],
+					['openai', 'ok', undefined, 'stop'],
+				],
+			},
+		);
 	});
+
+	it('completeness required and no other tier: needs a human, and the cut-off text is not delivered', async () => {
+		const { emulator } = ctx;
+		emulator.loadScenario({ rules: [{ provider: 'gemini', fault: 'truncated', reply: REPLY }] });
+		const chain = new FailoverChain({ tiers: [tier(emulator, 'gemini')] });
+		const result = await chain.run({ prompt: 'Decide the refund.' });
+		assert.deepEqual(
+			{
+				outcome: result.outcome,
+				reason: result.reason,
+				reasonText: result.reasonText,
+				text: result.text,
+			},
+			{
+				outcome: 'needs_human',
+				reason: 'all_tiers_failed',
+				reasonText:
+					'Every model in the chain failed; tier 1 gemini/gemini-2.5-flash: truncated (200) after 1 try.',
+				text: undefined,
+			},
+		);
+	});
+
+	for (const provider of WIRE_PROVIDERS) {
+		it(`${provider}, completeness not required: the cut-off answer is delivered exactly as sent`, async () => {
+			const { emulator } = ctx;
+			emulator.loadScenario({ rules: [{ provider, fault: 'truncated', reply: REPLY }] });
+			const chain = new FailoverChain({
+				tiers: [tier(emulator, provider)],
+				output: { requireComplete: false },
+			});
+			const result = await chain.run({ prompt: 'Decide the refund.' });
+			assert.deepEqual(
+				{
+					outcome: result.outcome,
+					text: result.text,
+					attempts: result.attempts.map((a) => [a.status, a.errorClass, a.decision]),
+				},
+				{ outcome: 'answered', text: CUT, attempts: [['ok', undefined, 'stop']] },
+			);
+		});
+	}
 });
 
 describe('cost and usage', () => {

@@ -5,12 +5,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { ICredentialDataDecryptedObject, INodeExecutionData } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ILoadOptionsFunctions,
+	INodeExecutionData,
+	INodeListSearchResult,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { PROVIDERS } from '../../lib/providers/registry';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
+import { listModels } from '../../nodes/ResilientLlm/modelSearch';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
+import { until } from '../helpers/until';
 import type { ParameterValue } from '../helpers/fakeExecute';
 
 const ctx = useEmulator();
@@ -161,6 +169,141 @@ describe('bad input', () => {
 	});
 });
 
+describe('saved tiers', () => {
+	/** Runs one self-hosted tier priced at 2 and 4 USD per million tokens; checks answer and cost. */
+	async function answersAtItsPrice(tier: Record<string, unknown>): Promise<void> {
+		// No key on the self-hosted server: the tier runs without a credential.
+		ctx.emulator.loadScenario({});
+		const { outputs } = await execute({
+			items: [{ text: 'hi' }],
+			parameters: { chain: { tiers: [tier] } },
+			credentials: {},
+		});
+		const item = outputs[0][0];
+		assert.equal(item.json.text, 'Emulated answer from openai/qwen2.5.');
+		const usage = resilience(item).usage as { inputTokens: number; outputTokens: number };
+		assert.equal(resilience(item).costUsd, (usage.inputTokens * 2 + usage.outputTokens * 4) / 1e6);
+	}
+
+	it('a model chosen with the model picker, and a base URL under Tier Options, run', async () => {
+		await answersAtItsPrice({
+			provider: 'openai_compatible',
+			model: { __rl: true, mode: 'list', value: 'qwen2.5', cachedResultName: 'qwen2.5' },
+			tierOptions: { baseUrl: ctx.emulator.urls.openai, inputPrice: 2, outputPrice: 4 },
+		});
+	});
+
+	it('a tier saved before Tier Options keeps its base URL and prices', async () => {
+		await answersAtItsPrice({
+			provider: 'openai_compatible',
+			model: 'qwen2.5',
+			baseUrl: ctx.emulator.urls.openai,
+			inputPrice: 2,
+			outputPrice: 4,
+		});
+	});
+});
+
+/** n8n's ILoadOptionsFunctions as the model picker sees it, for the tier at `chain.tiers[0]`. */
+function pickerContext(
+	tier: Record<string, unknown>,
+	selected: Record<string, ICredentialDataDecryptedObject>,
+): ILoadOptionsFunctions {
+	const parameters = { chain: { tiers: [tier] } };
+	const path = 'parameters.chain.tiers[0].model';
+	return {
+		getNode: () => ({
+			id: 'node-1',
+			name: 'Resilient LLM',
+			type: 'n8n-nodes-resilient-llm.resilientLlm',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters,
+			credentials: Object.fromEntries(
+				Object.keys(selected).map((type) => [type, { id: type, name: type }]),
+			),
+		}),
+		// As n8n resolves it: '&' is a sibling of the parameter being listed.
+		getCurrentNodeParameter: (name: string) => {
+			const resolved = name.startsWith('&')
+				? `${path.split('.').slice(1, -1).join('.')}.${name.slice(1)}`
+				: name;
+			return resolved
+				.split(/\.|\[(\d+)\]/)
+				.filter((part) => part)
+				.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], parameters);
+		},
+		getCredentials: async (type: string) => {
+			if (!selected[type]) throw new Error('Node does not require credentials');
+			return selected[type];
+		},
+	} as unknown as ILoadOptionsFunctions;
+}
+
+/** Shaped like an OpenAI key, so that a leak into a message would show. */
+const WRONG_KEY = ['sk-proj', 'WRONGKEY', '0123456789'].join('-');
+
+describe('the model picker', () => {
+	const list = (tier: Record<string, unknown>, selected = credentials(), filter?: string) =>
+		listModels.call(pickerContext(tier, selected), filter);
+	const ids = (result: INodeListSearchResult) => result.results.map((r) => r.value);
+
+	it("lists each provider's models from its own list endpoint, with the selected credential", async () => {
+		const { ollama, ...keyed } = KEYS;
+		void ollama; // a local Ollama takes no key
+		ctx.emulator.loadScenario({ apiKeys: keyed });
+		for (const provider of PROVIDERS) {
+			if (provider.id === 'openai_compatible') continue;
+			const result = await list({ provider: provider.id });
+			const expected = PROVIDERS.filter((p) => p.wire === provider.wire)
+				.flatMap((p) => p.models)
+				.filter((m, i, all) => all.indexOf(m) === i)
+				.sort();
+			assert.deepEqual(ids(result), expected, provider.id);
+		}
+	});
+
+	it('an OpenAI-compatible tier lists from its own base URL, with no credential', async () => {
+		ctx.emulator.loadScenario({ apiKeys: {} });
+		const result = await list(
+			{ provider: 'openai_compatible', tierOptions: { baseUrl: ctx.emulator.urls.openai } },
+			{},
+		);
+		assert.ok(ids(result).includes('llama3.2'), JSON.stringify(ids(result)));
+	});
+
+	it('the search box filters the list', async () => {
+		ctx.emulator.loadScenario({ apiKeys: KEYS });
+		assert.deepEqual(ids(await list({ provider: 'anthropic' }, credentials(), 'SONNET')), [
+			'claude-sonnet-4-5',
+		]);
+	});
+
+	it('a rejected key says so, names the provider and points to By ID, without the key', async () => {
+		ctx.emulator.loadScenario({ apiKeys: KEYS });
+		const wrong = {
+			...credentials(),
+			resilientLlmOpenAiApi: {
+				apiKey: WRONG_KEY,
+				baseUrl: ctx.emulator.urls.openai,
+			},
+		};
+		await assert.rejects(list({ provider: 'openai' }, wrong), (error: Error) => {
+			assert.match(error.message, /^Could not list OpenAI models \(HTTP 401: .*\)\. Choose By ID/);
+			assert.doesNotMatch(error.message, /WRONGKEY/);
+			return true;
+		});
+	});
+
+	it('a missing credential or provider is named', async () => {
+		await assert.rejects(
+			list({ provider: 'gemini' }, {}),
+			/^NodeOperationError: Select a "Resilient LLM: Google Gemini API" credential on this node to list Google Gemini models, or choose By ID/,
+		);
+		await assert.rejects(list({}), /Choose the tier's Provider first/);
+	});
+});
+
 describe('routing and output', () => {
 	it('JSON output is parsed into the item, and checked against the schema', async () => {
 		ctx.emulator.loadScenario({
@@ -204,9 +347,7 @@ describe('routing and output', () => {
 			rules: [{ provider: 'anthropic', latencyMs: 100 }],
 		});
 		const items = Array.from({ length: 20 }, (_, i) => ({ text: `Task ${i}`, n: i }));
-		const started = performance.now();
 		const { outputs } = await execute({ items, parameters: { options: { concurrency: 10 } } });
-		const elapsed = performance.now() - started;
 		assert.deepEqual(
 			outputs[0].map((i) => i.json.n),
 			items.map((i) => i.n),
@@ -215,7 +356,30 @@ describe('routing and output', () => {
 			outputs[0].map((i) => i.pairedItem),
 			items.map((_, i) => ({ item: i })),
 		);
-		assert.ok(elapsed < 600, `20 items at 100 ms with concurrency 10 took ${elapsed} ms`);
+	});
+
+	it('has exactly Concurrency calls open at once, never more', async () => {
+		// Every call hangs, so no slot frees up until the execution is cancelled.
+		ctx.emulator.loadScenario({ apiKeys: KEYS, rules: [{ fault: 'hang' }] });
+		ctx.emulator.resetCounts();
+		const cancel = new AbortController();
+		const items = Array.from({ length: 20 }, (_, i) => ({ text: `Task ${i}` }));
+		const running = fakeExecute({
+			items,
+			parameters: {
+				prompt: (i: number) => items[i].text,
+				chain: CHAIN,
+				options: { concurrency: 10 },
+			},
+			credentials: credentials(),
+			signal: cancel.signal,
+		});
+		const done = new ResilientLlm().execute.call(running.context);
+		await until(() => ctx.emulator.stats().total >= 10, 'ten calls open');
+		cancel.abort();
+		await done;
+		assert.equal(ctx.emulator.stats().maxInFlight, 10);
+		assert.equal(ctx.emulator.stats().total, 10, 'the other ten items never called');
 	});
 
 	it('logs one structured line per task, without secrets', async () => {

@@ -54,11 +54,11 @@ describe('review page', () => {
 		assert.ok(!html.includes('<script>x'), 'no raw script tag');
 		assert.ok(!html.includes('<img'), 'no raw img tag');
 		assert.ok(!html.includes('"><b>'), 'the action attribute is escaped');
-		// Each of the nine fields shows up escaped (some twice: the title also names the tab).
-		assert.ok(
-			html.split('&lt;script&gt;x&lt;/script&gt;&quot;&#39;&amp;&lt;img onerror=y&gt;').length -
-				1 >=
-				9,
+		// Each of the nine fields shows up escaped, two of them twice: the title also names the
+		// tab, and the draft answer is shown and also offered for editing.
+		assert.equal(
+			html.split('&lt;script&gt;x&lt;/script&gt;&quot;&#39;&amp;&lt;img onerror=y&gt;').length - 1,
+			11,
 		);
 		assert.equal((html.match(/<script/g) ?? []).length, 1, 'only the page script, with its nonce');
 		assert.match(html, /<script nonce="n0nce">/);
@@ -123,40 +123,37 @@ describe('parseReview', () => {
 		assert.equal(parsed.values.email, 'not-an-email');
 	});
 
-	it('checks the password and the reviewer list', () => {
+	describe('a guarded review (password and reviewer list)', () => {
 		const guarded = { ...settings, password: 'pw', allowedEmails: ['ana@example.com'] };
-		const wrong = parseReview(
-			{ decision_0: 'approve', email: 'ANA@example.com', password: 'nope' },
-			[item],
-			guarded,
-		);
-		assert.ok(
-			!wrong.ok && wrong.status === 403 && wrong.problems.includes('The review password is wrong.'),
-		);
-		const stranger = parseReview(
-			{ decision_0: 'approve', email: 'eve@example.com', password: 'pw' },
-			[item],
-			guarded,
-		);
-		assert.ok(
-			!stranger.ok &&
-				stranger.problems.includes('This email is not on the list of reviewers for this workflow.'),
-		);
-		assert.ok(
-			parseReview(
-				{ decision_0: 'approve', email: 'Ana@Example.com', password: 'pw' },
-				[item],
-				guarded,
-			).ok,
-			'emails compare case-insensitively',
-		);
-		assert.ok(
-			parseReview(
-				{ decision_0: 'approve', email: 'ana@example.com', password: 'pw' },
-				[item],
-				guarded,
-			).ok,
-		);
+		const refusal = (body: Record<string, string>) => {
+			const parsed = parseReview({ decision_0: 'approve', ...body }, [item], guarded);
+			return parsed.ok ? 'accepted' : { status: parsed.status, problems: parsed.problems };
+		};
+
+		it('refuses a wrong password with 403, even from a listed reviewer', () => {
+			assert.deepEqual(refusal({ email: 'ana@example.com', password: 'nope' }), {
+				status: 403,
+				problems: ['The review password is wrong.'],
+			});
+		});
+
+		it('refuses an email not on the list with 403, even with the right password', () => {
+			assert.deepEqual(refusal({ email: 'eve@example.com', password: 'pw' }), {
+				status: 403,
+				problems: ['This email is not on the list of reviewers for this workflow.'],
+			});
+		});
+
+		it('asks for the email when there is a reviewer list', () => {
+			assert.deepEqual(refusal({ password: 'pw' }), {
+				status: 400,
+				problems: ['Enter your email.'],
+			});
+		});
+
+		it('accepts a listed reviewer, comparing emails case-insensitively', () => {
+			assert.equal(refusal({ email: 'Ana@Example.com', password: 'pw' }), 'accepted');
+		});
 	});
 
 	it('refuses oversized answers', () => {
@@ -175,6 +172,15 @@ describe('claimDecision', () => {
 		assert.equal(claimDecision('exec-a', now), true);
 		assert.equal(claimDecision('exec-a', now + 1), false);
 		assert.equal(claimDecision('exec-b', now + 2), true);
-		assert.equal(claimDecision('exec-a', now + 16 * 60_000), true, 'expired claims are dropped');
+		assert.equal(
+			claimDecision('exec-a', now + 15 * 60_000),
+			false,
+			'held for the whole 15 minutes',
+		);
+		assert.equal(
+			claimDecision('exec-a', now + 15 * 60_000 + 1),
+			true,
+			'expired claims are dropped',
+		);
 	});
 });

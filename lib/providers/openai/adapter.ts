@@ -7,7 +7,7 @@ import type {
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
-} from './types';
+} from '../types';
 
 const FINISH: Record<string, FinishReason> = {
 	stop: 'stop',

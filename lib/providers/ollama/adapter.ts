@@ -1,4 +1,4 @@
-import { MalformedResponseError, ProviderHttpError } from './httpError';
+import { MalformedResponseError, ProviderHttpError } from '../httpError';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -6,7 +6,7 @@ import type {
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
-} from './types';
+} from '../types';
 
 interface OllamaChatResponse {
 	model?: string;
@@ -15,6 +15,8 @@ interface OllamaChatResponse {
 	prompt_eval_count?: number;
 	eval_count?: number;
 }
+
+export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
 
 const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length' };
 
@@ -25,7 +27,7 @@ export class OllamaAdapter implements ProviderAdapter {
 	private readonly headers: Record<string, string>;
 
 	constructor(settings: AdapterSettings) {
-		const base = (settings.baseUrl || 'http://127.0.0.1:11434').replace(/\/+$/, '');
+		const base = (settings.baseUrl || DEFAULT_OLLAMA_URL).replace(/\/+$/, '');
 		this.url = `${base}/api/chat`;
 		this.headers = { 'content-type': 'application/json' };
 		// Ollama needs no key locally; a proxy or Ollama's cloud in front of it may.

@@ -1,0 +1,335 @@
+/**
+ * Every string and choice the editor shows, checked in process: options that have options,
+ * defaults that are among them, expressions that parse and use n8n's real variables, and
+ * words the way n8n writes them. Then the parts the provider registry decides.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import type {
+	ICredentialType,
+	INodeProperties,
+	INodePropertyCollection,
+	INodePropertyOptions,
+	INodeType,
+} from 'n8n-workflow';
+import { ExpressionParser } from 'n8n-workflow';
+
+import { ResilientLlmAnthropicApi } from '../../credentials/ResilientLlmAnthropicApi.credentials';
+import { ResilientLlmGeminiApi } from '../../credentials/ResilientLlmGeminiApi.credentials';
+import { ResilientLlmOllamaApi } from '../../credentials/ResilientLlmOllamaApi.credentials';
+import { ResilientLlmOpenAiApi } from '../../credentials/ResilientLlmOpenAiApi.credentials';
+import { ResilientLlmRedisApi } from '../../credentials/ResilientLlmRedisApi.credentials';
+import { PROVIDERS } from '../../lib/providers/registry';
+import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
+import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
+import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
+
+const PROVIDERS_DIR = join(__dirname, '..', '..', 'lib', 'providers');
+
+const NODES: INodeType[] = [new ResilientLlm(), new HumanReview(), new ResilienceAlert()];
+const CREDENTIALS: ICredentialType[] = [
+	new ResilientLlmAnthropicApi(),
+	new ResilientLlmOpenAiApi(),
+	new ResilientLlmGeminiApi(),
+	new ResilientLlmOllamaApi(),
+	new ResilientLlmRedisApi(),
+];
+
+/** The variables n8n's expressions know (credentials' own expressions add `$credentials`). */
+const N8N_VARIABLES = new Set([
+	'$json',
+	'$binary',
+	'$input',
+	'$execution',
+	'$parameter',
+	'$node',
+	'$now',
+	'$today',
+	'$workflow',
+	'$vars',
+	'$env',
+	'$prevNode',
+	'$runIndex',
+	'$itemIndex',
+	'$fromAI',
+	'$jmespath',
+	'$if',
+	'$min',
+	'$max',
+	'$',
+]);
+
+interface Found {
+	/** Where in the description, e.g. `Resilient LLM › chain › tiers › provider`. */
+	at: string;
+	property: INodeProperties;
+}
+
+function isCollectionEntry(value: unknown): value is INodePropertyCollection {
+	return typeof value === 'object' && value !== null && 'values' in value;
+}
+
+function isProperty(value: unknown): value is INodeProperties {
+	return typeof value === 'object' && value !== null && 'type' in value && 'name' in value;
+}
+
+/** Every parameter, nested ones included (collection options, fixedCollection values). */
+function allProperties(properties: INodeProperties[], at: string): Found[] {
+	const found: Found[] = [];
+	for (const property of properties) {
+		const here = `${at} › ${property.name}`;
+		found.push({ at: here, property });
+		for (const option of property.options ?? []) {
+			if (isCollectionEntry(option))
+				found.push(...allProperties(option.values, `${here} › ${option.name}`));
+			else if (isProperty(option)) found.push(...allProperties([option], here));
+		}
+	}
+	return found;
+}
+
+/** Every text a person reads or n8n evaluates in a parameter, with where it is. */
+function textsOf({ at, property }: Found): Array<[string, string]> {
+	const texts: Array<[string, string]> = [];
+	const add = (where: string, value: unknown) => {
+		if (typeof value === 'string' && value !== '') texts.push([where, value]);
+	};
+	add(`${at}.displayName`, property.displayName);
+	add(`${at}.description`, property.description);
+	add(`${at}.placeholder`, property.placeholder);
+	add(`${at}.hint`, property.hint);
+	add(`${at}.default`, property.default);
+	for (const mode of property.modes ?? []) {
+		add(`${at}.modes.${mode.name}.displayName`, mode.displayName);
+		add(`${at}.modes.${mode.name}.placeholder`, mode.placeholder);
+	}
+	for (const option of property.options ?? []) {
+		if (isCollectionEntry(option) || isProperty(option)) continue;
+		const o = option;
+		add(`${at}.options.${String(o.value)}.name`, o.name);
+		add(`${at}.options.${String(o.value)}.description`, o.description);
+	}
+	return texts;
+}
+
+const NODE_PARAMETERS = NODES.flatMap((node) =>
+	allProperties(node.description.properties, node.description.displayName),
+);
+const CREDENTIAL_PARAMETERS = CREDENTIALS.flatMap((credential) =>
+	allProperties(credential.properties, credential.displayName),
+);
+
+/** Expressions in a text: `{{ … }}` inside prose, or the whole value when it starts with `=`. */
+function expressionsIn(text: string): string[] {
+	if (!text.includes('{{')) return [];
+	const source = text.startsWith('=') ? text.slice(1) : text;
+	return ExpressionParser.splitExpression(source)
+		.filter((chunk) => chunk.type === 'code')
+		.map((chunk) => {
+			assert.ok(
+				chunk.type === 'code' && chunk.hasClosingBrackets,
+				`unclosed {{ in ${JSON.stringify(text)}`,
+			);
+			return chunk.text;
+		});
+}
+
+function checkExpression(where: string, code: string, extraVariables: string[] = []): void {
+	assert.doesNotThrow(
+		// Compiles without running: a syntax error in the expression throws here.
+		() => new Function(`return (${code});`),
+		`${where}: {{${code}}} does not parse`,
+	);
+	for (const match of code.matchAll(/\$[A-Za-z_]\w*|\$(?=\()/g)) {
+		const variable = match[0];
+		assert.ok(
+			N8N_VARIABLES.has(variable) || extraVariables.includes(variable),
+			`${where}: {{${code}}} uses ${variable}, which n8n does not know`,
+		);
+	}
+}
+
+describe('node descriptions', () => {
+	it('every node lists its versions, so a change saved workflows cannot take ships as a new one', () => {
+		for (const node of NODES) {
+			const { version, defaultVersion, name } = node.description;
+			assert.ok(Array.isArray(version), `${name}: version is a list`);
+			assert.equal(defaultVersion, Math.max(...version), `${name}: new nodes get the newest`);
+		}
+	});
+
+	it('every options and multiOptions parameter has options or a method that loads them', () => {
+		const choices = NODE_PARAMETERS.filter(
+			(f) => f.property.type === 'options' || f.property.type === 'multiOptions',
+		);
+		assert.ok(choices.length >= 8, `found only ${choices.length} choice parameters`);
+		for (const { at, property } of choices) {
+			const loader = property.typeOptions?.loadOptionsMethod;
+			assert.ok(
+				(property.options?.length ?? 0) > 0 || typeof loader === 'string',
+				`${at} offers nothing to choose`,
+			);
+		}
+	});
+
+	it('every default of a choice is one of its options', () => {
+		for (const { at, property } of NODE_PARAMETERS) {
+			if (property.type !== 'options' && property.type !== 'multiOptions') continue;
+			const values = (property.options as INodePropertyOptions[]).map((o) => o.value);
+			const defaults = property.type === 'multiOptions' ? property.default : [property.default];
+			for (const value of defaults as unknown[])
+				assert.ok(
+					values.includes(value as string),
+					`${at}: default ${JSON.stringify(value)} not in ${JSON.stringify(values)}`,
+				);
+		}
+	});
+
+	it("every model picker's list method exists on its node", () => {
+		for (const node of NODES) {
+			const pickers = allProperties(node.description.properties, node.description.name).filter(
+				(f) => f.property.type === 'resourceLocator',
+			);
+			for (const { at, property } of pickers) {
+				for (const mode of property.modes ?? []) {
+					const method = mode.typeOptions?.searchListMethod;
+					if (!method) continue;
+					assert.equal(
+						typeof node.methods?.listSearch?.[method],
+						'function',
+						`${at}: listSearch.${method} is missing`,
+					);
+				}
+			}
+		}
+	});
+
+	it('every expression in a placeholder, default, hint or description parses and uses real variables', () => {
+		let checked = 0;
+		for (const found of NODE_PARAMETERS) {
+			for (const [where, text] of textsOf(found)) {
+				for (const code of expressionsIn(text)) {
+					checkExpression(where, code);
+					checked++;
+				}
+			}
+		}
+		for (const node of NODES) {
+			const subtitle = node.description.subtitle;
+			if (typeof subtitle === 'string')
+				for (const code of expressionsIn(subtitle)) {
+					checkExpression(`${node.description.name}.subtitle`, code);
+					checked++;
+				}
+		}
+		// The Idempotency Key and Title placeholders, and the subtitle, at least.
+		assert.ok(checked >= 3, `only ${checked} expressions found`);
+	});
+
+	it("credentials' expressions parse and read only their own fields", () => {
+		let checked = 0;
+		for (const credential of CREDENTIALS) {
+			const fields = credential.properties.map((p) => p.name);
+			const texts = JSON.stringify([credential.authenticate ?? {}, credential.test ?? {}]);
+			for (const text of (JSON.parse(texts, (_k, v: unknown) => v) as unknown[]).flatMap(
+				function collect(value: unknown): string[] {
+					if (typeof value === 'string') return [value];
+					if (value && typeof value === 'object') return Object.values(value).flatMap(collect);
+					return [];
+				},
+			)) {
+				for (const code of expressionsIn(text)) {
+					checkExpression(credential.name, code, ['$credentials']);
+					for (const field of code.matchAll(/\$credentials\.(\w+)/g))
+						assert.ok(
+							fields.includes(field[1]),
+							`${credential.name}: {{${code}}} reads $credentials.${field[1]}, which it does not have`,
+						);
+					checked++;
+				}
+			}
+		}
+		assert.ok(checked >= 8, `only ${checked} credential expressions found`);
+	});
+
+	it('n8n and $json are written the way n8n writes them', () => {
+		const texts = [...NODE_PARAMETERS, ...CREDENTIAL_PARAMETERS].flatMap(textsOf);
+		for (const node of NODES)
+			texts.push([`${node.description.name}.description`, node.description.description]);
+		for (const credential of CREDENTIALS)
+			texts.push([`${credential.name}.displayName`, credential.displayName]);
+		assert.ok(texts.length > 100, `only ${texts.length} texts found`);
+		for (const [where, text] of texts) {
+			assert.doesNotMatch(text, /N8n|N8N\b/, `${where}: ${JSON.stringify(text)}`);
+			assert.doesNotMatch(text, /\$JSON|\$Json/, `${where}: ${JSON.stringify(text)}`);
+		}
+	});
+});
+
+describe('the provider registry decides', () => {
+	const llm = new ResilientLlm();
+	const tierFields = allProperties(llm.description.properties, 'llm').filter((f) =>
+		f.at.startsWith('llm › chain › tiers ›'),
+	);
+
+	it('the Provider dropdown lists every registered provider, and nothing else', () => {
+		const provider = tierFields.find((f) => f.at === 'llm › chain › tiers › provider');
+		assert.ok(provider);
+		assert.deepEqual(
+			(provider.property.options as INodePropertyOptions[]).map((o) => [o.value, o.name]),
+			PROVIDERS.map((p) => [p.id, p.label]),
+		);
+	});
+
+	it('the node has one credential slot for each credential type a provider uses, named for them', () => {
+		const slots = (llm.description.credentials ?? []).filter(
+			(c) => c.name !== 'resilientLlmRedisApi',
+		);
+		const types = [...new Set(PROVIDERS.map((p) => p.credential.type))].sort();
+		assert.deepEqual(slots.map((s) => s.name).sort(), types);
+		for (const slot of slots) {
+			const users = PROVIDERS.filter((p) => p.credential.type === slot.name).map((p) => p.label);
+			assert.equal(slot.displayName, users.join(' / '), `${slot.name} is labelled for its users`);
+			assert.notEqual(slot.required, true, `${slot.name} must not demand attention when unused`);
+		}
+		const redis = llm.description.credentials?.find((c) => c.name === 'resilientLlmRedisApi');
+		assert.deepEqual(redis?.displayOptions, { show: { '/options.stateStore': ['redis'] } });
+	});
+
+	it('each provider credential type exists, with the display name the registry uses in messages', () => {
+		for (const provider of PROVIDERS) {
+			const credential = CREDENTIALS.find((c) => c.name === provider.credential.type);
+			assert.ok(credential, `${provider.id}: no credential class ${provider.credential.type}`);
+			assert.equal(credential.displayName, provider.credential.displayName);
+		}
+	});
+
+	it('the providers import nothing from the engine: the engine builds on them, not the other way', () => {
+		const files = readdirSync(PROVIDERS_DIR, { recursive: true, encoding: 'utf8' }).filter((f) =>
+			f.endsWith('.ts'),
+		);
+		assert.ok(files.length >= 10, `only ${files.length} files under lib/providers`);
+		for (const file of files) {
+			const source = readFileSync(join(PROVIDERS_DIR, file), 'utf8');
+			assert.doesNotMatch(source, /from '[./]*\/engine\//, `lib/providers/${file}`);
+		}
+	});
+
+	it('a tier is filled in the order a person fills it: Provider, Model, Attempts, Timeout, then Tier Options', () => {
+		const visible = (llm.description.properties.find((p) => p.name === 'chain')?.options?.[0] as
+			| INodePropertyCollection
+			| undefined)!.values.filter((v) => v.type !== 'hidden');
+		assert.deepEqual(
+			visible.map((v) => v.displayName),
+			['Provider', 'Model', 'Attempts', 'Timeout (Seconds)', 'Tier Options'],
+		);
+		const options = visible.find((v) => v.name === 'tierOptions');
+		assert.deepEqual(
+			(options?.options as INodeProperties[]).map((o) => o.name),
+			['baseUrl', 'contextWindow', 'inputPrice', 'outputPrice'],
+		);
+	});
+});
