@@ -63,7 +63,7 @@ describe('idempotency in n8n (embedded store)', () => {
 		assert.equal(ctx.emulator.count('anthropic'), 1);
 	});
 
-	it('after n8n is killed during a call, a re-run makes at most one more call and stores one result', async () => {
+	it('after n8n is killed during a call, a re-run makes exactly one more call and stores one result', async () => {
 		ctx.emulator.loadScenario({ apiKeys: KEYS, rules: [{ provider: 'anthropic', fault: 'hang' }] });
 		ctx.emulator.resetCounts();
 		const { id, path } = await idempotentWorkflow(5);
