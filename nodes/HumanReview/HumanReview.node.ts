@@ -116,6 +116,9 @@ export class HumanReview implements INodeType {
 		// calling the node, so output 0 is Timed Out: a timeout can never read as an approval.
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Timed Out', 'Approved', 'Rejected'],
+		// Shown on the waiting node in the editor: the signed link, to open the review page there.
+		waitingNodeTooltip:
+			'={{ "Waiting for a decision. <a href=\'" + $execution.resumeUrl + "\' target=\'_blank\'>Open the review page</a>" }}',
 		webhooks: [
 			{
 				name: 'default',
@@ -154,6 +157,10 @@ export class HumanReview implements INodeType {
 			}
 			waitTill = new Date(Date.now() + amount * UNIT_MS[unit]);
 		}
+		// The editor reads the signed resume link of a waiting node from its task's metadata.
+		this.setMetadata({
+			resumeUrl: String(this.evaluateExpression('{{ $execution.resumeUrl }}', 0)),
+		});
 		await this.putExecutionToWait(waitTill);
 		return [items, [], []];
 	}

@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 
 import { OWNER } from '../harness/n8n';
-import { ROOT } from '../harness/pack';
 import { n8nEntry, nodeBinary } from '../harness/runtime';
 import { Stack, WORKFLOW_DIR, workflowFiles } from '../harness/stack';
 import { launchChromium } from '../helpers/browser';
+import { Editor, saveScreenshot } from '../helpers/editor';
 import { postForm } from '../helpers/http';
 
 let stack: Stack;
@@ -133,20 +133,18 @@ describe('on the canvas', () => {
 	it('the refund workflow opens in the n8n editor with every node, and is saved as a screenshot', async () => {
 		const browser = await launchChromium();
 		try {
-			const page = await browser.newPage({ viewport: { width: 1500, height: 860 } });
-			await page.goto(`${stack.n8n.baseUrl}/signin`);
-			await page.fill('input[name="emailOrLdapLoginId"]', OWNER.email);
-			await page.fill('input[name="password"]', OWNER.password);
-			await page.click('[data-test-id="form-submit-button"]');
-			await page.waitForURL((url) => !url.pathname.startsWith('/signin'), { timeout: 30_000 });
-			await page.goto(`${stack.n8n.baseUrl}/workflow/${ids['refund-approval.json']}`);
+			const page = await browser.newPage({
+				viewport: { width: 1500, height: 860 },
+				deviceScaleFactor: 1,
+			});
+			const editor = new Editor(page, stack.n8n.baseUrl);
+			await editor.signIn(OWNER.email, OWNER.password);
 			const file = workflowFiles().find((f) => f.file === 'refund-approval.json');
 			const nodes = (file?.json.nodes as Array<{ type: string }>).filter(
 				(n) => n.type !== 'n8n-nodes-base.stickyNote',
 			);
-			const canvasNodes = page.locator('[data-test-id="canvas-node"]');
-			await canvasNodes.nth(nodes.length - 1).waitFor({ timeout: 30_000 });
-			assert.equal(await canvasNodes.count(), nodes.length);
+			await editor.openWorkflow(ids['refund-approval.json'], nodes.length);
+			assert.equal(await editor.canvasNodes().count(), nodes.length);
 			assert.equal(
 				await page.getByText('Approved', { exact: true }).count(),
 				1,
@@ -154,9 +152,8 @@ describe('on the canvas', () => {
 			);
 			// The editor's first-run checklist is a popover: a click on empty canvas closes it.
 			await page.mouse.click(1250, 160);
-			await page.keyboard.press('1'); // zoom to fit
-			await page.waitForTimeout(800);
-			await page.screenshot({ path: join(ROOT, 'docs', 'workflow-refund-approval.png') });
+			await editor.zoomToFit();
+			await saveScreenshot(page, 'workflow-refund-approval.png');
 		} finally {
 			await browser.close();
 		}
