@@ -154,8 +154,8 @@ async function finished(
 	throw new Error(`execution ${executionId} did not finish`);
 }
 
+/** Asked after n8n has answered the request: a resume it started would show as running. */
 async function stillWaiting(executionId: string): Promise<boolean> {
-	await sleep(500);
 	return (await ctx.n8n.execution(executionId)).status === 'waiting';
 }
 
@@ -409,8 +409,9 @@ describe('Human Review', () => {
 			dialogs.push(dialog.message());
 			void dialog.dismiss();
 		});
-		await page.goto(link);
-		await sleep(500);
+		// Every script, handler and image error has had its turn once the page has loaded.
+		await page.goto(link, { waitUntil: 'load' });
+		await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
 		assert.deepEqual(dialogs, []);
 		assert.equal(await page.locator('img').count(), 0);
 		assert.equal(await page.locator('svg').count(), 0);

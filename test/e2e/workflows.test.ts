@@ -46,6 +46,18 @@ async function eventually<T>(
 	throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * The message with the link goes out before Human Review parks the execution; until it is
+ * parked, n8n answers the link with 409 "running already". A reviewer is never that quick.
+ */
+async function waiting(link: string): Promise<void> {
+	const id = /\/webhook-waiting\/(\d+)/.exec(link)?.[1] ?? '';
+	await eventually(
+		async () => ((await stack.n8n.execution(id)).status === 'waiting' ? true : undefined),
+		`execution ${id} to wait for its review`,
+	);
+}
+
 describe('workflow files', () => {
 	it('hold no secret and no absolute path, and reference credentials by name only', () => {
 		for (const file of readdirSync(WORKFLOW_DIR).filter((f) => f.endsWith('.json'))) {
@@ -209,6 +221,7 @@ describe('support-ticket-summary', () => {
 		);
 		const link = message.text.match(LINK)?.[0];
 		assert.ok(link, 'the message carries the review link');
+		await waiting(link);
 		const page = await fetch(link);
 		assert.equal(page.status, 200);
 		assert.match(await page.text(), /Summarise ticket T-102/);
@@ -282,6 +295,7 @@ describe('refund-approval', () => {
 		assert.equal(mail.subject, 'Refund R-2 needs your decision');
 		const link = mail.text.match(LINK)?.[0];
 		assert.ok(link, 'the email carries the review link');
+		await waiting(link);
 		const page = await fetch(link);
 		assert.equal(page.status, 200);
 		assert.match(await page.text(), /Refund R-2: 89 EUR/);
