@@ -412,6 +412,10 @@ export function processEnv(userFolder: string, brokerPort: number): Record<strin
 	return {
 		PATH: process.env.PATH ?? '',
 		HOME: process.env.HOME ?? '',
+		// As users run it. In development mode n8n answers errors, such as a review link opened
+		// after its execution ended, with a stack trace naming local files. A test that needs
+		// development mode passes NODE_ENV in its options' env.
+		NODE_ENV: 'production',
 		N8N_USER_FOLDER: userFolder,
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		N8N_DIAGNOSTICS_ENABLED: 'false',
