@@ -32,6 +32,14 @@ export class ResilientLlmRedisApi implements ICredentialType {
 			default: '',
 		},
 		{ displayName: 'Database Number', name: 'database', type: 'number', default: 0 },
+		{
+			displayName: 'Key Prefix',
+			name: 'prefix',
+			type: 'string',
+			default: 'resilient-llm:',
+			description:
+				'Every key the nodes keep in Redis starts with this. Give each n8n installation that shares this Redis its own prefix, so that each keeps its own circuit breakers, stored answers and alert counters.',
+		},
 		{ displayName: 'SSL', name: 'ssl', type: 'boolean', default: false },
 	];
 }

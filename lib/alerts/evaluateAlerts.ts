@@ -20,8 +20,12 @@ export type AlertKind = 'fallback_rate' | 'escalation_rate' | 'breaker_open';
 export interface AlertEvent {
 	event: 'incident' | 'recovered';
 	kind: AlertKind;
-	/** The workflow's ID, or for a breaker the circuit (provider/model). */
+	/** The workflow's ID, or for a breaker the circuit (`provider/model#endpoint`). */
 	subject: string;
+	/** For a breaker: its provider and model, and a hash naming its endpoint and credential. */
+	provider?: string;
+	model?: string;
+	endpoint?: string;
 	workflowName?: string;
 	tasks?: number;
 	rates?: { answeredBelowTier1: number; escalated: number };
@@ -82,14 +86,31 @@ export function evaluateAlerts(
 	for (const key of Object.keys(now)) {
 		if (open[key]) continue;
 		const [kind, subject] = split(key);
-		events.push({ ...(details.get(key) ?? { kind, subject }), event: 'incident', kind, subject });
+		events.push({
+			...(details.get(key) ?? about(kind, subject)),
+			event: 'incident',
+			kind,
+			subject,
+		});
 	}
 	for (const key of Object.keys(open)) {
 		if (now[key]) continue;
 		const [kind, subject] = split(key);
-		events.push({ ...(details.get(key) ?? { kind, subject }), event: 'recovered', kind, subject });
+		events.push({
+			...(details.get(key) ?? about(kind, subject)),
+			event: 'recovered',
+			kind,
+			subject,
+		});
 	}
 	return { events, open: now };
+}
+
+/** What an event without counters says: for a breaker, its circuit taken apart. */
+function about(kind: AlertKind, subject: string): Omit<AlertEvent, 'event'> {
+	const circuit = /^([^/]+)\/(.+)#([0-9a-f]+)$/.exec(subject);
+	if (kind !== 'breaker_open' || !circuit) return { kind, subject };
+	return { kind, subject, provider: circuit[1], model: circuit[2], endpoint: circuit[3] };
 }
 
 function split(key: string): [AlertKind, string] {

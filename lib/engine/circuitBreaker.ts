@@ -1,11 +1,15 @@
 /**
- * A circuit breaker per provider and model, its state kept in a StateStore so every
- * execution (and every worker sharing the store) learns at once that a provider is down.
+ * A circuit breaker per provider, model, endpoint and credential, its state kept in a store
+ * so every execution (and every worker sharing the store) learns at once that a provider
+ * is down.
  */
-import type { BreakerPolicy, StateStore } from '../state/types';
+import { createHash } from 'node:crypto';
+
+import { StoreGuard } from '../state/storeTrouble';
+import type { Admission, BreakerPolicy, BreakerStore } from '../state/types';
 import { realClock } from './clock';
 import type { Clock } from './clock';
-import type { ErrorClass, ProviderName } from './types';
+import type { ErrorClass, TierConfig } from './types';
 
 export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
 	failureThreshold: 5,
@@ -37,24 +41,49 @@ export function breakerOutcome(
 	}
 }
 
+/** A base URL as the same endpoint however it was typed: no trailing slash. */
+function endpointOf(baseUrl: string | undefined): string {
+	return (baseUrl ?? '').trim().replace(/\/+$/, '');
+}
+
 export class CircuitBreaker {
 	constructor(
-		private readonly store: StateStore,
+		private readonly store: BreakerStore,
 		readonly policy: BreakerPolicy = DEFAULT_BREAKER_POLICY,
 		/** Its epoch time stamps the shared state, so cool-downs agree across workers. */
 		private readonly clock: Clock = realClock,
+		/** What a failing store means for the task (storeTrouble.ts). */
+		private readonly guard: StoreGuard = new StoreGuard(),
 	) {}
 
-	static circuitOf(provider: ProviderName, model: string): string {
-		return `${provider}/${model}`;
+	/**
+	 * The circuit of a tier: `provider/model#endpoint`, where the endpoint part is a hash of
+	 * the base URL and the API key. One rejected key, or one broken server, opens only its own
+	 * circuit; the key itself never leaves this function.
+	 */
+	static circuitOf(tier: Pick<TierConfig, 'provider' | 'model' | 'baseUrl' | 'apiKey'>): string {
+		const endpoint = createHash('sha256')
+			.update(JSON.stringify([tier.provider, endpointOf(tier.baseUrl), tier.apiKey ?? '']))
+			.digest('hex')
+			.slice(0, 16);
+		return `${tier.provider}/${tier.model}#${endpoint}`;
 	}
 
-	admit(circuit: string) {
-		return this.store.admit(circuit, this.policy, this.clock.epochMs());
+	/** Whether a call may go out; a store that fails either fails the task or lets the call go. */
+	admit(circuit: string): Promise<{ value: Admission; degraded?: string }> {
+		return this.guard.before(
+			'checking the circuit breaker',
+			() => this.store.admit(circuit, this.policy, this.clock.epochMs()),
+			'allow',
+		);
 	}
 
-	async record(circuit: string, errorClass: ErrorClass | undefined): Promise<void> {
+	/** Records a call's outcome. Best effort: returns why it was not recorded, if it was not. */
+	async record(circuit: string, errorClass: ErrorClass | undefined): Promise<string | undefined> {
 		const outcome = breakerOutcome(errorClass);
-		if (outcome) await this.store.record(circuit, outcome, this.policy, this.clock.epochMs());
+		if (!outcome) return undefined;
+		return this.guard.after('recording the circuit breaker outcome', () =>
+			this.store.record(circuit, outcome, this.policy, this.clock.epochMs()),
+		);
 	}
 }

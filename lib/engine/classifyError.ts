@@ -11,8 +11,8 @@ import type { CompletionResponse, WireFailure } from '../providers/types';
 import { DrillError } from './drill';
 import type { ClassifiedFailure, ErrorClass, ProviderName, RetryHint } from './types';
 
-/** Why the engine itself cut an attempt short. */
-export type AbortCause = 'attempt_timeout' | 'deadline';
+/** Why the engine itself cut an attempt short: its own timers, or the execution was stopped. */
+export type AbortCause = 'attempt_timeout' | 'deadline' | 'cancelled';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -115,10 +115,12 @@ export function redact(text: string, secrets: readonly string[]): string {
 	for (const secret of secrets) {
 		if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
 	}
-	// Keys the provider echoed back in part, or ones we were not told about.
+	// Keys the provider echoed back in part, or ones we were not told about; and the user
+	// name and password of any URL quoted (`https://user:pass@host`).
 	return out
 		.replace(/\b(sk-(?:ant-)?[A-Za-z0-9_*-]{6,})/g, '[redacted]')
-		.replace(/\bAIza[0-9A-Za-z_-]{10,}/g, '[redacted]');
+		.replace(/\bAIza[0-9A-Za-z_-]{10,}/g, '[redacted]')
+		.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1[redacted]@');
 }
 
 function shortMessage(text: string): string {
@@ -148,15 +150,25 @@ export function classifyError(
 	error: unknown,
 	options: { abortCause?: AbortCause; secrets?: readonly string[] } = {},
 ): ClassifiedFailure {
+	const failure = classify(provider, error, options);
+	// Whatever a message quotes (an SDK's error, a URL), it leaves here without secrets.
+	return { ...failure, message: redact(failure.message, options.secrets ?? []) };
+}
+
+const ABORT_MESSAGES: Record<AbortCause, string> = {
+	attempt_timeout: 'no answer within the attempt timeout',
+	deadline: 'the task deadline was reached during the call',
+	cancelled: 'the execution was stopped during the call',
+};
+
+function classify(
+	provider: ProviderName,
+	error: unknown,
+	options: { abortCause?: AbortCause; secrets?: readonly string[] },
+): ClassifiedFailure {
 	const secrets = options.secrets ?? [];
 	if (options.abortCause) {
-		return {
-			errorClass: 'timeout',
-			message:
-				options.abortCause === 'deadline'
-					? 'the task deadline was reached during the call'
-					: 'no answer within the attempt timeout',
-		};
+		return { errorClass: 'timeout', message: ABORT_MESSAGES[options.abortCause] };
 	}
 	if (error instanceof DrillError) {
 		return { errorClass: error.errorClass, httpStatus: error.httpStatus, message: error.message };

@@ -49,6 +49,8 @@ export interface ChainDependencies {
 
 interface PreparedTier {
 	config: TierConfig;
+	/** Its circuit breaker's name: provider, model, endpoint and credential. */
+	circuit: string;
 	adapter: ProviderAdapter;
 	attempts: number;
 	timeoutMs: number;
@@ -95,6 +97,7 @@ export class FailoverChain {
 			const timeoutMs = tier.timeoutMs ?? DEFAULTS.timeoutMs;
 			return {
 				config: tier,
+				circuit: CircuitBreaker.circuitOf(tier),
 				adapter:
 					dependencies.adapterFor?.(tier, index) ??
 					(config.drill && config.drill !== 'off' && drillAffects(config.drill, index)
@@ -133,6 +136,8 @@ export class FailoverChain {
 		/** After context_too_long, only tiers with a larger declared window are worth a try. */
 		let contextFloor: number | undefined;
 		let contextSkipped = false;
+		/** Why shared state could not be used or written for this task, if it could not. */
+		const degraded = new Set<string>();
 
 		for (let index = 0; index < this.tiers.length && !stopReason; index++) {
 			const tier = this.tiers[index];
@@ -175,14 +180,21 @@ export class FailoverChain {
 					stopReason = 'deadline_exceeded';
 					break;
 				}
-				const circuit = CircuitBreaker.circuitOf(provider, model);
-				if (this.breaker && (await this.breaker.admit(circuit)) === 'open') {
-					// Known to be down: no call, no wait, straight to the next tier.
-					this.skip(attempts, index, attempt, 'skipped: circuit open');
-					break;
+				if (this.breaker) {
+					const gate = await this.breaker.admit(tier.circuit);
+					if (gate.degraded) degraded.add(gate.degraded);
+					if (gate.value === 'open') {
+						// Known to be down: no call, no wait, straight to the next tier.
+						this.skip(attempts, index, attempt, 'skipped: circuit open');
+						break;
+					}
 				}
 				const outcome = await this.attempt(tier, request, remaining, options.signal);
-				await this.breaker?.record(circuit, outcome.failure?.errorClass);
+				// A stopped execution says nothing about the provider's health.
+				const unrecorded = outcome.cancelled
+					? undefined
+					: await this.breaker?.record(tier.circuit, outcome.failure?.errorClass);
+				if (unrecorded) degraded.add(unrecorded);
 				const record: AttemptRecord = {
 					tier: index + 1,
 					attempt,
@@ -204,7 +216,7 @@ export class FailoverChain {
 					record.decision = 'stop';
 					this.events.onAttempt?.(record);
 					summary.latencyMs = Math.round(this.clock.now() - tierStarted);
-					const result = this.finish(started, attempts, summaries, {
+					const result = this.finish(started, attempts, summaries, degraded, {
 						outcome: 'answered',
 						reasonText:
 							index === 0
@@ -269,7 +281,7 @@ export class FailoverChain {
 				: contextSkipped && last?.errorClass === 'context_too_long'
 					? 'no_larger_context'
 					: 'all_tiers_failed');
-		return this.finish(started, attempts, summaries, {
+		return this.finish(started, attempts, summaries, degraded, {
 			outcome: 'needs_human',
 			reason,
 			reasonText: this.explain(reason, failed, circuitOpen, options.signal?.aborted ?? false),
@@ -309,6 +321,8 @@ export class FailoverChain {
 		failure?: ClassifiedFailure;
 		/** The engine cut this attempt short because the task ran out of time. */
 		deadlineHit?: boolean;
+		/** The execution was stopped during the call. */
+		cancelled?: boolean;
 	}> {
 		// Whole milliseconds: the OpenAI SDK rejects a fractional timeout.
 		const limit = Math.max(1, Math.floor(Math.min(tier.timeoutMs, remainingMs)));
@@ -320,7 +334,7 @@ export class FailoverChain {
 			controller.abort();
 		});
 		const onOuterAbort = () => {
-			abortCause = 'deadline';
+			abortCause = 'cancelled';
 			controller.abort();
 		};
 		outer?.addEventListener('abort', onOuterAbort, { once: true });
@@ -341,7 +355,9 @@ export class FailoverChain {
 			const cutShort = controller.signal.aborted ? abortCause : undefined;
 			return {
 				latencyMs,
-				deadlineHit: cutShort === 'deadline',
+				// A stopped execution has no time left either: nothing more is tried.
+				deadlineHit: cutShort === 'deadline' || cutShort === 'cancelled',
+				...(cutShort === 'cancelled' ? { cancelled: true } : {}),
 				failure: classifyError(tier.config.provider, error, {
 					abortCause: cutShort,
 					secrets: this.secrets,
@@ -397,6 +413,7 @@ export class FailoverChain {
 		started: number,
 		attempts: AttemptRecord[],
 		tiers: TierSummary[],
+		degraded: Set<string>,
 		fields: Pick<TaskResult, 'outcome' | 'reasonText'> & Partial<TaskResult>,
 	): TaskResult {
 		const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
@@ -416,6 +433,7 @@ export class FailoverChain {
 			costUsd: Math.round(total * 1e10) / 1e10,
 			priceTableVersion: PRICE_TABLE.version,
 			...(this.config.drill && this.config.drill !== 'off' ? { drill: this.config.drill } : {}),
+			...(degraded.size > 0 ? { degraded: [...degraded].join('; ') } : {}),
 		};
 		this.events.onResult?.(result);
 		return result;

@@ -149,4 +149,9 @@ export interface TaskResult {
 	priceTableVersion: string;
 	/** Set when the result comes from a drill: not production data. */
 	drill?: 'primary_down' | 'all_down' | 'rate_limited';
+	/**
+	 * Set when shared state (the circuit breaker's store) could not be read or written for
+	 * this task: why. The answer itself is good.
+	 */
+	degraded?: string;
 }

@@ -1,4 +1,5 @@
 import { DEFAULT_BACKOFF } from './backoff';
+import { redact } from './classifyError';
 import { ConfigError } from './configError';
 import { DRILL_MODES } from './drill';
 import { PROVIDER_NAMES, isProviderName, providerOf } from '../providers/registry';
@@ -26,6 +27,11 @@ function nonNegative(value: unknown, field: string): void {
 	}
 }
 
+/** Text that was meant as a URL, fit to quote: whatever precedes an `@` in it may be a password. */
+function withoutUserInfo(text: string): string {
+	return text.replace(/^([a-z][a-z0-9+.-]*:?\/*)?[^/?#]*@/i, '$1[redacted]@');
+}
+
 /** Checks a chain before any call is made; throws ConfigError naming the field. */
 export function validateChain(config: ChainConfig): BackoffConfig {
 	if (!Array.isArray(config.tiers) || config.tiers.length === 0) {
@@ -50,16 +56,23 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 			throw new ConfigError(`${at}.apiKey`, `${tier.provider} needs an API key`);
 		}
 		if (tier.baseUrl !== undefined && tier.baseUrl !== '') {
-			let protocol = '';
+			let url: URL | undefined;
 			try {
-				protocol = new URL(tier.baseUrl).protocol;
+				url = new URL(tier.baseUrl);
 			} catch {
 				// reported below
 			}
-			if (protocol !== 'http:' && protocol !== 'https:') {
+			if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
 				throw new ConfigError(
 					`${at}.baseUrl`,
-					`is not a URL starting with http:// or https://: ${JSON.stringify(tier.baseUrl)}`,
+					`is not a URL starting with http:// or https://: ${JSON.stringify(withoutUserInfo(tier.baseUrl))}`,
+				);
+			}
+			// Node's fetch refuses such URLs, and the password would end up in error messages.
+			if (url.username || url.password) {
+				throw new ConfigError(
+					`${at}.baseUrl`,
+					`must not contain a user name or password (${redact(url.href, [])}); put the key in the credential instead`,
 				);
 			}
 		}

@@ -95,6 +95,15 @@ function counted(
 	};
 }
 
+/**
+ * Whether a circuit counts as open for people (the Resilience Alert): cooling down, or a probe
+ * in flight. Past its cool-down with no probe since (no traffic), nothing says it is down.
+ */
+export function isOpen(row: BreakerRow, now: number): boolean {
+	if (row.state === 'open') return now < row.open_until;
+	return row.state === 'half_open' && now < row.probe_until;
+}
+
 /** How a row looks from outside: an open circuit past its cool-down is half-open. */
 export function snapshotOf(row: BreakerRow, now: number): BreakerSnapshot {
 	const state = row.state === 'open' && row.open_until <= now ? 'half_open' : row.state;

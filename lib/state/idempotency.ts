@@ -3,7 +3,8 @@
  * A second caller with the same key gets the stored result, or waits while the first is
  * working, and takes over only when the first one's lease ran out (it died).
  */
-import type { StateStore } from './types';
+import { StoreGuard } from './storeTrouble';
+import type { IdempotencyStore } from './types';
 
 export interface IdempotencyOptions {
 	/** Longer than the task can take: a lease that runs out means its owner died. */
@@ -13,33 +14,45 @@ export interface IdempotencyOptions {
 	/** How often a waiting caller looks again. */
 	pollMs?: number;
 	signal?: AbortSignal;
+	/** What a failing store means for this task (storeTrouble.ts); by default it fails. */
+	guard?: StoreGuard;
 }
 
 export async function runOnce<T>(
-	store: StateStore,
+	store: IdempotencyStore,
 	key: string,
 	owner: string,
 	options: IdempotencyOptions,
 	task: () => Promise<T>,
 	/** Whether a result is worth keeping (a task that needs a person is tried again next time). */
 	keep: (result: T) => boolean,
-): Promise<{ result: T; cached: boolean }> {
+): Promise<{ result: T; cached: boolean; degraded?: string }> {
+	const guard = options.guard ?? new StoreGuard();
 	for (;;) {
 		if (options.signal?.aborted)
 			throw new Error('cancelled while waiting for another run of the same task');
-		const claim = await store.claim(key, owner, options.leaseMs);
+		const { value: claim, degraded } = await guard.before(
+			'claiming the idempotency key',
+			() => store.claim(key, owner, options.leaseMs),
+			undefined,
+		);
+		if (claim === undefined) return { result: await task(), cached: false, degraded };
 		if (claim.status === 'done') return { result: JSON.parse(claim.result) as T, cached: true };
 		if (claim.status === 'claimed') {
 			let result: T;
 			try {
 				result = await task();
 			} catch (error) {
-				await store.release(key, owner);
+				// The lease runs out by itself if this fails too.
+				await guard.after('releasing the idempotency key', () => store.release(key, owner));
 				throw error;
 			}
-			if (keep(result)) await store.complete(key, owner, JSON.stringify(result), options.ttlMs);
-			else await store.release(key, owner);
-			return { result, cached: false };
+			const unwritten = keep(result)
+				? await guard.after('storing the answer for idempotency', () =>
+						store.complete(key, owner, JSON.stringify(result), options.ttlMs),
+					)
+				: await guard.after('releasing the idempotency key', () => store.release(key, owner));
+			return { result, cached: false, ...(unwritten ? { degraded: unwritten } : {}) };
 		}
 		const wait = Math.max(10, Math.min(options.pollMs ?? 100, claim.leaseUntil - Date.now()));
 		await new Promise((resolve) => setTimeout(resolve, wait));

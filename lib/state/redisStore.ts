@@ -2,12 +2,16 @@
  * The shared state store on Redis, for n8n's queue mode and several instances. Each
  * operation is an optimistic transaction (WATCH, read, decide with the same rules as the
  * embedded store, MULTI/EXEC, retry on conflict): atomic across workers.
+ *
+ * Once connected, the client reconnects for as long as the process lives, with a capped
+ * backoff: a Redis restart needs no n8n restart. While it is away every command fails at
+ * once (no offline queue) or after the per-command timeout, never hangs a task.
  */
 import Redis from 'ioredis';
 
-import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
+import { admission, afterOutcome, isOpen, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
-import { emptyCounters } from './types';
+import { StateStoreUnavailableError, emptyCounters } from './types';
 import type {
 	Admission,
 	BreakerPolicy,
@@ -28,6 +32,13 @@ export interface RedisSettings {
 	prefix?: string;
 }
 
+export const DEFAULT_PREFIX = 'resilient-llm:';
+
+/** The longest wait between two reconnection attempts: Redis back means in use again within about this. */
+export const MAX_RECONNECT_DELAY_MS = 1_000;
+/** No command waits longer than this for Redis, so a hung server never hangs a task. */
+export const COMMAND_TIMEOUT_MS = 2_000;
+
 interface IdemRecord {
 	status: 'processing' | 'done';
 	owner: string;
@@ -38,12 +49,7 @@ interface IdemRecord {
 
 const MAX_CONFLICT_RETRIES = 20;
 
-export class StateStoreUnavailableError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'StateStoreUnavailableError';
-	}
-}
+export { StateStoreUnavailableError };
 
 export class RedisStateStore implements StateStore {
 	private readonly redis: Redis;
@@ -52,7 +58,7 @@ export class RedisStateStore implements StateStore {
 	private queue: Promise<unknown> = Promise.resolve();
 
 	constructor(settings: RedisSettings) {
-		this.prefix = settings.prefix ?? 'resilient-llm:';
+		this.prefix = settings.prefix || DEFAULT_PREFIX;
 		this.redis = new Redis({
 			host: settings.host,
 			port: settings.port,
@@ -62,22 +68,50 @@ export class RedisStateStore implements StateStore {
 			...(settings.ssl ? { tls: {} } : {}),
 			// Fail fast instead of queueing commands while Redis is unreachable: never hang a task.
 			lazyConnect: true,
-			connectTimeout: 2_000,
-			commandTimeout: 2_000,
-			maxRetriesPerRequest: 1,
+			connectTimeout: COMMAND_TIMEOUT_MS,
+			commandTimeout: COMMAND_TIMEOUT_MS,
+			maxRetriesPerRequest: 0,
+			autoResendUnfulfilledCommands: false,
 			enableOfflineQueue: false,
-			retryStrategy: (times) => (times > 3 ? null : 200),
+			// Never give up: 100, 200, 400, 800 ms, then once a second until Redis is back.
+			retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), MAX_RECONNECT_DELAY_MS),
 		});
 		this.redis.on('error', () => undefined); // surfaced per command instead
 	}
 
+	private get where(): string {
+		return `Redis at ${this.redis.options.host}:${this.redis.options.port}`;
+	}
+
+	/**
+	 * Connects for the first time. A Redis that cannot be reached now is given up (the caller
+	 * tries a new store next time) rather than retried in the background forever.
+	 */
 	async connect(): Promise<void> {
 		try {
 			if (this.redis.status === 'wait') await this.redis.connect();
 			await this.redis.ping();
 		} catch (error) {
+			this.redis.disconnect();
 			throw new StateStoreUnavailableError(
-				`Redis at ${this.redis.options.host}:${this.redis.options.port} is unreachable: ${(error as Error).message}`,
+				`${this.where} is unreachable: ${(error as Error).message}`,
+			);
+		}
+	}
+
+	/** False once closed for good; while it reconnects it stays usable. */
+	get usable(): boolean {
+		return this.redis.status !== 'end';
+	}
+
+	/** Every operation's failure names the server, not just ioredis's words. */
+	private async named<T>(operation: () => Promise<T>): Promise<T> {
+		try {
+			return await operation();
+		} catch (error) {
+			if (error instanceof StateStoreUnavailableError) throw error;
+			throw new StateStoreUnavailableError(
+				`${this.where} is unavailable: ${(error as Error).message}`,
 			);
 		}
 	}
@@ -87,7 +121,7 @@ export class RedisStateStore implements StateStore {
 		key: string,
 		decide: (value: string | null) => { value?: string; ttlMs?: number; del?: boolean; result: T },
 	): Promise<T> {
-		const run = this.queue.then(() => this.watchedUpdate(key, decide));
+		const run = this.queue.then(() => this.named(() => this.watchedUpdate(key, decide)));
 		this.queue = run.catch(() => undefined);
 		return run;
 	}
@@ -97,9 +131,15 @@ export class RedisStateStore implements StateStore {
 		decide: (value: string | null) => { value?: string; ttlMs?: number; del?: boolean; result: T },
 	): Promise<T> {
 		for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-			await this.redis.watch(key);
-			const current = await this.redis.get(key);
-			const next = decide(current);
+			let next: ReturnType<typeof decide>;
+			try {
+				await this.redis.watch(key);
+				next = decide(await this.redis.get(key));
+			} catch (error) {
+				// A WATCH left behind would make this connection's next transaction fail.
+				await this.redis.unwatch().catch(() => undefined);
+				throw error;
+			}
 			const multi = this.redis.multi();
 			if (next.del) multi.del(key);
 			else if (next.value !== undefined) {
@@ -197,29 +237,31 @@ export class RedisStateStore implements StateStore {
 	}
 
 	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {
-		const raw = await this.redis.get(`${this.prefix}breaker:${circuit}`);
+		const raw = await this.named(() => this.redis.get(`${this.prefix}breaker:${circuit}`));
 		return snapshotOf(rowOf(raw ? (JSON.parse(raw) as BreakerRow) : undefined), now);
 	}
 
-	async openCircuits(): Promise<string[]> {
-		const circuits: string[] = [];
-		let cursor = '0';
-		do {
-			const [next, keys] = await this.redis.scan(
-				cursor,
-				'MATCH',
-				`${this.prefix}breaker:*`,
-				'COUNT',
-				200,
-			);
-			cursor = next;
-			for (const key of keys) {
-				const raw = await this.redis.get(key);
-				if (raw && (JSON.parse(raw) as BreakerRow).state !== 'closed')
-					circuits.push(key.slice(`${this.prefix}breaker:`.length));
-			}
-		} while (cursor !== '0');
-		return circuits.sort();
+	async openCircuits(now = Date.now()): Promise<string[]> {
+		return this.named(async () => {
+			const circuits: string[] = [];
+			let cursor = '0';
+			do {
+				const [next, keys] = await this.redis.scan(
+					cursor,
+					'MATCH',
+					`${this.prefix}breaker:*`,
+					'COUNT',
+					200,
+				);
+				cursor = next;
+				for (const key of keys) {
+					const raw = await this.redis.get(key);
+					if (raw && isOpen(rowOf(JSON.parse(raw) as BreakerRow), now))
+						circuits.push(key.slice(`${this.prefix}breaker:`.length));
+				}
+			} while (cursor !== '0');
+			return circuits.sort();
+		});
 	}
 
 	async countTask(
@@ -246,10 +288,18 @@ export class RedisStateStore implements StateStore {
 			.expire(key, 86_400)
 			.sadd(`${this.prefix}counters:${minute}`, workflowId)
 			.expire(`${this.prefix}counters:${minute}`, 86_400);
-		await pipeline.exec();
+		await this.named(async () => {
+			// A pipeline resolves even when its commands failed: each reply carries its own error.
+			const failed = (await pipeline.exec())?.find(([error]) => error);
+			if (failed) throw failed[0];
+		});
 	}
 
 	async readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
+		return this.named(() => this.countersOver(fromMs, toMs));
+	}
+
+	private async countersOver(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
 		const totals = new Map<string, Counters>();
 		for (let minute = Math.floor(fromMs / 60_000); minute < Math.ceil(toMs / 60_000); minute++) {
 			for (const workflow of await this.redis.smembers(`${this.prefix}counters:${minute}`)) {

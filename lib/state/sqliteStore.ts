@@ -2,8 +2,12 @@
  * The embedded state store: one SQLite file (Node's built-in node:sqlite, no native build),
  * right for one n8n instance. Each operation runs in a BEGIN IMMEDIATE transaction, so it is
  * atomic against other processes using the same file too.
+ *
+ * The file holds model answers: only its owner may read it (0600), and answers past their
+ * TTL are deleted, with their bytes overwritten, when the store opens and, while it is in
+ * use, once a minute.
  */
-import { existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
@@ -21,6 +25,23 @@ import type {
 /** 2: the breaker's failure-rate window (three columns added to `breaker`). */
 const SCHEMA_VERSION = 2;
 const WINDOW_COLUMNS = ['window_start', 'window_calls', 'window_failures'];
+/** How often expired answers are deleted while the store is in use. */
+const PURGE_EVERY_MS = 60_000;
+const OWNER_ONLY = 0o600;
+
+/**
+ * The file readable by its owner only, with SQLite's -wal and -shm files (which SQLite
+ * creates with the mode of the database file). A file from an older version is tightened.
+ */
+function ownerOnly(file: string): void {
+	for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+		try {
+			if (existsSync(path)) chmodSync(path, OWNER_ONLY);
+		} catch {
+			// Not ours to change (another user's file): SQLite still opens it if it may.
+		}
+	}
+}
 
 /**
  * Loads node:sqlite when an embedded store is first opened, not when n8n loads this package.
@@ -50,13 +71,19 @@ export class StateStoreError extends Error {
 
 export class SqliteStateStore implements StateStore {
 	private readonly db: DatabaseSync;
+	/** When expired answers were last deleted (the caller's clock). */
+	private lastPurge = Number.NEGATIVE_INFINITY;
 
 	constructor(readonly file: string) {
 		const existed = existsSync(file);
 		try {
 			const { DatabaseSync: Database } = loadSqlite();
+			if (!existed) closeSync(openSync(file, 'a', OWNER_ONLY));
 			this.db = new Database(file);
-			this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;');
+			// secure_delete: a deleted answer's bytes are overwritten, not left in free pages.
+			this.db.exec(
+				'PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA secure_delete = ON;',
+			);
 			const tables = this.db
 				.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
 				.all() as Array<{ name: string }>;
@@ -66,6 +93,7 @@ export class SqliteStateStore implements StateStore {
 					`${file} is a SQLite database of something else (tables: ${[...names].slice(0, 5).join(', ')}); point the state store at its own file`,
 				);
 			}
+			ownerOnly(file);
 			this.db.exec(`
 				CREATE TABLE IF NOT EXISTS resilient_llm_meta (schema_version INTEGER NOT NULL);
 				CREATE TABLE IF NOT EXISTS idempotency (
@@ -95,12 +123,31 @@ export class SqliteStateStore implements StateStore {
 					`${file} was written by a newer version of n8n-nodes-resilient-llm (schema ${meta.schema_version})`,
 				);
 			} else if (meta.schema_version < SCHEMA_VERSION) this.migrate();
+			this.transaction(() => this.purgeExpired(Date.now()));
 		} catch (error) {
 			if (error instanceof StateStoreError) throw error;
 			throw new StateStoreError(
 				`cannot use ${file} as the Resilient LLM state store: ${(error as Error).message}`,
 			);
 		}
+	}
+
+	/**
+	 * Deletes answers past their TTL and claims whose lease ran out (a claim treats both as
+	 * free anyway), so the file does not keep answers nobody may be served any more.
+	 */
+	private purgeExpired(now: number): void {
+		this.lastPurge = now;
+		this.db
+			.prepare(
+				`DELETE FROM idempotency WHERE (status = 'done' AND expires_at <= ?) OR (status = 'processing' AND lease_until <= ?)`,
+			)
+			.run(now, now);
+	}
+
+	/** Within a write transaction: purges when the last purge is a minute old. */
+	private purgeNowAndThen(now: number): void {
+		if (!(Math.abs(now - this.lastPurge) < PURGE_EVERY_MS)) this.purgeExpired(now);
 	}
 
 	/** Runs `fn` in one write transaction: atomic against every other user of the file. */
@@ -123,6 +170,7 @@ export class SqliteStateStore implements StateStore {
 		now = Date.now(),
 	): Promise<IdempotencyClaim> {
 		return this.transaction(() => {
+			this.purgeNowAndThen(now);
 			const row = this.db
 				.prepare(
 					'SELECT status, owner, lease_until, result, expires_at FROM idempotency WHERE key = ?',
@@ -164,6 +212,7 @@ export class SqliteStateStore implements StateStore {
 					`UPDATE idempotency SET status = 'done', result = ?, expires_at = ?, lease_until = 0 WHERE key = ? AND owner = ?`,
 				)
 				.run(result, now + ttlMs, key, owner);
+			this.purgeNowAndThen(now);
 		});
 	}
 
@@ -249,10 +298,12 @@ export class SqliteStateStore implements StateStore {
 	}
 
 	async openCircuits(now = Date.now()): Promise<string[]> {
+		// The same rule as isOpen (breakerRules.ts), in SQL.
 		const rows = this.db
-			.prepare(`SELECT circuit FROM breaker WHERE state != 'closed' ORDER BY circuit`)
-			.all() as Array<{ circuit: string }>;
-		void now;
+			.prepare(
+				`SELECT circuit FROM breaker WHERE (state = 'open' AND open_until > ?) OR (state = 'half_open' AND probe_until > ?) ORDER BY circuit`,
+			)
+			.all(now, now) as Array<{ circuit: string }>;
 		return rows.map((r) => r.circuit);
 	}
 

@@ -1,6 +1,7 @@
 /**
  * State shared across executions (and, with a shared store, across n8n workers): the
- * idempotency record of each task and the state of each provider's circuit breaker.
+ * idempotency record of each task, the state of each circuit breaker and the task counters
+ * for alerts.
  * Every operation is atomic in every implementation: no read-then-write races.
  */
 
@@ -56,11 +57,16 @@ export function emptyCounters(): Counters {
 	return { tasks: 0, answeredByTier: [0, 0, 0, 0], escalated: 0, costUsd: 0 };
 }
 
-export interface StateStore {
+/** Runs a task at most once per key (see idempotency.ts); also the Human Review's decision claims. */
+export interface IdempotencyStore {
 	claim(key: string, owner: string, leaseMs: number, now?: number): Promise<IdempotencyClaim>;
 	complete(key: string, owner: string, result: string, ttlMs: number, now?: number): Promise<void>;
 	/** Gives the key up without a result (the task failed), so a later run may try again. */
 	release(key: string, owner: string): Promise<void>;
+}
+
+/** The state of each circuit breaker. */
+export interface BreakerStore {
 	admit(circuit: string, policy: BreakerPolicy, now?: number): Promise<Admission>;
 	/** `failure` is 'transient' (counts toward the threshold) or 'hard' (opens for longOpenMs at once). */
 	record(
@@ -70,8 +76,15 @@ export interface StateStore {
 		now?: number,
 	): Promise<void>;
 	snapshot(circuit: string, now?: number): Promise<BreakerSnapshot>;
-	/** Circuits that are open (or half-open) now. */
+	/**
+	 * Circuits that are open now: still cooling down, or with a probe in flight. One whose
+	 * cool-down has passed with no probe since is not listed: nothing is known to be down.
+	 */
 	openCircuits(now?: number): Promise<string[]>;
+}
+
+/** The task counters the Resilience Alert trigger reads. */
+export interface CounterStore {
 	/** Adds one finished task to its workflow's counters for the minute it finished in. */
 	countTask(
 		workflowId: string,
@@ -80,5 +93,20 @@ export interface StateStore {
 	): Promise<void>;
 	/** Totals per workflow over [fromMs, toMs). */
 	readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>>;
+}
+
+/** Every store keeps all three kinds of state; each caller takes only the part it uses. */
+export interface StateStore extends IdempotencyStore, BreakerStore, CounterStore {
 	close(): Promise<void>;
+}
+
+/**
+ * The state store could not do what was asked (Redis unreachable, a broken or locked file).
+ * Raised by the callers that decide what that means for the item (storeTrouble.ts).
+ */
+export class StateStoreUnavailableError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'StateStoreUnavailableError';
+	}
 }

@@ -13,6 +13,7 @@ import { NodeConnectionTypes, NodeOperationError, WAIT_INDEFINITELY } from 'n8n-
 
 import { MAX_BODY_BYTES, parseReview } from '../../lib/review/decision';
 import { claimDecision } from '../../lib/review/decisionClaims';
+import type { Wait } from '../../lib/review/decisionClaims';
 import type {
 	RequiredField,
 	ReviewAttempt,
@@ -26,6 +27,8 @@ import {
 	renderProblemPage,
 	renderReviewPage,
 } from '../../lib/review/page';
+import type { StateStore } from '../../lib/state/types';
+import { openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
 import { properties } from './description';
 
 const UNIT_MS: Record<string, number> = {
@@ -76,6 +79,39 @@ function pendingItems(ctx: IWebhookFunctions): PendingItem[] {
 		});
 	}
 	return items;
+}
+
+/**
+ * The wait this request decides: the execution, this node, and which of its runs is waiting.
+ * While it waits, n8n keeps that run as the node's last one, and `$node[…].runIndex` is its index.
+ */
+function waitOf(ctx: IWebhookFunctions): Wait {
+	const node = ctx.getNode().name;
+	let runIndex = -1;
+	try {
+		runIndex = Number(ctx.evaluateExpression(`{{ $node[${JSON.stringify(node)}].runIndex }}`, 0));
+	} catch {
+		// Unknown: the claim is then per execution and node, as strict as it gets.
+	}
+	return {
+		executionId: ctx.getExecutionId(),
+		node,
+		runIndex: Number.isInteger(runIndex) ? runIndex : -1,
+	};
+}
+
+/** The store the claims are kept in; none (claims in this process only) when it cannot be opened. */
+async function claimStore(
+	ctx: IWebhookFunctions,
+): Promise<{ store?: StateStore; problem?: string }> {
+	const options = ctx.getNodeParameter('options', {}) as IDataObject;
+	try {
+		return {
+			store: await openStateStore(ctx, options.stateStore === 'redis' ? 'redis' : 'embedded'),
+		};
+	} catch (error) {
+		return { problem: (error as Error).message };
+	}
 }
 
 function settingsOf(ctx: IWebhookFunctions): ReviewSettings {
@@ -137,8 +173,19 @@ export class HumanReview implements INodeType {
 				isFullPath: true,
 			},
 		],
+		credentials: [
+			{
+				name: 'resilientLlmRedisApi',
+				displayName: 'Redis (State Store)',
+				required: true,
+				testedBy: 'resilientLlmRedisTest',
+				displayOptions: { show: { '/options.stateStore': ['redis'] } },
+			},
+		],
 		properties,
 	};
+
+	methods = { credentialTest: { resilientLlmRedisTest: redisCredentialTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
@@ -203,7 +250,16 @@ export class HumanReview implements INodeType {
 			return { noWebhookResponse: true };
 		}
 
-		if (!claimDecision(this.getExecutionId())) {
+		const { store, problem } = await claimStore(this);
+		const claim = await claimDecision(waitOf(this), store);
+		const storeProblem = problem ?? claim.storeProblem;
+		if (storeProblem) {
+			this.logger.warn(
+				'Human Review: the state store is unavailable; only this n8n process can tell whether the review was already decided',
+				{ node: this.getNode().name, executionId: this.getExecutionId(), error: storeProblem },
+			);
+		}
+		if (!claim.claimed) {
 			send(409, renderAlreadyDecidedPage(nonce));
 			return { noWebhookResponse: true };
 		}

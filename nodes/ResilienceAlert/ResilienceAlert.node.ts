@@ -104,22 +104,24 @@ export class ResilienceAlert implements INodeType {
 			minTasks: Number(this.getNodeParameter('minTasks', 5)),
 			alertOnBreaker: Boolean(this.getNodeParameter('alertOnBreaker', true)),
 		};
-		let store;
+		const to = Date.now();
+		const from = to - windowMinutes * 60_000;
+		let counters;
+		let circuits;
 		try {
-			store = await openStateStore(
+			const store = await openStateStore(
 				this,
 				this.getNodeParameter('stateStore', 'embedded') === 'redis' ? 'redis' : 'embedded',
 			);
+			counters = await store.readCounters(from, to);
+			// Only circuits still cooling down (or probing): one past its cool-down has recovered.
+			circuits = await store.openCircuits(to);
 		} catch (error) {
 			throw new NodeOperationError(
 				this.getNode(),
 				`The state store is unavailable: ${(error as Error).message}`,
 			);
 		}
-		const to = Date.now();
-		const from = to - windowMinutes * 60_000;
-		const counters = await store.readCounters(from, to);
-		const circuits = await store.openCircuits(to);
 		const staticData = this.getWorkflowStaticData('node');
 		const { events, open } = evaluateAlerts(
 			counters,
@@ -134,7 +136,7 @@ export class ResilienceAlert implements INodeType {
 			from: new Date(from).toISOString(),
 			to: new Date(to).toISOString(),
 		};
-		// A link to the workflow, for the Slack message; a breaker's subject is its model instead.
+		// A link to the workflow, for the Slack message; a breaker's subject is its circuit instead.
 		const editor = this.getInstanceBaseUrl().replace(/\/+$/, '');
 		return [
 			events.map((event) => ({

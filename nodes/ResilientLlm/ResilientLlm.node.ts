@@ -15,6 +15,8 @@ import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, Task, TaskResult } from '../../lib/engine/types';
 import { runOnce } from '../../lib/state/idempotency';
+import { StoreGuard } from '../../lib/state/storeTrouble';
+import { StateStoreUnavailableError } from '../../lib/state/types';
 import type { StateStore } from '../../lib/state/types';
 import { providerOf } from '../../lib/providers/registry';
 import { fieldLabel, readChainConfig, readTask } from './chainConfig';
@@ -22,10 +24,14 @@ import { properties } from './description';
 import { listModels } from './modelSearch';
 import { openStateStore, redisCredentialTest } from './stateStores';
 
-/** What goes on every item as `resilience`: which tier answered, why, how long, what it cost. */
-export function resilienceOf(result: TaskResult, cached = false): IDataObject {
+/**
+ * What goes on every item as `resilience`: which tier answered, why, how long, what it cost;
+ * and `degraded`, why shared state could not be used or written for it, if it could not.
+ */
+export function resilienceOf(result: TaskResult, cached = false, degraded?: string): IDataObject {
 	return {
 		...(cached ? { cached: true } : {}),
+		...(degraded ? { degraded } : {}),
 		outcome: result.outcome,
 		...(result.reason ? { reason: result.reason } : {}),
 		reasonText: result.reasonText,
@@ -65,17 +71,32 @@ function derivedKey(workflowId: string, node: string, task: Task, config: ChainC
 	return `derived:${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}`;
 }
 
-/** Runs `work` over `count` positions with at most `limit` in flight. */
+/**
+ * Runs `work` over `count` positions with at most `limit` in flight, handing out no new
+ * position once `stop()` says so. `work` deals with its own errors.
+ */
 async function inPool(
 	count: number,
 	limit: number,
+	stop: () => boolean,
 	work: (position: number) => Promise<void>,
 ): Promise<void> {
 	let next = 0;
 	const worker = async () => {
-		while (next < count) await work(next++);
+		while (next < count && !stop()) await work(next++);
 	};
-	await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+	await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, worker));
+}
+
+const MAX_CONCURRENCY = 64;
+
+/** Options › Concurrency as a whole number of items in flight, or why it is not one. */
+function concurrencyOf(value: unknown): number | string {
+	const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+	if (typeof n !== 'number' || !Number.isFinite(n) || n < 1) {
+		return `Options › Concurrency must be a number from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(value)}`;
+	}
+	return Math.min(MAX_CONCURRENCY, Math.floor(n));
 }
 
 /** Warned once per process, not once per execution. */
@@ -144,6 +165,8 @@ export class ResilientLlm implements INodeType {
 		const workflowId = String(workflow.id ?? '');
 		const idempotency = String(options.idempotency ?? 'off');
 		const breakerOn = Boolean(options.circuitBreaker);
+		const guard = new StoreGuard(options.onStoreUnavailable === 'proceed' ? 'proceed' : 'fail');
+		const concurrency = concurrencyOf(options.concurrency ?? 4);
 
 		// Shared state, when asked for. If it cannot be had: fail the items, or go on without it.
 		let store: StateStore | undefined;
@@ -185,23 +208,34 @@ export class ResilientLlm implements INodeType {
 		}
 		const breaker =
 			store && breakerOn
-				? new CircuitBreaker(store, {
-						...DEFAULT_BREAKER_POLICY,
-						failureThreshold: Math.max(
-							1,
-							Number(options.breakerThreshold ?? DEFAULT_BREAKER_POLICY.failureThreshold),
-						),
-						openMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 1000,
-						longOpenMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 10_000,
-						failureRate:
-							Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent ?? 50))) / 100,
-						rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds ?? 60)) * 1000,
-					})
+				? new CircuitBreaker(
+						store,
+						{
+							...DEFAULT_BREAKER_POLICY,
+							failureThreshold: Math.max(
+								1,
+								Number(options.breakerThreshold ?? DEFAULT_BREAKER_POLICY.failureThreshold),
+							),
+							openMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 1000,
+							longOpenMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 10_000,
+							failureRate:
+								Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent ?? 50))) / 100,
+							rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds ?? 60)) * 1000,
+						},
+						undefined,
+						guard,
+					)
 				: undefined;
 
 		// Every item's parameters are checked before any provider is called.
 		for (let index = 0; index < items.length; index++) {
 			try {
+				if (typeof concurrency === 'string') {
+					throw new NodeOperationError(node, `Item ${index}: ${concurrency}`, {
+						itemIndex: index,
+						description: 'Set Options › Concurrency to how many items may be sent at once.',
+					});
+				}
 				if (storeProblem && options.onStoreUnavailable !== 'proceed') {
 					throw new NodeOperationError(
 						node,
@@ -258,96 +292,154 @@ export class ResilientLlm implements INodeType {
 			}
 		}
 
-		const concurrency = Math.max(1, Math.floor(Number(options.concurrency ?? 4)));
 		const signal = this.getExecutionCancelSignal();
 		const ttlMs = Math.max(1, Number(options.idempotencyTtlHours ?? 24) * 3_600_000);
 		const executionId = this.getExecutionId();
+		/** With On Error set to stop, the first item that fails: no new item starts after it. */
+		let stopWith: NodeOperationError | undefined;
 
-		await inPool(prepared.length, concurrency, async (position) => {
-			const { index, task, chain, config, key } = prepared[position];
+		const runTask = async ({ index, task, chain, config, key }: Prepared) => {
 			let result: TaskResult;
 			let cached = false;
+			let unstored: string | undefined;
 			if (store && key) {
 				// The lease outlives the task's deadline: a lease that ran out means its owner died.
 				const leaseMs = (config.deadlineMs ?? 120_000) + 5_000;
 				const owner = `${executionId}:${index}:${randomUUID()}`;
-				({ result, cached } = await runOnce(
+				({
+					result,
+					cached,
+					degraded: unstored,
+				} = await runOnce(
 					store,
 					key,
 					owner,
-					{ leaseMs, ttlMs, signal },
+					{ leaseMs, ttlMs, signal, guard },
 					() => chain.run(task, { signal }),
 					(r) => r.outcome === 'answered',
 				));
 			} else {
 				result = await chain.run(task, { signal });
 			}
-			const resilience = resilienceOf(result, cached);
-			await metrics
-				?.countTask(workflowId, {
+			const degraded =
+				[
+					storeProblem ? `ran without shared state: ${storeProblem}` : undefined,
+					// A stored answer's own note is about the run that stored it.
+					cached ? undefined : result.degraded,
+					unstored,
+				]
+					.filter(Boolean)
+					.join('; ') || undefined;
+			return { result, cached, degraded };
+		};
+
+		await inPool(
+			prepared.length,
+			typeof concurrency === 'number' ? concurrency : 1,
+			() => stopWith !== undefined,
+			async (position) => {
+				const { index, task } = prepared[position];
+				let outcome: Awaited<ReturnType<typeof runTask>>;
+				try {
+					outcome = await runTask(prepared[position]);
+				} catch (error) {
+					// One item's trouble (its state store claim, a bug) is that item's alone.
+					const nodeError = itemError(this, error, index);
+					if (!this.continueOnFail()) stopWith ??= nodeError;
+					else
+						answered[index] = {
+							json: { error: nodeError.message },
+							error: nodeError,
+							pairedItem: { item: index },
+						};
+					return;
+				}
+				const { result, cached, degraded } = outcome;
+				const resilience = resilienceOf(result, cached, degraded);
+				await metrics
+					?.countTask(workflowId, {
+						tier: result.tier,
+						escalated: result.outcome === 'needs_human',
+						costUsd: cached ? 0 : result.costUsd,
+						workflowName: workflow.name,
+					})
+					.catch((error: Error) =>
+						this.logger.warn('Resilient LLM: could not record alert counters', {
+							error: error.message,
+						}),
+					);
+				const input = items[index].json;
+				this.logger.info('Resilient LLM task', {
+					workflowId,
+					executionId,
+					node: node.name,
+					itemIndex: index,
+					outcome: result.outcome,
+					reason: result.reason,
 					tier: result.tier,
-					escalated: result.outcome === 'needs_human',
-					costUsd: cached ? 0 : result.costUsd,
-					workflowName: workflow.name,
-				})
-				.catch((error: Error) =>
-					this.logger.warn('Resilient LLM: could not record alert counters', {
-						error: error.message,
-					}),
-				);
-			const input = items[index].json;
-			this.logger.info('Resilient LLM task', {
-				workflowId,
-				executionId,
-				node: node.name,
-				itemIndex: index,
-				outcome: result.outcome,
-				reason: result.reason,
-				tier: result.tier,
-				provider: result.provider,
-				model: result.model,
-				latencyMs: result.latencyMs,
-				tiers: result.tiers.map((t) => ({
-					tier: t.tier,
-					model: t.model,
-					latencyMs: t.latencyMs,
-					costUsd: t.costUsd,
-				})),
-				failures: result.attempts
-					.filter((a) => a.status === 'failed')
-					.map((a) => ({ tier: a.tier, class: a.errorClass, status: a.httpStatus })),
-				tokens: result.usage,
-				costUsd: result.costUsd,
-				drill: result.drill,
-				...(cached ? { cached: true } : {}),
-				...(storeProblem ? { degraded: 'no shared state' } : {}),
-			});
-			if (result.outcome === 'answered') {
-				answered[index] = {
-					json: {
-						...input,
-						text: result.text ?? '',
-						...(result.json !== undefined ? { output: result.json as IDataObject } : {}),
-						resilience,
-					},
-					pairedItem: { item: index },
-				};
-			} else {
-				needsHuman[index] = {
-					json: {
-						...input,
-						prompt: task.prompt,
-						...(task.systemPrompt ? { systemPrompt: task.systemPrompt } : {}),
-						reason: result.reasonText,
-						resilience,
-					},
-					pairedItem: { item: index },
-				};
-			}
-		});
+					provider: result.provider,
+					model: result.model,
+					latencyMs: result.latencyMs,
+					tiers: result.tiers.map((t) => ({
+						tier: t.tier,
+						model: t.model,
+						latencyMs: t.latencyMs,
+						costUsd: t.costUsd,
+					})),
+					failures: result.attempts
+						.filter((a) => a.status === 'failed')
+						.map((a) => ({ tier: a.tier, class: a.errorClass, status: a.httpStatus })),
+					tokens: result.usage,
+					costUsd: result.costUsd,
+					drill: result.drill,
+					...(cached ? { cached: true } : {}),
+					...(storeProblem ? { degraded: 'no shared state' } : degraded ? { degraded } : {}),
+				});
+				if (result.outcome === 'answered') {
+					answered[index] = {
+						json: {
+							...input,
+							text: result.text ?? '',
+							...(result.json !== undefined ? { output: result.json as IDataObject } : {}),
+							resilience,
+						},
+						pairedItem: { item: index },
+					};
+				} else {
+					needsHuman[index] = {
+						json: {
+							...input,
+							prompt: task.prompt,
+							...(task.systemPrompt ? { systemPrompt: task.systemPrompt } : {}),
+							reason: result.reasonText,
+							resilience,
+						},
+						pairedItem: { item: index },
+					};
+				}
+			},
+		);
+		if (stopWith) throw stopWith;
 
 		return [answered.filter((i) => i !== undefined), needsHuman.filter((i) => i !== undefined)];
 	}
+}
+
+/** An item's failure while it ran, as n8n shows it: naming the item, and what to do about it. */
+function itemError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	if (error instanceof StateStoreUnavailableError) {
+		return new NodeOperationError(
+			ctx.getNode(),
+			`Item ${itemIndex}: the state store is unavailable: ${error.message}`,
+			{
+				itemIndex,
+				description:
+					'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
+			},
+		);
+	}
+	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
 }
 
 function buildChain(

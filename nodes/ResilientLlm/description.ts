@@ -352,15 +352,19 @@ export const properties: INodeProperties[] = [
 					{
 						name: 'Fail the Items',
 						value: 'fail',
-						description: 'They go to the error output when On Error says so',
+						description:
+							'An item whose idempotency claim or circuit breaker check fails goes to the error output when On Error says so',
 					},
 					{
 						name: 'Proceed Without Shared State',
 						value: 'proceed',
-						description: 'No breaker, no idempotency; logged as degraded',
+						description:
+							'The item runs without breaker and idempotency, marked resilience.degraded and logged as degraded',
 					},
 				],
 				default: 'fail',
+				description:
+					'What happens to an item when the state store cannot be reached or written. An answer that arrived is always delivered: if it cannot be recorded, the item is marked resilience.degraded.',
 			},
 			{
 				displayName: 'Max Output Tokens',

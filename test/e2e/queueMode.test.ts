@@ -195,7 +195,10 @@ describe('n8n queue mode with the Redis store', () => {
 		assert.equal(fallback.event, 'incident');
 		assert.equal(fallback.workflowName, 'queue breaker');
 		assert.deepEqual(fallback.rates, { answeredBelowTier1: 1, escalated: 0 });
-		assert.equal(byKind.get('breaker_open')!.subject, `anthropic/${MODELS.anthropic}`);
+		// The circuit is the model at one endpoint with one key: named by a hash, never the key.
+		const breaker = byKind.get('breaker_open')!;
+		assert.match(String(breaker.subject), /^anthropic\/claude-haiku-4-5#[0-9a-f]{16}$/);
+		assert.equal(breaker.model, MODELS.anthropic);
 	});
 
 	it('warns once when a node in queue mode uses the embedded store', async () => {

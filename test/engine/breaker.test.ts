@@ -24,7 +24,8 @@ const POLICY = {
 	rateWindowMs: 60_000,
 	rateMinCalls: 10,
 };
-const PRIMARY = CircuitBreaker.circuitOf('anthropic', MODELS.anthropic);
+/** The primary's circuit: its provider, model, endpoint and key (the emulator's, once started). */
+const primary = () => CircuitBreaker.circuitOf(tier(ctx.emulator, 'anthropic'));
 /** With random() = 0.5 and a 10 ms initial delay, three failed tries end 5 + 10 ms in. */
 const OPENED_AT = 15;
 
@@ -65,7 +66,7 @@ describe('circuit breaker', () => {
 		assert.equal(opening.tier, 2);
 		assert.equal(emulator.count('anthropic'), 3, 'three failures open the circuit');
 		assert.equal(opening.latencyMs, OPENED_AT);
-		assert.deepEqual(await snapshot(PRIMARY), {
+		assert.deepEqual(await snapshot(primary()), {
 			state: 'open',
 			failures: 3,
 			openUntil: clock.epochStart + OPENED_AT + POLICY.openMs,
@@ -97,7 +98,7 @@ describe('circuit breaker', () => {
 		const probe = await second('c');
 		assert.equal(probe.tier, 1, 'the probe answered: the primary is back');
 		assert.equal(emulator.count('anthropic', MODELS.anthropic), 4);
-		assert.equal((await snapshot(PRIMARY)).state, 'closed');
+		assert.equal((await snapshot(primary())).state, 'closed');
 		assert.equal((await first('d')).tier, 1, 'closed for everyone');
 	});
 
@@ -127,7 +128,7 @@ describe('circuit breaker', () => {
 			],
 		);
 		assert.equal(
-			(await snapshot(PRIMARY)).openUntil,
+			(await snapshot(primary())).openUntil,
 			clock.epochStart + OPENED_AT + 2 * POLICY.openMs,
 			'reopened for a full cool-down from the failed probe',
 		);
@@ -148,6 +149,6 @@ describe('circuit breaker', () => {
 			{ breaker: new CircuitBreaker(store, POLICY) },
 		);
 		for (let i = 0; i < 3; i++) await drilled.run({ prompt: 'x' });
-		assert.equal((await store.snapshot(PRIMARY)).state, 'closed');
+		assert.equal((await store.snapshot(primary())).state, 'closed');
 	});
 });

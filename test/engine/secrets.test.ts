@@ -1,7 +1,8 @@
-/** No API key appears in any result, error message or log line. */
+/** No API key, and no password in a base URL, appears in any result, error message or log line. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { classifyError } from '../../lib/engine/classifyError';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { KEYS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
@@ -62,6 +63,54 @@ describe('secrets', () => {
 		const result = await chain.run({ prompt: 'Hello' });
 		assert.match(result.attempts[0].message ?? '', /\[redacted\]/);
 		assertNoSecret(JSON.stringify(result), 'the result');
+	});
+
+	it('a base URL with a user name and password is refused without echoing the password', () => {
+		for (const [provider, baseUrl] of [
+			['ollama', 'https://ana:hunter2-SECRET@ollama.example'],
+			['gemini', 'https://ana:hunter2-SECRET@gateway.example/v1beta'],
+			['ollama', 'htps//ana:hunter2-SECRET@ollama.example'],
+		] as const) {
+			assert.throws(
+				() =>
+					new FailoverChain({
+						tiers: [{ provider, model: 'm', apiKey: KEYS.gemini, baseUrl }],
+					}),
+				(error: unknown) =>
+					error instanceof ConfigError &&
+					error.field === 'tiers[0].baseUrl' &&
+					!error.message.includes('hunter2'),
+				baseUrl,
+			);
+		}
+	});
+
+	it('a password in a URL that an error message quotes is cut out', async () => {
+		const url = 'http://ana:hunter2-SECRET@ollama.example:11434/api/chat';
+		const chain = new FailoverChain(
+			{ tiers: [{ provider: 'ollama', model: 'llama3.2', attempts: 1 }] },
+			{
+				adapterFor: () => ({
+					provider: 'ollama',
+					complete: async () => {
+						// What Node's fetch says about such a URL.
+						throw new TypeError(
+							`Request cannot be constructed from a URL that includes credentials: ${url}`,
+						);
+					},
+				}),
+			},
+		);
+		const result = await chain.run({ prompt: 'Hello' });
+		assert.ok(!JSON.stringify(result).includes('hunter2'), 'the result has the password');
+		assert.match(result.attempts[0].message ?? '', /http:\/\/\[redacted\]@ollama\.example/);
+		for (const error of [
+			new Error(`getaddrinfo ENOTFOUND for ${url}`),
+			Object.assign(new Error(`upstream said no at ${url}`), { status: 502, body: {} }),
+		]) {
+			const failure = classifyError('gemini', error);
+			assert.ok(!failure.message.includes('hunter2'), failure.message);
+		}
 	});
 
 	it('never appear in configuration errors', () => {

@@ -11,8 +11,9 @@ export class RedisServer {
 		readonly port: number,
 	) {}
 
-	static async start(): Promise<RedisServer> {
-		const port = await freePort();
+	/** On a free port, or on `port` again to bring a stopped server back where clients expect it. */
+	static async start(port?: number): Promise<RedisServer> {
+		port ??= await freePort();
 		const child = spawn(
 			process.env.REDIS_SERVER ?? 'redis-server',
 			[

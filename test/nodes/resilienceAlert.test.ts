@@ -28,18 +28,20 @@ function credentials(): Record<string, ICredentialDataDecryptedObject> {
 	};
 }
 
-async function runTasks(count: number, options: IDataObject = {}): Promise<void> {
+const CHAIN = {
+	tiers: [
+		{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1 },
+		{ provider: 'openai', model: MODELS.openai, attempts: 1 },
+	],
+};
+
+async function runTasks(count: number, options: IDataObject = {}, chain = CHAIN): Promise<void> {
 	const items = Array.from({ length: count }, (_, i) => ({ text: `task ${i} ${Math.random()}` }));
 	const run = fakeExecute({
 		items,
 		parameters: {
 			prompt: (i: number) => items[i].text,
-			chain: {
-				tiers: [
-					{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1 },
-					{ provider: 'openai', model: MODELS.openai, attempts: 1 },
-				],
-			},
+			chain,
 			options: { initialBackoffMs: 1, ...options },
 		},
 		credentials: credentials(),
@@ -116,8 +118,46 @@ describe('Resilience Alert', () => {
 		const fired = await poll();
 		assert.ok(fired);
 		const breaker = fired[0].find((i) => i.json.kind === 'breaker_open');
-		assert.equal(breaker?.json.subject, `anthropic/${MODELS.anthropic}`);
+		assert.match(String(breaker?.json.subject), /^anthropic\/claude-haiku-4-5#[0-9a-f]{16}$/);
+		assert.equal(breaker?.json.provider, 'anthropic');
+		assert.equal(breaker?.json.model, MODELS.anthropic);
+		assert.ok(!String(breaker?.json.subject).includes(KEYS.anthropic.slice(0, 12)));
 		assert.equal(breaker?.json.event, 'incident');
 		assert.equal(breaker?.json.workflowUrl, undefined);
+	});
+
+	it('a breaker alert recovers once the cool-down has passed, with no traffic since', async () => {
+		const quiet: IDataObject = {};
+		const pollQuietly = () =>
+			new ResilienceAlert().poll.call(
+				fakePoll({
+					parameters: { windowMinutes: 15, minTasks: 1000, alertOnBreaker: true },
+					staticData: quiet,
+				}),
+			);
+		ctx.emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'openai', fault: 'overloaded' }],
+		});
+		const chain = {
+			tiers: [
+				{ provider: 'openai', model: MODELS.openai, attempts: 1 },
+				{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1 },
+			],
+		};
+		await runTasks(
+			1,
+			{ circuitBreaker: true, breakerThreshold: 1, breakerCooldownSeconds: 1 },
+			chain,
+		);
+		// The circuit the test before opened is still cooling down: only this one matters here.
+		const events = async () =>
+			((await pollQuietly())?.[0] ?? [])
+				.filter((i) => String(i.json.subject).startsWith(`openai/${MODELS.openai}`))
+				.map((i) => [i.json.event, i.json.kind]);
+		assert.deepEqual(await events(), [['incident', 'breaker_open']]);
+		await new Promise((resolve) => setTimeout(resolve, 1_100));
+		assert.deepEqual(await events(), [['recovered', 'breaker_open']]);
+		assert.deepEqual(await events(), []);
 	});
 });

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
+import { closeStateStores } from '../../nodes/ResilientLlm/stateStores';
 import { RedisServer } from '../harness/redis';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
@@ -18,6 +19,8 @@ before(async () => {
 	redis = await RedisServer.start();
 });
 after(async () => {
+	// Stores reconnect for as long as the process lives: closed here so the test ends.
+	await closeStateStores();
 	await redis?.stop();
 });
 

@@ -167,18 +167,27 @@ describe('parseReview', () => {
 });
 
 describe('claimDecision', () => {
-	it('lets the first decision on an execution through, and no other until the claim expires', () => {
+	it('lets the first decision on a wait through, and no other until the claim expires', async () => {
 		const now = Date.parse('2026-11-27T12:00:00Z');
-		assert.equal(claimDecision('exec-a', now), true);
-		assert.equal(claimDecision('exec-a', now + 1), false);
-		assert.equal(claimDecision('exec-b', now + 2), true);
+		const wait = (executionId: string, node = 'Review', runIndex = 0) => ({
+			executionId,
+			node,
+			runIndex,
+		});
+		const claimed = async (w: ReturnType<typeof wait>, at: number) =>
+			(await claimDecision(w, undefined, at)).claimed;
+		assert.equal(await claimed(wait('exec-a'), now), true);
+		assert.equal(await claimed(wait('exec-a'), now + 1), false);
+		assert.equal(await claimed(wait('exec-b'), now + 2), true);
+		assert.equal(await claimed(wait('exec-a', 'Manager review'), now + 3), true, 'another node');
+		assert.equal(await claimed(wait('exec-a', 'Review', 1), now + 4), true, 'another run');
 		assert.equal(
-			claimDecision('exec-a', now + 15 * 60_000),
+			await claimed(wait('exec-a'), now + 15 * 60_000),
 			false,
 			'held for the whole 15 minutes',
 		);
 		assert.equal(
-			claimDecision('exec-a', now + 15 * 60_000 + 1),
+			await claimed(wait('exec-a'), now + 15 * 60_000 + 1),
 			true,
 			'expired claims are dropped',
 		);

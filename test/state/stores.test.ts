@@ -261,6 +261,27 @@ for (const kind of KINDS) {
 			assert.deepEqual(await store.openCircuits(1), ['anthropic/claude-haiku-4-5']);
 			await store.close();
 		});
+
+		it('does not list a circuit past its cool-down: with no traffic, it has recovered', async () => {
+			const store = await kind.open();
+			await store.record('anthropic/claude-haiku-4-5', 'hard', POLICY, 0);
+			for (let i = 0; i < 3; i++) await store.record('openai/gpt-4o-mini', 'transient', POLICY, 0);
+			assert.deepEqual(await store.openCircuits(POLICY.openMs - 1), [
+				'anthropic/claude-haiku-4-5',
+				'openai/gpt-4o-mini',
+			]);
+			assert.deepEqual(
+				await store.openCircuits(POLICY.openMs),
+				['anthropic/claude-haiku-4-5'],
+				'the short cool-down has passed',
+			);
+			assert.deepEqual(await store.openCircuits(POLICY.longOpenMs), [], 'and the long one');
+			// A probe in flight has not shown recovery yet; once its lease lapses, nothing is open.
+			assert.equal(await store.admit('openai/gpt-4o-mini', POLICY, POLICY.longOpenMs), 'probe');
+			assert.deepEqual(await store.openCircuits(POLICY.longOpenMs + 1), ['openai/gpt-4o-mini']);
+			assert.deepEqual(await store.openCircuits(POLICY.longOpenMs + POLICY.probeLeaseMs), []);
+			await store.close();
+		});
 	});
 }
 
