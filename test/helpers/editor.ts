@@ -10,6 +10,7 @@ import type { Browser, Locator, Page, Response } from 'playwright-core';
 import { selectors } from 'playwright-core';
 
 import { ROOT } from '../harness/pack';
+import { differingPixels } from './pngPixels';
 
 // n8n marks its elements with data-test-id, not Playwright's default data-testid.
 selectors.setTestIdAttribute('data-test-id');
@@ -636,9 +637,16 @@ td[${MASKED}], th[${MASKED}] { font-size: 0 !important; }
 `;
 
 /**
- * Saves a screenshot as docs/<name>, writing the file only when its bytes differ from the
- * one there, so that a run that changed nothing visible leaves the tree clean. Returns whether
- * it wrote.
+ * Pixels a screenshot may differ by and still count as unchanged: on a busy machine Chromium
+ * has been seen to shade two pixels of a dropdown's caret differently. One changed letter
+ * changes several times this many.
+ */
+export const RENDERING_NOISE_PIXELS = 16;
+
+/**
+ * Saves a screenshot as docs/<name>, writing the file only when its content changed (more
+ * than rendering noise), so that a run that changed nothing visible leaves the tree clean.
+ * Returns whether it wrote.
  */
 export async function saveScreenshot(
 	page: Page,
@@ -677,7 +685,10 @@ export async function saveScreenshot(
 		}
 	}
 	const path = join(ROOT, 'docs', name);
-	if (existsSync(path) && readFileSync(path).equals(png)) return false;
+	if (existsSync(path)) {
+		const saved = readFileSync(path);
+		if (saved.equals(png) || differingPixels(saved, png) <= RENDERING_NOISE_PIXELS) return false;
+	}
 	mkdirSync(dirname(path), { recursive: true });
 	writeFileSync(path, png);
 	return true;
