@@ -3,26 +3,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { closeStateStores } from '../../nodes/ResilientLlm/stateStores';
-import { RedisServer } from '../harness/redis';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
+import { useRedis } from '../helpers/redisFixture';
+import { RedisServer } from '../harness/redis';
 
 const ctx = useEmulator();
-let redis: RedisServer;
-before(async () => {
-	redis = await RedisServer.start();
-});
-after(async () => {
-	// Stores reconnect for as long as the process lives: closed here so the test ends.
-	await closeStateStores();
-	await redis?.stop();
-});
+const redis = useRedis();
 
 const CHAIN = {
 	tiers: [
@@ -81,7 +73,7 @@ describe('idempotency', () => {
 				[{ text: `Summarise ticket 1 (${store})` }],
 				options,
 				folder,
-				redis.port,
+				redis.server.port,
 			);
 			assert.equal(ctx.emulator.stats().total, 1);
 			assert.equal(resilience(first.outputs[0][0]).cached, undefined);
@@ -89,7 +81,7 @@ describe('idempotency', () => {
 				[{ text: `Summarise ticket 1 (${store})` }],
 				options,
 				folder,
-				redis.port,
+				redis.server.port,
 			);
 			assert.equal(ctx.emulator.stats().total, 1, 'no second call');
 			assert.equal(resilience(second.outputs[0][0]).cached, true);
@@ -111,7 +103,7 @@ describe('idempotency', () => {
 						[{ text: `One refund decision (${store})`, ticket: 'R-1' }],
 						{ idempotency: 'custom', stateStore: store },
 						folder,
-						redis.port,
+						redis.server.port,
 					),
 				),
 			);

@@ -8,28 +8,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { closeStateStores } from '../../nodes/ResilientLlm/stateStores';
-import { RedisServer } from '../harness/redis';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
+import { useRedis } from '../helpers/redisFixture';
+import { RedisServer } from '../harness/redis';
 
 const ctx = useEmulator();
-let redis: RedisServer;
-before(async () => {
-	redis = await RedisServer.start();
-});
-after(async () => {
-	// Stores reconnect for as long as the process lives: closed here so the test ends.
-	await closeStateStores();
-	await redis?.stop();
-});
+const redis = useRedis();
 
 const CHAIN = {
 	tiers: [
@@ -236,7 +228,7 @@ describe('the Redis credential', () => {
 		});
 		const credential = (prefix: string) => ({
 			host: '127.0.0.1',
-			port: redis.port,
+			port: redis.server.port,
 			database: 0,
 			prefix,
 		});
@@ -249,7 +241,7 @@ describe('the Redis credential', () => {
 		await execute(['site B'], options, { redis: credential('site-b:') });
 		assert.equal(ctx.emulator.count('anthropic'), 4, 'site B has its own circuit');
 
-		const client = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
+		const client = new Redis({ host: '127.0.0.1', port: redis.server.port, lazyConnect: true });
 		await client.connect();
 		try {
 			assert.ok((await client.keys('site-a:breaker:*')).length > 0);

@@ -11,18 +11,10 @@ import { describe, it } from 'node:test';
 
 import { RedisStateStore } from '../../lib/state/redisStore';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import type { BreakerPolicy } from '../../lib/state/types';
 import { RedisServer } from '../harness/redis';
+import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
 
-const POLICY: BreakerPolicy = {
-	failureThreshold: 3,
-	openMs: 1_000,
-	longOpenMs: 60_000,
-	probeLeaseMs: 500,
-	failureRate: 0,
-	rateWindowMs: 10_000,
-	rateMinCalls: 4,
-};
+const POLICY = TEST_BREAKER_POLICY;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 

@@ -16,17 +16,10 @@ import { RedisStateStore, StateStoreUnavailableError } from '../../lib/state/red
 import { SqliteStateStore, StateStoreError } from '../../lib/state/sqliteStore';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
 import { RedisServer } from '../harness/redis';
+import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'state-store-'));
-const POLICY: BreakerPolicy = {
-	failureThreshold: 3,
-	openMs: 1_000,
-	longOpenMs: 60_000,
-	probeLeaseMs: 500,
-	failureRate: 0,
-	rateWindowMs: 10_000,
-	rateMinCalls: 4,
-};
+const POLICY = TEST_BREAKER_POLICY;
 
 let redis: RedisServer;
 before(async () => {
