@@ -28,7 +28,13 @@ export class ResilienceAlert implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'resilientLlmRedisApi', required: false, testedBy: 'resilientLlmRedisTest' },
+			{
+				name: 'resilientLlmRedisApi',
+				displayName: 'Redis (State Store)',
+				required: true,
+				testedBy: 'resilientLlmRedisTest',
+				displayOptions: { show: { stateStore: ['redis'] } },
+			},
 		],
 		properties: [
 			{

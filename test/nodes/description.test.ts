@@ -299,6 +299,16 @@ describe('the provider registry decides', () => {
 		assert.deepEqual(redis?.displayOptions, { show: { '/options.stateStore': ['redis'] } });
 	});
 
+	it('every node shows its Redis slot, labelled, only when its State Store is Redis', () => {
+		for (const node of NODES) {
+			const redis = node.description.credentials?.find((c) => c.name === 'resilientLlmRedisApi');
+			assert.equal(redis?.displayName, 'Redis (State Store)', node.description.name);
+			const [path, values] = Object.entries(redis?.displayOptions?.show ?? {})[0] ?? [];
+			assert.match(path ?? '', /^\/?(options\.)?stateStore$/, node.description.name);
+			assert.deepEqual(values, ['redis'], node.description.name);
+		}
+	});
+
 	it('each provider credential type exists, with the display name the registry uses in messages', () => {
 		for (const provider of PROVIDERS) {
 			const credential = CREDENTIALS.find((c) => c.name === provider.credential.type);
