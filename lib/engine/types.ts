@@ -3,7 +3,15 @@
  * stored and put on an n8n item as it is.
  */
 
-import type { ErrorClass, ProviderName, RetryHint, TokenUsage } from '../providers/types';
+import type {
+	ChatMessage,
+	ErrorClass,
+	ProviderName,
+	RetryHint,
+	TokenUsage,
+	ToolCall,
+	ToolDefinition,
+} from '../providers/types';
 
 // The failure classes and provider names belong to the providers; the engine speaks them.
 export { ERROR_CLASSES } from '../providers/types';
@@ -14,6 +22,9 @@ export type {
 	RetryHint,
 	RetryHintSource,
 	TokenUsage,
+	ChatMessage,
+	ToolCall,
+	ToolDefinition,
 } from '../providers/types';
 
 /** One failure, reduced to what the engine decides on. */
@@ -83,9 +94,15 @@ export interface ChainConfig {
 	drill?: 'off' | 'primary_down' | 'all_down' | 'rate_limited';
 }
 
+/**
+ * One task: a single prompt (Resilient LLM) or a whole conversation with tools (Resilient
+ * Chat Model). With `messages`, `prompt` and `systemPrompt` are not used.
+ */
 export interface Task {
-	prompt: string;
+	prompt?: string;
 	systemPrompt?: string;
+	messages?: ChatMessage[];
+	tools?: ToolDefinition[];
 }
 
 export interface AttemptRecord {
@@ -135,6 +152,8 @@ export interface TaskResult {
 	/** One sentence a person can act on, e.g. in a Slack message. */
 	reasonText: string;
 	text?: string;
+	/** The tool calls the answering model asked for. */
+	toolCalls?: ToolCall[];
 	/** The parsed answer when JSON output was asked for. */
 	json?: unknown;
 	/** 1-based position of the tier that answered. */

@@ -44,10 +44,33 @@ export interface TokenUsage {
 	outputTokens: number;
 }
 
+/** A tool the model may call: its parameters are a JSON Schema object. */
+export interface ToolDefinition {
+	name: string;
+	description?: string;
+	parameters: Record<string, unknown>;
+}
+
+/** A call the model asked for; `id` links it to the tool result that answers it. */
+export interface ToolCall {
+	id: string;
+	name: string;
+	arguments: Record<string, unknown>;
+}
+
+/** One turn of a conversation, in one vocabulary for every provider. */
+export type ChatMessage =
+	| { role: 'system'; content: string }
+	| { role: 'user'; content: string }
+	| { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+	| { role: 'tool'; toolCallId: string; name: string; content: string };
+
 export interface CompletionRequest {
 	model: string;
-	prompt: string;
-	systemPrompt?: string;
+	/** The conversation so far; a single prompt is one user message. */
+	messages: ChatMessage[];
+	/** Tools the model may call, translated to each provider's format by its adapter. */
+	tools?: ToolDefinition[];
 	maxOutputTokens: number;
 	temperature?: number;
 	/** Ask the provider for JSON where it has a switch for it. */
@@ -59,6 +82,8 @@ export type FinishReason = 'stop' | 'length' | 'refusal' | 'content_filter' | 'o
 
 export interface CompletionResponse {
 	text: string;
+	/** Calls the model asked for; a reply of tool calls alone is an answer. */
+	toolCalls?: ToolCall[];
 	finish: FinishReason;
 	/** The provider's own words for a refusal or block, if it gave any. */
 	refusalText?: string;
