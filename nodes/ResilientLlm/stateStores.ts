@@ -177,7 +177,7 @@ async function closeCounters(store: StateStore): Promise<void> {
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 let shutdownHooked = false;
-/** Signals nobody else handled when we started listening: raised again after the write. */
+/** Signals nobody else handled when the hook was set: raised again after the write. */
 const reraise = new Set<NodeJS.Signals>();
 
 /**
@@ -196,8 +196,12 @@ function onShutdownSignal(signal: NodeJS.Signals): void {
 	});
 }
 
-/** A process that ends by itself (no more work) writes its counters first. */
+/**
+ * A process that ends by itself (no more work) writes its counters first; once only, so that
+ * a write that fails and is tried again cannot keep a finished process going.
+ */
 function onBeforeExit(): void {
+	process.removeListener('beforeExit', onBeforeExit);
 	for (const buffer of counterBuffers.values()) void buffer.flush().catch(() => undefined);
 }
 

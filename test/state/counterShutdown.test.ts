@@ -83,6 +83,18 @@ describe('alert counters when the process ends', () => {
 		assert.equal(await tasksIn(file), 5);
 	});
 
+	it('a process that runs out of work ends even when that last write fails', async () => {
+		const file = storeFile();
+		const fault = `new (require('node:sqlite').DatabaseSync)(${JSON.stringify(file)}).exec(
+			"CREATE TRIGGER fail_counters BEFORE INSERT ON counters BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;");`;
+		const script = `new (require(${SQLITE_MODULE}).SqliteStateStore)(${JSON.stringify(file)}); ${fault}
+			${countingScript(file, '')}`;
+		await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], {
+			timeout: GIVE_UP_MS,
+		});
+		assert.equal(await tasksIn(file), 0);
+	});
+
 	it('a store that never takes them does not keep the process alive', async () => {
 		// Without an unref'd timer, the retry a second later would keep this process forever.
 		const script = `const { CounterBuffer } = require(${BUFFER_MODULE});
