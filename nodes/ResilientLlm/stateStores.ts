@@ -33,6 +33,13 @@ export const LLM_NODE_TYPE = 'n8n-nodes-resilient-llm.resilientLlm';
 
 const open = new Map<string, Promise<StateStore>>();
 const counterBuffers = new Map<StateStore, CounterBuffer>();
+/**
+ * Every counter buffer in this process, kept on the global object: n8n may load this file
+ * more than once (one copy per node class), and a reader must see every copy's counts.
+ */
+const allCounterBuffers: Set<CounterBuffer> = ((globalThis as Record<symbol, unknown>)[
+	Symbol.for('n8n-nodes-resilient-llm.counterBuffers')
+] ??= new Set<CounterBuffer>()) as Set<CounterBuffer>;
 
 type StoreContext = IExecuteFunctions | IPollFunctions | IWebhookFunctions;
 
@@ -155,6 +162,7 @@ export function countersOf(store: StateStore, logger?: Warn): CounterBuffer {
 		});
 		buffer = created;
 		counterBuffers.set(store, buffer);
+		allCounterBuffers.add(buffer);
 		hookShutdown();
 	}
 	return buffer;
@@ -169,9 +177,18 @@ function flushInterval(): number | undefined {
 	return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
+/**
+ * Writes the counts every buffer in this process holds, so that a read that follows (the
+ * Resilience Alert's poll) sees the tasks counted here in the last second too.
+ */
+export async function flushCounters(): Promise<void> {
+	await Promise.all([...allCounterBuffers].map((buffer) => buffer.flush().catch(() => undefined)));
+}
+
 async function closeCounters(store: StateStore): Promise<void> {
 	const buffer = counterBuffers.get(store);
 	counterBuffers.delete(store);
+	if (buffer) allCounterBuffers.delete(buffer);
 	await buffer?.close().catch(() => undefined);
 }
 
