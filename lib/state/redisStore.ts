@@ -11,14 +11,16 @@ import Redis from 'ioredis';
 
 import { admission, afterOutcome, isOpen, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
-import { StateStoreUnavailableError, emptyCounters } from './types';
+import { StateStoreUnavailableError, countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
 	BreakerPolicy,
 	BreakerSnapshot,
 	Counters,
 	IdempotencyClaim,
+	MinuteCounts,
 	StateStore,
+	TaskOutcome,
 } from './types';
 
 export interface RedisSettings {
@@ -264,30 +266,28 @@ export class RedisStateStore implements StateStore {
 		});
 	}
 
-	async countTask(
-		workflowId: string,
-		outcome: { tier?: number; escalated: boolean; costUsd: number; workflowName?: string },
-		now = Date.now(),
-	): Promise<void> {
-		const minute = Math.floor(now / 60_000);
-		const key = `${this.prefix}counters:${minute}:${workflowId}`;
-		const slot =
-			outcome.escalated || outcome.tier === undefined
-				? undefined
-				: `t${Math.min(4, Math.max(1, outcome.tier))}`;
+	async countTask(workflowId: string, outcome: TaskOutcome, now = Date.now()): Promise<void> {
+		return this.addCounts([countsOfTask(workflowId, outcome, now)]);
+	}
+
+	async addCounts(counts: MinuteCounts[]): Promise<void> {
+		if (counts.length === 0) return;
 		// HINCRBY is atomic on its own; the pipeline only saves round trips.
-		const pipeline = this.redis
-			.pipeline()
-			.hincrby(key, 'tasks', 1)
-			.hincrby(key, 'cost_micros', Math.round(outcome.costUsd * 1e6));
-		if (slot) pipeline.hincrby(key, slot, 1);
-		if (outcome.escalated) pipeline.hincrby(key, 'escalated', 1);
-		if (outcome.workflowName)
-			pipeline.hset(`${this.prefix}workflow-names`, workflowId, outcome.workflowName);
-		pipeline
-			.expire(key, 86_400)
-			.sadd(`${this.prefix}counters:${minute}`, workflowId)
-			.expire(`${this.prefix}counters:${minute}`, 86_400);
+		const pipeline = this.redis.pipeline();
+		for (const c of counts) {
+			const key = `${this.prefix}counters:${c.minute}:${c.workflowId}`;
+			pipeline.hincrby(key, 'tasks', c.tasks).hincrby(key, 'cost_micros', c.costMicros);
+			c.answeredByTier.forEach((n, i) => {
+				if (n) pipeline.hincrby(key, `t${i + 1}`, n);
+			});
+			if (c.escalated) pipeline.hincrby(key, 'escalated', c.escalated);
+			if (c.workflowName)
+				pipeline.hset(`${this.prefix}workflow-names`, c.workflowId, c.workflowName);
+			pipeline
+				.expire(key, 86_400)
+				.sadd(`${this.prefix}counters:${c.minute}`, c.workflowId)
+				.expire(`${this.prefix}counters:${c.minute}`, 86_400);
+		}
 		await this.named(async () => {
 			// A pipeline resolves even when its commands failed: each reply carries its own error.
 			const failed = (await pipeline.exec())?.find(([error]) => error);

@@ -12,14 +12,16 @@ import type { DatabaseSync } from 'node:sqlite';
 
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
-import { emptyCounters } from './types';
+import { countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
 	BreakerPolicy,
 	BreakerSnapshot,
 	Counters,
 	IdempotencyClaim,
+	MinuteCounts,
 	StateStore,
+	TaskOutcome,
 } from './types';
 
 /** 2: the breaker's failure-rate window (three columns added to `breaker`). */
@@ -307,38 +309,26 @@ export class SqliteStateStore implements StateStore {
 		return rows.map((r) => r.circuit);
 	}
 
-	async countTask(
-		workflowId: string,
-		outcome: { tier?: number; escalated: boolean; costUsd: number; workflowName?: string },
-		now = Date.now(),
-	): Promise<void> {
-		const slot =
-			outcome.escalated || outcome.tier === undefined ? -1 : Math.min(4, Math.max(1, outcome.tier));
-		const t = [1, 2, 3, 4].map((n) => (slot === n ? 1 : 0));
+	async countTask(workflowId: string, outcome: TaskOutcome, now = Date.now()): Promise<void> {
+		return this.addCounts([countsOfTask(workflowId, outcome, now)], now);
+	}
+
+	async addCounts(counts: MinuteCounts[], now = Date.now()): Promise<void> {
+		if (counts.length === 0) return;
 		this.transaction(() => {
-			this.db
-				.prepare(
-					`INSERT INTO counters (workflow, minute, tasks, t1, t2, t3, t4, escalated, cost_micros) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)
-					ON CONFLICT(workflow, minute) DO UPDATE SET tasks = tasks + 1, t1 = t1 + excluded.t1, t2 = t2 + excluded.t2, t3 = t3 + excluded.t3,
-					t4 = t4 + excluded.t4, escalated = escalated + excluded.escalated, cost_micros = cost_micros + excluded.cost_micros`,
-				)
-				.run(
-					workflowId,
-					Math.floor(now / 60_000),
-					t[0],
-					t[1],
-					t[2],
-					t[3],
-					outcome.escalated ? 1 : 0,
-					Math.round(outcome.costUsd * 1e6),
-				);
-			if (outcome.workflowName)
-				this.db
-					.prepare(
-						`INSERT INTO workflow_names (workflow, name) VALUES (?, ?)
-						ON CONFLICT(workflow) DO UPDATE SET name = excluded.name`,
-					)
-					.run(workflowId, outcome.workflowName);
+			const add = this.db.prepare(
+				`INSERT INTO counters (workflow, minute, tasks, t1, t2, t3, t4, escalated, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT(workflow, minute) DO UPDATE SET tasks = tasks + excluded.tasks, t1 = t1 + excluded.t1, t2 = t2 + excluded.t2, t3 = t3 + excluded.t3,
+				t4 = t4 + excluded.t4, escalated = escalated + excluded.escalated, cost_micros = cost_micros + excluded.cost_micros`,
+			);
+			const name = this.db.prepare(
+				`INSERT INTO workflow_names (workflow, name) VALUES (?, ?)
+				ON CONFLICT(workflow) DO UPDATE SET name = excluded.name`,
+			);
+			for (const c of counts) {
+				add.run(c.workflowId, c.minute, c.tasks, ...c.answeredByTier, c.escalated, c.costMicros);
+				if (c.workflowName) name.run(c.workflowId, c.workflowName);
+			}
 			// Counters older than a day are of no use to any window.
 			this.db.prepare('DELETE FROM counters WHERE minute < ?').run(Math.floor(now / 60_000) - 1440);
 		});

@@ -83,14 +83,49 @@ export interface BreakerStore {
 	openCircuits(now?: number): Promise<string[]>;
 }
 
+/** How one task ended, as the alert counters see it. */
+export interface TaskOutcome {
+	tier?: number;
+	escalated: boolean;
+	costUsd: number;
+	workflowName?: string;
+}
+
+/** Counts of one workflow's tasks within one minute, ready to be added to the store's. */
+export interface MinuteCounts {
+	workflowId: string;
+	/** Minutes since the epoch. */
+	minute: number;
+	tasks: number;
+	/** As in Counters: index 0 is tier 1; the last slot counts tier 4 and below. */
+	answeredByTier: [number, number, number, number];
+	escalated: number;
+	/** Whole millionths of a dollar, so that sums are exact. */
+	costMicros: number;
+	workflowName?: string;
+}
+
+/** One task as MinuteCounts: the one place a task's outcome picks its tier slot. */
+export function countsOfTask(workflowId: string, outcome: TaskOutcome, now: number): MinuteCounts {
+	const slot =
+		outcome.escalated || outcome.tier === undefined ? -1 : Math.min(4, Math.max(1, outcome.tier));
+	return {
+		workflowId,
+		minute: Math.floor(now / 60_000),
+		tasks: 1,
+		answeredByTier: [1, 2, 3, 4].map((n) => (slot === n ? 1 : 0)) as MinuteCounts['answeredByTier'],
+		escalated: outcome.escalated ? 1 : 0,
+		costMicros: Math.round(outcome.costUsd * 1e6),
+		...(outcome.workflowName ? { workflowName: outcome.workflowName } : {}),
+	};
+}
+
 /** The task counters the Resilience Alert trigger reads. */
 export interface CounterStore {
 	/** Adds one finished task to its workflow's counters for the minute it finished in. */
-	countTask(
-		workflowId: string,
-		outcome: { tier?: number; escalated: boolean; costUsd: number; workflowName?: string },
-		now?: number,
-	): Promise<void>;
+	countTask(workflowId: string, outcome: TaskOutcome, now?: number): Promise<void>;
+	/** Adds counts already summed per workflow and minute, in one write. */
+	addCounts(counts: MinuteCounts[], now?: number): Promise<void>;
 	/** Totals per workflow over [fromMs, toMs). */
 	readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>>;
 }

@@ -9,7 +9,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { evaluateAlerts } from '../../lib/alerts/evaluateAlerts';
 import type { OpenIncidents } from '../../lib/alerts/evaluateAlerts';
-import { openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+import { flushCounters, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
 
 export class ResilienceAlert implements INodeType {
 	description: INodeTypeDescription = {
@@ -119,6 +119,8 @@ export class ResilienceAlert implements INodeType {
 				this,
 				this.getNodeParameter('stateStore', 'embedded') === 'redis' ? 'redis' : 'embedded',
 			);
+			// Tasks counted in this process in the last second count too.
+			await flushCounters();
 			counters = await store.readCounters(from, to);
 			// Only circuits still cooling down (or probing): one past its cool-down has recovered.
 			circuits = await store.openCircuits(to);

@@ -22,7 +22,7 @@ import { providerOf } from '../../lib/providers/registry';
 import { fieldLabel, readChainConfig, readTask } from './chainConfig';
 import { properties } from './description';
 import { listModels } from './modelSearch';
-import { openStateStore, redisCredentialTest } from './stateStores';
+import { countersOf, openStateStore, redisCredentialTest } from './stateStores';
 
 /**
  * What goes on every item as `resilience`: which tier answered, why, how long, what it cost;
@@ -192,20 +192,25 @@ export class ResilientLlm implements INodeType {
 				}
 			}
 		}
-		// Counters for the Resilience Alert trigger: best effort, never in the way of an item.
-		let metrics = store;
-		if (!metrics && !storeProblem && options.recordMetrics !== false) {
-			metrics = await openStateStore(
-				this,
-				options.stateStore === 'redis' ? 'redis' : 'embedded',
-			).catch((error: Error) => {
-				this.logger.warn('Resilient LLM: no state store for alert counters', {
-					node: node.name,
-					error: error.message,
+		// Counters for the Resilience Alert trigger: best effort, never in the way of an item;
+		// counted in memory and written once a second for the whole process.
+		let metricsStore: StateStore | undefined;
+		if (options.recordMetrics !== false) {
+			metricsStore = store;
+			if (!metricsStore && !storeProblem) {
+				metricsStore = await openStateStore(
+					this,
+					options.stateStore === 'redis' ? 'redis' : 'embedded',
+				).catch((error: Error) => {
+					this.logger.warn('Resilient LLM: no state store for alert counters', {
+						node: node.name,
+						error: error.message,
+					});
+					return undefined;
 				});
-				return undefined;
-			});
+			}
 		}
+		const metrics = metricsStore ? countersOf(metricsStore, this.logger) : undefined;
 		const breaker =
 			store && breakerOn
 				? new CircuitBreaker(
@@ -356,18 +361,12 @@ export class ResilientLlm implements INodeType {
 				}
 				const { result, cached, degraded } = outcome;
 				const resilience = resilienceOf(result, cached, degraded);
-				await metrics
-					?.countTask(workflowId, {
-						tier: result.tier,
-						escalated: result.outcome === 'needs_human',
-						costUsd: cached ? 0 : result.costUsd,
-						workflowName: workflow.name,
-					})
-					.catch((error: Error) =>
-						this.logger.warn('Resilient LLM: could not record alert counters', {
-							error: error.message,
-						}),
-					);
+				await metrics?.countTask(workflowId, {
+					tier: result.tier,
+					escalated: result.outcome === 'needs_human',
+					costUsd: cached ? 0 : result.costUsd,
+					workflowName: workflow.name,
+				});
 				const input = items[index].json;
 				this.logger.info('Resilient LLM task', {
 					workflowId,

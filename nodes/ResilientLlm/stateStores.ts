@@ -3,6 +3,10 @@
  * (and Human Review its decision claims): one per file or Redis server and key prefix,
  * opened once per n8n process and kept for later executions. A Redis store reconnects by
  * itself after an outage; one closed for good is opened afresh.
+ *
+ * Alert counters go through one CounterBuffer per store: summed in memory, written once a
+ * second, and written at once when the process is told to stop (SIGTERM, SIGINT) or the
+ * stores are closed.
  */
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -18,6 +22,7 @@ import type {
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
+import { CounterBuffer } from '../../lib/state/counterBuffer';
 import { DEFAULT_PREFIX, RedisStateStore } from '../../lib/state/redisStore';
 import type { RedisSettings } from '../../lib/state/redisStore';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
@@ -27,6 +32,14 @@ import type { StateStore } from '../../lib/state/types';
 export const LLM_NODE_TYPE = 'n8n-nodes-resilient-llm.resilientLlm';
 
 const open = new Map<string, Promise<StateStore>>();
+const counterBuffers = new Map<StateStore, CounterBuffer>();
+/**
+ * Every counter buffer in this process, kept on the global object: n8n may load this file
+ * more than once (one copy per node class), and a reader must see every copy's counts.
+ */
+const allCounterBuffers: Set<CounterBuffer> = ((globalThis as Record<symbol, unknown>)[
+	Symbol.for('n8n-nodes-resilient-llm.counterBuffers')
+] ??= new Set<CounterBuffer>()) as Set<CounterBuffer>;
 
 type StoreContext = IExecuteFunctions | IPollFunctions | IWebhookFunctions;
 
@@ -86,7 +99,11 @@ export async function openStateStore(
 		};
 	}
 	let store = open.get(key);
-	if (store && !(await store.then(usable, () => false))) store = undefined;
+	if (store && !(await store.then(usable, () => false))) {
+		// Its client ended (closed): its counters get one last try, then its timer stops.
+		await store.then(closeCounters, () => undefined);
+		store = undefined;
+	}
 	if (!store) {
 		const opening = create();
 		store = opening;
@@ -99,11 +116,128 @@ export async function openStateStore(
 	return store;
 }
 
-/** Closes every store this process opened; the next execution opens them again. */
+/** Closes every store this process opened, after writing their counters; the next execution opens them again. */
 export async function closeStateStores(): Promise<void> {
 	const stores = [...open.values()];
 	open.clear();
-	await Promise.all(stores.map((store) => store.then((s) => s.close()).catch(() => undefined)));
+	unhookShutdown();
+	await Promise.all(
+		stores.map((store) =>
+			store
+				.then(async (s) => {
+					await closeCounters(s);
+					await s.close();
+				})
+				.catch(() => undefined),
+		),
+	);
+}
+
+/** A logger as n8n hands one to nodes. */
+interface Warn {
+	warn(message: string, meta?: object): void;
+}
+
+/**
+ * The store's alert counters, summed in memory and written once a second: a task costs no
+ * store write. One buffer per store, shared by every execution in this process.
+ */
+export function countersOf(store: StateStore, logger?: Warn): CounterBuffer {
+	let buffer = counterBuffers.get(store);
+	if (!buffer) {
+		let failures = 0;
+		const created = new CounterBuffer(store, {
+			flushEveryMs: flushInterval(),
+			onFlushError: (error) => {
+				// Once when writes start failing, then once a minute while they do.
+				if (failures++ % 60 === 0)
+					logger?.warn('Resilient LLM: could not write alert counters; kept for the next try', {
+						error: (error as Error).message,
+						pendingTasks: created.pendingTasks,
+					});
+			},
+			onFlushed: () => {
+				failures = 0;
+			},
+		});
+		buffer = created;
+		counterBuffers.set(store, buffer);
+		allCounterBuffers.add(buffer);
+		hookShutdown();
+	}
+	return buffer;
+}
+
+/**
+ * RESILIENT_LLM_COUNTER_FLUSH_MS: how often alert counters are written (milliseconds); once
+ * a second unless set.
+ */
+function flushInterval(): number | undefined {
+	const ms = Number(process.env.RESILIENT_LLM_COUNTER_FLUSH_MS);
+	return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+/**
+ * Writes the counts every buffer in this process holds, so that a read that follows (the
+ * Resilience Alert's poll) sees the tasks counted here in the last second too.
+ */
+export async function flushCounters(): Promise<void> {
+	await Promise.all([...allCounterBuffers].map((buffer) => buffer.flush().catch(() => undefined)));
+}
+
+async function closeCounters(store: StateStore): Promise<void> {
+	const buffer = counterBuffers.get(store);
+	counterBuffers.delete(store);
+	if (buffer) allCounterBuffers.delete(buffer);
+	await buffer?.close().catch(() => undefined);
+}
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+let shutdownHooked = false;
+/** Signals nobody else handled when the hook was set: raised again after the write. */
+const reraise = new Set<NodeJS.Signals>();
+
+/**
+ * n8n stops on SIGTERM or SIGINT (its own handlers wind it down): counters waiting for their
+ * second are written then, and any counted while n8n winds down are written at once. In a
+ * process where nobody else handles the signal, it is raised again after the write, so the
+ * process still stops as it would have.
+ */
+function onShutdownSignal(signal: NodeJS.Signals): void {
+	const again = reraise.has(signal);
+	unhookShutdown();
+	void Promise.all(
+		[...counterBuffers.values()].map((buffer) => buffer.close().catch(() => undefined)),
+	).finally(() => {
+		if (again) process.kill(process.pid, signal);
+	});
+}
+
+/**
+ * A process that ends by itself (no more work) writes its counters first; once only, so that
+ * a write that fails and is tried again cannot keep a finished process going.
+ */
+function onBeforeExit(): void {
+	process.removeListener('beforeExit', onBeforeExit);
+	for (const buffer of counterBuffers.values()) void buffer.flush().catch(() => undefined);
+}
+
+function hookShutdown(): void {
+	if (shutdownHooked) return;
+	shutdownHooked = true;
+	for (const signal of SHUTDOWN_SIGNALS) {
+		if (process.listenerCount(signal) === 0) reraise.add(signal);
+		process.on(signal, onShutdownSignal);
+	}
+	process.on('beforeExit', onBeforeExit);
+}
+
+function unhookShutdown(): void {
+	if (!shutdownHooked) return;
+	shutdownHooked = false;
+	reraise.clear();
+	for (const signal of SHUTDOWN_SIGNALS) process.removeListener(signal, onShutdownSignal);
+	process.removeListener('beforeExit', onBeforeExit);
 }
 
 /** A store closed for good (a Redis client that ended) is replaced, not handed out. */

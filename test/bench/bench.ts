@@ -406,7 +406,7 @@ async function n8nThroughput(emulator: ProviderEmulator): Promise<void> {
 		rows.push([
 			'node / http ratio',
 			`${round(figures.n8n_exec_per_s_node / figures.n8n_exec_per_s_http, 2)}`,
-			'target >= 0.9',
+			'target >= 0.95',
 		]);
 	} finally {
 		await n8n.dispose();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { ProviderEmulator } from '../../lib/emulator/server';
+import { RedisStateStore } from '../../lib/state/redisStore';
 import type { Execution } from '../harness/n8n';
 import { QueueMode } from '../harness/queueMode';
 import { KEYS, MODELS } from '../helpers/emulator';
@@ -19,6 +20,8 @@ type Attempt = { tier: number; status: string; message?: string };
 let cluster: QueueMode;
 const emulator = new ProviderEmulator();
 let credentials: CredentialRefs;
+/** Tasks the "queue breaker" test ran, for the alert test after it. */
+let breakerTasks = 0;
 
 before(async () => {
 	await emulator.start();
@@ -174,12 +177,28 @@ describe('n8n queue mode with the Redis store', () => {
 			assert.equal(resilience.tier, 2);
 		}
 		assert.equal(emulator.count('openai'), 2 + skipped.length);
+		breakerTasks = 2 + skipped.length;
 	});
 
 	it('the Resilience Alert trigger on the main reads what the workers counted in Redis', async () => {
 		// Poll triggers run on the main; the tasks ran on the workers. Left by the tests above:
 		// "queue idempotency" all at tier 1, "queue breaker" all at tier 2 with the primary's
 		// circuit open.
+		// Workers write their counters once a second: wait (bounded) until all are in Redis.
+		const store = new RedisStateStore({ host: '127.0.0.1', port: cluster.redis.port, database: 1 });
+		await store.connect();
+		try {
+			const written = async () =>
+				[...(await store.readCounters(Date.now() - 900_000, Date.now() + 60_000)).values()].find(
+					(c) => c.workflowName === 'queue breaker',
+				)?.tasks ?? 0;
+			const giveUpAt = performance.now() + 30_000;
+			while ((await written()) < breakerTasks && performance.now() < giveUpAt)
+				await new Promise((resolve) => setTimeout(resolve, 50));
+			assert.equal(await written(), breakerTasks);
+		} finally {
+			await store.close();
+		}
 		const alertWorkflow = await cluster.main.createWorkflow(
 			workflow('queue alerts', [
 				alertTriggerNode(

@@ -9,7 +9,7 @@ import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { LLM_NODE_TYPE } from '../../nodes/ResilientLlm/stateStores';
+import { LLM_NODE_TYPE, countersOf, openStateStore } from '../../nodes/ResilientLlm/stateStores';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute, fakePoll } from '../helpers/fakeExecute';
 
@@ -159,5 +159,20 @@ describe('Resilience Alert', () => {
 		await new Promise((resolve) => setTimeout(resolve, 1_100));
 		assert.deepEqual(await events(), [['recovered', 'breaker_open']]);
 		assert.deepEqual(await events(), []);
+	});
+
+	it('counts nothing with Record Metrics for Alerts off, though the breaker and idempotency use the store', async () => {
+		ctx.emulator.loadScenario({ apiKeys: KEYS });
+		const counted = async () => {
+			const store = await openStateStore(fakePoll({ parameters: {}, staticData: {} }), 'embedded');
+			// Through the buffer, so that counts not yet written are seen too.
+			const now = Date.now();
+			return (await countersOf(store).readCounters(now - 900_000, now + 60_000)).get('wf-1')?.tasks;
+		};
+		const before = (await counted()) ?? 0;
+		await runTasks(3, { recordMetrics: false, circuitBreaker: true, idempotency: 'derived' });
+		assert.equal(await counted(), before);
+		await runTasks(2, { recordMetrics: true, circuitBreaker: true });
+		assert.equal(await counted(), before + 2);
 	});
 });

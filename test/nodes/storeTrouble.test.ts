@@ -14,10 +14,12 @@ import Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
+import { closeStateStores } from '../../nodes/ResilientLlm/stateStores';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
 import { useRedis } from '../helpers/redisFixture';
+import { until } from '../helpers/until';
 import { RedisServer } from '../harness/redis';
 
 const ctx = useEmulator();
@@ -73,7 +75,7 @@ const resilience = (item: INodeExecutionData) => item.json.resilience as IDataOb
  * A node storage folder whose embedded store fails every write to `table` after the first
  * `okWrites`, as a full disk or a broken file would.
  */
-function failingStore(table: 'breaker' | 'idempotency', okWrites: number): string {
+function failingStore(table: 'breaker' | 'idempotency' | 'counters', okWrites: number): string {
 	const folder = mkdtempSync(join(tmpdir(), 'failing-store-'));
 	const file = join(folder, 'state.sqlite');
 	new SqliteStateStore(file); // the schema
@@ -173,6 +175,48 @@ describe('a state store failing during a run', () => {
 			String(resilience(outputs[0][2]).degraded),
 			/claiming the idempotency key failed: .*disk I\/O error/,
 		);
+	});
+});
+
+describe('alert counters while the store fails their writes', () => {
+	it('no item fails or is marked degraded; the counts are written once the store takes writes again', async () => {
+		ctx.emulator.loadScenario({ apiKeys: KEYS });
+		const storagePath = failingStore('counters', 0);
+		const { outputs, logs } = await execute(
+			['one', 'two', 'three'],
+			{ recordMetrics: true, circuitBreaker: false, idempotency: 'off' },
+			{ storagePath },
+		);
+		assert.deepEqual(
+			outputs[0].map((i) => [i.json.error, resilience(i).degraded]),
+			[
+				[undefined, undefined],
+				[undefined, undefined],
+				[undefined, undefined],
+			],
+		);
+		const file = join(storagePath, 'state.sqlite');
+		const counted = async () => {
+			const reader = new SqliteStateStore(file);
+			try {
+				return (await reader.readCounters(Date.now() - 600_000, Date.now() + 60_000)).get('wf-1')
+					?.tasks;
+			} finally {
+				await reader.close();
+			}
+		};
+		// The timed write fails; the counts wait in memory until the fault is removed.
+		const warning = () =>
+			logs.find((l) => l.message.startsWith('Resilient LLM: could not write alert counters'));
+		await until(() => warning() !== undefined, 'a failed counter write');
+		assert.match(String((warning()!.meta as IDataObject).error), /disk I\/O error/);
+		assert.equal((warning()!.meta as IDataObject).pendingTasks, 3);
+		assert.equal(await counted(), undefined, 'nothing written yet');
+		const db = new DatabaseSync(file);
+		db.exec('DROP TRIGGER fail_inserts; DROP TRIGGER fail_updates;');
+		db.close();
+		await closeStateStores();
+		assert.equal(await counted(), 3, 'all three, once');
 	});
 });
 
