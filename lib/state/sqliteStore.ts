@@ -15,6 +15,7 @@ import type { BreakerRow } from './breakerRules';
 import { emptyCounters } from './types';
 import type {
 	Admission,
+	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
 	Counters,
@@ -284,7 +285,7 @@ export class SqliteStateStore implements StateStore {
 
 	async record(
 		circuit: string,
-		outcome: 'success' | 'transient' | 'hard',
+		outcome: BreakerOutcome,
 		policy: BreakerPolicy,
 		now = Date.now(),
 	): Promise<void> {

@@ -234,9 +234,9 @@ export const properties: INodeProperties[] = [
 				displayName: 'Circuit Breaker',
 				name: 'circuitBreaker',
 				type: 'boolean',
-				default: false,
+				default: true,
 				description:
-					'Whether to share provider outages across executions: after several failures in a row a model is skipped at once for a cool-down, then one probe tests it',
+					'Whether to share provider outages across executions (on by default): after several failures in a row a model is skipped at once for a cool-down, then one probe tests it while other calls wait for its outcome',
 			},
 			{
 				displayName: 'Circuit Breaker Cool-Down (Seconds)',
