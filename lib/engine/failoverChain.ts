@@ -1,6 +1,7 @@
 import { createAdapter } from '../providers';
 import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../providers/types';
 import type { AbortCause, OutputCheck } from './classifyError';
+import { FIRST_CALL_LEASE_MS } from '../state/breakerRules';
 import { CircuitBreaker, breakerOutcome } from './circuitBreaker';
 import { classifyError, classifyOutput } from './classifyError';
 import { realClock } from './clock';
@@ -58,7 +59,7 @@ interface PreparedTier {
 }
 
 /** How long a call waits for a circuit's test call in flight before passing the tier over. */
-const PROBE_WAIT_MS = 2_000;
+const PROBE_WAIT_MS = FIRST_CALL_LEASE_MS;
 
 /** Extra time the SDK's own timeout gets behind the engine's, so the engine's always fires first. */
 const SDK_TIMEOUT_SLACK_MS = 1_000;

@@ -28,6 +28,12 @@ export const CLOSED: BreakerRow = {
 	window_failures: 0,
 };
 
+/**
+ * How long a circuit's first call holds the others back. Short: a first call that hangs, or
+ * whose n8n died, says nothing yet about the provider, and the others then go ahead.
+ */
+export const FIRST_CALL_LEASE_MS = 2_000;
+
 /** A stored row, which may predate some fields; none stored is a circuit never called. */
 export function rowOf(stored: Partial<BreakerRow> | undefined): BreakerRow {
 	if (!stored) return { ...CLOSED, fresh: true };
@@ -51,7 +57,7 @@ export function admission(
 	if (row.fresh)
 		return {
 			admission: 'probe',
-			row: { ...CLOSED, probe_until: now + policy.probeLeaseMs },
+			row: { ...CLOSED, probe_until: now + FIRST_CALL_LEASE_MS },
 			changed: true,
 		};
 	if (row.state === 'closed')
