@@ -1,7 +1,7 @@
 import type { BackoffConfig } from './types';
 
 export const DEFAULT_BACKOFF: BackoffConfig = {
-	initialDelayMs: 500,
+	initialDelayMs: 100,
 	maxDelayMs: 10_000,
 	maxHintMs: 60_000,
 };

@@ -226,7 +226,7 @@ export const properties: INodeProperties[] = [
 				name: 'initialBackoffMs',
 				type: 'number',
 				typeOptions: { minValue: 0 },
-				default: 500,
+				default: 100,
 				description:
 					"The first retry waits up to this long; each later one up to twice as long (with random jitter). A provider's own retry-after hint wins.",
 			},
