@@ -4,7 +4,8 @@
  * Starts the provider emulator, the Slack, Jira and SMTP fakes and n8n (SQLite, user folder
  * .n8n-demo/ in the project) with this package, imports the example workflows, and runs an
  * outage drill: tasks through every workflow while the primary goes down, then every
- * provider, then all recover. Prints a table of what each tier answered, then leaves n8n
+ * provider, then all recover (once the circuits the outage opened have cooled down, one
+ * probe each closes them). Prints a table of what each tier answered, then leaves n8n
  * running until Ctrl-C. --once exits after the drill. Real keys in ANTHROPIC_API_KEY,
  * OPENAI_API_KEY or GEMINI_API_KEY send those providers' calls to the real APIs instead.
  */
@@ -14,10 +15,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { Scenario } from '../lib/emulator/scenario';
+import { SqliteStateStore } from '../lib/state/sqliteStore';
 import { OWNER } from '../test/harness/n8n';
 import type { Execution } from '../test/harness/n8n';
 import { ROOT } from '../test/harness/pack';
 import { Stack, workflowFiles } from '../test/harness/stack';
+import { LLM_TYPE } from '../test/helpers/workflows';
 
 const USER_FOLDER = join(ROOT, '.n8n-demo');
 const LLM_NODES = ['Summarise Ticket', 'Assess Refund', 'Summarise Documents'];
@@ -26,7 +29,12 @@ const LINK = /http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f
 interface Phase {
 	name: string;
 	scenario: Scenario;
+	/** Waits for the circuits the outage opened to cool down, and shows their probes close them. */
+	afterCoolDown?: boolean;
 }
+
+/** The embedded state store the Resilient LLM nodes of this n8n share (n8n's node storage folder). */
+const STATE_STORE = join(USER_FOLDER, '.n8n', 'storage', LLM_TYPE, 'state.sqlite');
 
 /** Refund decisions must be JSON; every other answer is the emulator's default text. */
 const REFUND_REPLY = {
@@ -42,7 +50,7 @@ const PHASES: Phase[] = [
 		scenario: { latencyMs: 40, rules: [{ provider: 'anthropic', fault: 'overloaded' }] },
 	},
 	{ name: 'every provider down', scenario: { latencyMs: 40, rules: [{ fault: 'server_error' }] } },
-	{ name: 'recovered', scenario: { latencyMs: 40, rules: [REFUND_REPLY] } },
+	{ name: 'recovered', scenario: { latencyMs: 40, rules: [REFUND_REPLY] }, afterCoolDown: true },
 ];
 
 function say(line: string): void {
@@ -151,9 +159,11 @@ async function main(): Promise<void> {
 
 		const started = new Map<string, number>(); // execution id -> phase
 		let ticket = 0;
+		let cooledDown: string[] = [];
 		for (const [index, phase] of PHASES.entries()) {
 			stack.setScenario(phase.scenario);
 			say(`\nphase ${index + 1}/${PHASES.length}: ${phase.name}`);
+			if (phase.afterCoolDown) cooledDown = await waitForCoolDown();
 			for (let i = 0; i < 3; i++) {
 				const id = `T-${++ticket}`;
 				const response = await stack.n8n.webhook('support-ticket', {
@@ -198,6 +208,7 @@ async function main(): Promise<void> {
 			say(`  document batch of ${documents.length} sent`);
 			// Let this phase's executions settle before the emulator changes.
 			await settle(stack, ids, started, index);
+			if (phase.afterCoolDown) await showProbes(cooledDown);
 		}
 
 		const records: TaskRecord[] = [];
@@ -227,6 +238,53 @@ async function main(): Promise<void> {
 	say(
 		'Open the editor to see the workflows and their executions; the emulator keeps answering. Ctrl-C stops everything.',
 	);
+}
+
+/** A circuit as people read it: its provider and model, without the endpoint hash. */
+const modelOf = (circuit: string) => circuit.split('#')[0];
+
+/**
+ * The circuit breaker (on by default) opened a circuit for each model the outage took down:
+ * each skips its model for the cool-down, then lets one probe call through. Waits for the
+ * last cool-down to end, saying so; returns the circuits that were open.
+ */
+async function waitForCoolDown(): Promise<string[]> {
+	const store = new SqliteStateStore(STATE_STORE);
+	try {
+		const open = await store.openCircuits();
+		if (open.length === 0) return [];
+		const until = Math.max(
+			...(await Promise.all(open.map((c) => store.snapshot(c)))).map((s) => s.openUntil),
+		);
+		say(
+			`  circuit breaker: the outage opened ${open.length} circuits (${open.map(modelOf).join(', ')})`,
+		);
+		say(
+			`  each skips its model until its cool-down ends, then one probe call tests it while other calls wait for the answer: waiting ${Math.ceil((until - Date.now()) / 1000)} s for the cool-down`,
+		);
+		await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 100));
+		return open;
+	} finally {
+		await store.close();
+	}
+}
+
+/** After the recovered phase: what the probes found, circuit by circuit. */
+async function showProbes(circuits: string[]): Promise<void> {
+	if (circuits.length === 0) return;
+	const store = new SqliteStateStore(STATE_STORE);
+	try {
+		const states = await Promise.all(
+			circuits.map(async (c) => [c, (await store.snapshot(c)).state] as const),
+		);
+		const closed = states.filter(([, state]) => state === 'closed').map(([c]) => modelOf(c));
+		const other = states.filter(([, state]) => state !== 'closed');
+		say(`  probes answered, circuits closed again: ${closed.length ? closed.join(', ') : 'none'}`);
+		for (const [circuit] of other)
+			say(`  ${modelOf(circuit)}: cool-down over; the next task that needs it sends its probe`);
+	} finally {
+		await store.close();
+	}
 }
 
 /** Waits until every execution started so far has finished or is waiting for a person. */

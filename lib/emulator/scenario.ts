@@ -68,6 +68,11 @@ export interface Rule {
 	untilMs?: number;
 	/** Applies to this share of matching calls (0..1), at random. */
 	rate?: number;
+	/**
+	 * Applies to every Nth matching call (the Nth, the 2Nth, ...), counted inside its time
+	 * window: a provider failing one call in three, the same way on every run.
+	 */
+	every?: number;
 	/** Added latency before answering, in ms. */
 	latencyMs?: number;
 	/** The answer text for a normal answer. */
@@ -192,6 +197,9 @@ export function parseScenario(input: unknown): Scenario {
 		checkNumber(rule.afterMs, `${at}.afterMs`, 0);
 		checkNumber(rule.untilMs, `${at}.untilMs`, 0);
 		checkNumber(rule.rate, `${at}.rate`, 0, 1);
+		checkNumber(rule.every, `${at}.every`, 1);
+		if (rule.every !== undefined && !Number.isInteger(rule.every))
+			throw new ScenarioError(`${at}.every`, `must be a whole number, got ${rule.every}`);
 		checkNumber(rule.latencyMs, `${at}.latencyMs`, 0);
 		checkNumber(rule.retryAfterS, `${at}.retryAfterS`, 0);
 		if (rule.rateLimit !== undefined) {
@@ -207,6 +215,8 @@ interface RuleState {
 	used: number;
 	/** Calls to its provider and model, whichever rule answered them, for afterCalls. */
 	seen: number;
+	/** Calls that passed its other filters, for `every`. */
+	counted: number;
 	tokens: number;
 	refilledAt: number;
 }
@@ -236,7 +246,14 @@ export class ScenarioState {
 	}
 
 	private stateFor(rule: Rule, now: number): RuleState {
-		return { rule, used: 0, seen: 0, tokens: rule.rateLimit?.capacity ?? 0, refilledAt: now };
+		return {
+			rule,
+			used: 0,
+			seen: 0,
+			counted: 0,
+			tokens: rule.rateLimit?.capacity ?? 0,
+			refilledAt: now,
+		};
 	}
 
 	/** Adds rules at run time; their windows count from now, like a fresh scenario. */
@@ -298,6 +315,7 @@ export class ScenarioState {
 					retryAfterS: (1 - state.tokens) / refillPerSecond,
 				};
 			}
+			if (rule.every !== undefined && ++state.counted % rule.every !== 0) continue;
 			if (rule.rate !== undefined && this.random() >= rule.rate) continue;
 			state.used++;
 			// The most specific script wins: the rule's turns, its reply, then the scenario's turns.

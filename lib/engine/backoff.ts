@@ -1,7 +1,12 @@
 import type { BackoffConfig } from './types';
 
+/**
+ * The first retry within 100 ms: a provider failing now and then answers it, without sending
+ * the item to a weaker model. A provider that stays down is the circuit breaker's affair, and
+ * a provider's own retry hint wins over these figures.
+ */
 export const DEFAULT_BACKOFF: BackoffConfig = {
-	initialDelayMs: 500,
+	initialDelayMs: 100,
 	maxDelayMs: 10_000,
 	maxHintMs: 60_000,
 };

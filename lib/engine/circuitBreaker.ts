@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 
 import { StoreGuard } from '../state/storeTrouble';
-import type { Admission, BreakerPolicy, BreakerStore } from '../state/types';
+import type { Admission, BreakerOutcome, BreakerPolicy, BreakerStore } from '../state/types';
 import { realClock } from './clock';
 import type { Clock } from './clock';
 import type { ErrorClass, TierConfig } from './types';
@@ -78,12 +78,38 @@ export class CircuitBreaker {
 		);
 	}
 
-	/** Records a call's outcome. Best effort: returns why it was not recorded, if it was not. */
-	async record(circuit: string, errorClass: ErrorClass | undefined): Promise<string | undefined> {
-		const outcome = breakerOutcome(errorClass);
-		if (!outcome) return undefined;
+	/**
+	 * Records a call's outcome. Best effort: returns why it was not recorded, if it was not.
+	 * A probe that got any answer (even one that fails its checks) shows the provider is up,
+	 * and ends the wait of the calls held behind it.
+	 */
+	async record(
+		circuit: string,
+		errorClass: ErrorClass | undefined,
+		probe = false,
+	): Promise<string | undefined> {
+		const outcome = breakerOutcome(errorClass) ?? (probe ? 'success' : undefined);
+		return outcome ? this.write(circuit, outcome) : undefined;
+	}
+
+	/** A test call stopped before it got an answer: the next caller tests the circuit. */
+	release(circuit: string): Promise<string | undefined> {
+		return this.write(circuit, 'released');
+	}
+
+	private write(circuit: string, outcome: BreakerOutcome): Promise<string | undefined> {
 		return this.guard.after('recording the circuit breaker outcome', () =>
 			this.store.record(circuit, outcome, this.policy, this.clock.epochMs()),
 		);
+	}
+
+	/** Whether the circuit is cooling down now, so a retry on it would only be skipped. */
+	async isOpen(circuit: string): Promise<boolean> {
+		try {
+			const snapshot = await this.store.snapshot(circuit, this.clock.epochMs());
+			return snapshot.state === 'open';
+		} catch {
+			return false;
+		}
 	}
 }

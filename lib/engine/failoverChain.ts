@@ -1,7 +1,8 @@
 import { createAdapter } from '../providers';
 import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../providers/types';
 import type { AbortCause, OutputCheck } from './classifyError';
-import { CircuitBreaker } from './circuitBreaker';
+import { FIRST_CALL_LEASE_MS } from '../state/breakerRules';
+import { CircuitBreaker, breakerOutcome } from './circuitBreaker';
 import { classifyError, classifyOutput } from './classifyError';
 import { realClock } from './clock';
 import { conversationOf } from './conversation';
@@ -57,6 +58,9 @@ interface PreparedTier {
 	timeoutMs: number;
 	price: Price | undefined;
 }
+
+/** How long a call waits for a circuit's test call in flight before passing the tier over. */
+const PROBE_WAIT_MS = FIRST_CALL_LEASE_MS;
 
 /** Extra time the SDK's own timeout gets behind the engine's, so the engine's always fires first. */
 const SDK_TIMEOUT_SLACK_MS = 1_000;
@@ -184,20 +188,33 @@ export class FailoverChain {
 					stopReason = 'deadline_exceeded';
 					break;
 				}
+				let probe = false;
 				if (this.breaker) {
-					const gate = await this.breaker.admit(tier.circuit);
+					let gate = await this.breaker.admit(tier.circuit);
 					if (gate.degraded) degraded.add(gate.degraded);
-					if (gate.value === 'open') {
+					// A test call is in flight (the circuit's first, or the probe after a cool-down):
+					// its outcome decides, soon. A test call that hangs is not waited for long.
+					const waitUntil = this.clock.now() + Math.min(PROBE_WAIT_MS, remaining);
+					for (let pause = 5; gate.value === 'wait'; pause = Math.min(pause * 2, 100)) {
+						if (this.clock.now() + pause >= waitUntil || options.signal?.aborted) break;
+						await this.clock.sleep(pause, options.signal);
+						gate = await this.breaker.admit(tier.circuit);
+						if (gate.degraded) degraded.add(gate.degraded);
+					}
+					if (gate.value === 'open' || gate.value === 'wait') {
 						// Known to be down: no call, no wait, straight to the next tier.
 						this.skip(attempts, index, attempt, 'skipped: circuit open');
 						break;
 					}
+					probe = gate.value === 'probe';
 				}
 				const outcome = await this.attempt(tier, request, remaining, options.signal);
 				// A stopped execution says nothing about the provider's health.
 				const unrecorded = outcome.cancelled
-					? undefined
-					: await this.breaker?.record(tier.circuit, outcome.failure?.errorClass);
+					? probe
+						? await this.breaker?.release(tier.circuit)
+						: undefined
+					: await this.breaker?.record(tier.circuit, outcome.failure?.errorClass, probe);
 				if (unrecorded) degraded.add(unrecorded);
 				const record: AttemptRecord = {
 					tier: index + 1,
@@ -255,6 +272,18 @@ export class FailoverChain {
 						...failure.retryHint,
 						used: step.action === 'retry' && step.hintUsed,
 					};
+				}
+				if (
+					step.action === 'retry' &&
+					breakerOutcome(failure.errorClass) !== undefined &&
+					(await this.breaker?.isOpen(tier.circuit))
+				) {
+					// This failure, or another task's, opened the circuit: waiting to retry would
+					// end in a skip.
+					record.decision = 'next_tier';
+					this.events.onAttempt?.(record);
+					this.skip(attempts, index, attempt + 1, 'skipped: circuit open');
+					break;
 				}
 				if (step.action === 'retry') {
 					record.decision = 'retry';

@@ -2,7 +2,7 @@
  * The circuit breaker's rules, as pure functions of its stored row. Every state store keeps
  * the row its own way and applies exactly these rules inside one atomic operation.
  */
-import type { Admission, BreakerPolicy, BreakerSnapshot } from './types';
+import type { Admission, BreakerOutcome, BreakerPolicy, BreakerSnapshot } from './types';
 
 export interface BreakerRow {
 	state: 'closed' | 'open' | 'half_open';
@@ -14,6 +14,8 @@ export interface BreakerRow {
 	window_start: number;
 	window_calls: number;
 	window_failures: number;
+	/** Not stored: no call to this circuit has ever been admitted. */
+	fresh?: boolean;
 }
 
 export const CLOSED: BreakerRow = {
@@ -26,22 +28,45 @@ export const CLOSED: BreakerRow = {
 	window_failures: 0,
 };
 
-/** A stored row, which may predate some fields. */
+/**
+ * How long a circuit's first call holds the others back. Short: a first call that hangs, or
+ * whose n8n died, says nothing yet about the provider, and the others then go ahead.
+ */
+export const FIRST_CALL_LEASE_MS = 2_000;
+
+/** A stored row, which may predate some fields; none stored is a circuit never called. */
 export function rowOf(stored: Partial<BreakerRow> | undefined): BreakerRow {
-	return { ...CLOSED, ...stored };
+	if (!stored) return { ...CLOSED, fresh: true };
+	const row = { ...CLOSED, ...stored };
+	delete row.fresh;
+	return row;
 }
 
+/**
+ * Whether a call may go out. A circuit's first call ever goes alone, and so does the probe
+ * after a cool-down: calls arriving meanwhile are told to wait for its outcome rather than
+ * all hitting a provider that may be out of quota, or skipping a provider that is back.
+ * The first call's lease lives on a closed row, so it fails like any call: a passing
+ * failure counts toward the threshold, and does not open the circuit by itself.
+ */
 export function admission(
 	row: BreakerRow,
 	policy: BreakerPolicy,
 	now: number,
 ): { admission: Admission; row: BreakerRow; changed: boolean } {
-	if (row.state === 'closed') return { admission: 'allow', row, changed: false };
+	if (row.fresh)
+		return {
+			admission: 'probe',
+			row: { ...CLOSED, probe_until: now + FIRST_CALL_LEASE_MS },
+			changed: true,
+		};
+	if (row.state === 'closed')
+		return { admission: now < row.probe_until ? 'wait' : 'allow', row, changed: false };
 	if (row.state === 'open' && now < row.open_until)
 		return { admission: 'open', row, changed: false };
 	// Cool-down over (or half-open): one probe at a time.
 	if (row.state === 'half_open' && now < row.probe_until)
-		return { admission: 'open', row, changed: false };
+		return { admission: 'wait', row, changed: false };
 	return {
 		admission: 'probe',
 		row: { ...row, state: 'half_open', probe_until: now + policy.probeLeaseMs },
@@ -50,15 +75,23 @@ export function admission(
 }
 
 export function afterOutcome(
-	row: BreakerRow,
-	outcome: 'success' | 'transient' | 'hard',
+	stored: BreakerRow,
+	outcome: BreakerOutcome,
 	policy: BreakerPolicy,
 	now: number,
 ): BreakerRow {
-	// A circuit that was not closed starts a fresh window when it closes or opens.
+	// A circuit that was not closed starts a fresh window when it closes or opens. Any outcome
+	// ends a first call's lease.
+	const row = rowOf(stored);
+	if (outcome === 'released') {
+		// The next caller tests the circuit instead: at once, not after the lease.
+		if (row.state === 'half_open')
+			return { ...row, state: 'open', open_until: now, probe_until: 0 };
+		return { ...row, probe_until: 0 };
+	}
 	if (outcome === 'success')
 		return row.state === 'closed'
-			? { ...row, failures: 0, ...counted(row, false, policy, now) }
+			? { ...row, failures: 0, probe_until: 0, ...counted(row, false, policy, now) }
 			: CLOSED;
 	if (outcome === 'hard')
 		return {
@@ -77,7 +110,7 @@ export function afterOutcome(
 	if (row.state === 'half_open' || failures >= policy.failureThreshold || rateTripped) {
 		return { ...CLOSED, state: 'open', failures, open_until: now + policy.openMs };
 	}
-	return { ...row, failures, ...window };
+	return { ...row, failures, probe_until: 0, ...window };
 }
 
 /** The window's counts with one more call; a window that has ended starts again at `now`. */

@@ -14,6 +14,7 @@ import type { BreakerRow } from './breakerRules';
 import { StateStoreUnavailableError, countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
+	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
 	Counters,
@@ -223,7 +224,7 @@ export class RedisStateStore implements StateStore {
 
 	async record(
 		circuit: string,
-		outcome: 'success' | 'transient' | 'hard',
+		outcome: BreakerOutcome,
 		policy: BreakerPolicy,
 		now = Date.now(),
 	): Promise<void> {

@@ -15,6 +15,7 @@ import type { BreakerRow } from './breakerRules';
 import { countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
+	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
 	Counters,
@@ -75,6 +76,8 @@ export class SqliteStateStore implements StateStore {
 	private readonly db: DatabaseSync;
 	/** When expired answers were last deleted (the caller's clock). */
 	private lastPurge = Number.NEGATIVE_INFINITY;
+	/** The connection's current synchronous setting (SQLite's default is FULL). */
+	private synchronous: 'FULL' | 'NORMAL' = 'FULL';
 
 	constructor(readonly file: string) {
 		const existed = existsSync(file);
@@ -153,7 +156,19 @@ export class SqliteStateStore implements StateStore {
 	}
 
 	/** Runs `fn` in one write transaction: atomic against every other user of the file. */
-	private transaction<T>(fn: () => T): T {
+	/**
+	 * `durable`: the commit reaches the disk before it returns (SQLite's synchronous FULL), as
+	 * stored answers and claims must. Breaker state is soft: it is rewritten by the next call,
+	 * and a power cut that loses its last writes only means a circuit relearns. In WAL mode its
+	 * commits still survive n8n crashing, and skipping their disk sync keeps the breaker, which
+	 * every call goes through, off the hot path.
+	 */
+	private transaction<T>(fn: () => T, durable = true): T {
+		const synchronous = durable ? 'FULL' : 'NORMAL';
+		if (this.synchronous !== synchronous) {
+			this.db.exec(`PRAGMA synchronous = ${synchronous}`);
+			this.synchronous = synchronous;
+		}
 		this.db.exec('BEGIN IMMEDIATE');
 		try {
 			const value = fn();
@@ -281,18 +296,18 @@ export class SqliteStateStore implements StateStore {
 			const decision = admission(row, policy, now);
 			if (decision.changed) this.saveBreaker(circuit, decision.row);
 			return decision.admission;
-		});
+		}, false);
 	}
 
 	async record(
 		circuit: string,
-		outcome: 'success' | 'transient' | 'hard',
+		outcome: BreakerOutcome,
 		policy: BreakerPolicy,
 		now = Date.now(),
 	): Promise<void> {
 		this.transaction(() => {
 			this.saveBreaker(circuit, afterOutcome(this.breakerRow(circuit), outcome, policy, now));
-		});
+		}, false);
 	}
 
 	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {

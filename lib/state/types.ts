@@ -13,8 +13,11 @@ export type IdempotencyClaim =
 	/** Someone else is working on it; their lease ends at `leaseUntil` (ms since epoch). */
 	| { status: 'busy'; leaseUntil: number };
 
-/** What the breaker lets through right now. */
-export type Admission = 'allow' | 'probe' | 'open';
+/**
+ * What the breaker lets through right now: a call, the one call that tests the circuit, no
+ * call, or no call yet because such a test call is in flight.
+ */
+export type Admission = 'allow' | 'probe' | 'open' | 'wait';
 
 export interface BreakerPolicy {
 	/** Consecutive transient failures that open the circuit. */
@@ -65,13 +68,20 @@ export interface IdempotencyStore {
 	release(key: string, owner: string): Promise<void>;
 }
 
+/**
+ * What a call says about its circuit: it worked, it failed in passing (429, 5xx, timeouts),
+ * it failed in a way that lasts (quota, auth), or, for a test call stopped before it got an
+ * answer, nothing: its lease is released for the next caller.
+ */
+export type BreakerOutcome = 'success' | 'transient' | 'hard' | 'released';
+
 /** The state of each circuit breaker. */
 export interface BreakerStore {
 	admit(circuit: string, policy: BreakerPolicy, now?: number): Promise<Admission>;
-	/** `failure` is 'transient' (counts toward the threshold) or 'hard' (opens for longOpenMs at once). */
+	/** 'transient' counts toward the threshold; 'hard' opens for longOpenMs at once. */
 	record(
 		circuit: string,
-		outcome: 'success' | 'transient' | 'hard',
+		outcome: BreakerOutcome,
 		policy: BreakerPolicy,
 		now?: number,
 	): Promise<void>;

@@ -164,7 +164,8 @@ export class ResilientLlm implements INodeType {
 		const workflow = this.getWorkflow();
 		const workflowId = String(workflow.id ?? '');
 		const idempotency = String(options.idempotency ?? 'off');
-		const breakerOn = Boolean(options.circuitBreaker);
+		// On unless switched off: every execution learns at once that a provider is down.
+		const breakerOn = options.circuitBreaker !== false;
 		const guard = new StoreGuard(options.onStoreUnavailable === 'proceed' ? 'proceed' : 'fail');
 		const concurrency = concurrencyOf(options.concurrency ?? 4);
 

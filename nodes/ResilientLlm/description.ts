@@ -226,7 +226,7 @@ export const properties: INodeProperties[] = [
 				name: 'initialBackoffMs',
 				type: 'number',
 				typeOptions: { minValue: 0 },
-				default: 500,
+				default: 100,
 				description:
 					"The first retry waits up to this long; each later one up to twice as long (with random jitter). A provider's own retry-after hint wins.",
 			},
@@ -234,9 +234,9 @@ export const properties: INodeProperties[] = [
 				displayName: 'Circuit Breaker',
 				name: 'circuitBreaker',
 				type: 'boolean',
-				default: false,
+				default: true,
 				description:
-					'Whether to share provider outages across executions: after several failures in a row a model is skipped at once for a cool-down, then one probe tests it',
+					'Whether to share provider outages across executions (on by default): after several failures in a row a model is skipped at once for a cool-down, then one probe tests it while other calls wait for its outcome',
 			},
 			{
 				displayName: 'Circuit Breaker Cool-Down (Seconds)',

@@ -16,12 +16,19 @@
  *   idempotent_hit_ms_median time to return a stored result, embedded and Redis
  *   queue_mode_exec_per_s    n8n queue mode (PostgreSQL, Redis, a main): executions per second
  *                            with two workers and with one, 2 s provider latency, 40 in flight
+ *   builtin_<scenario>_*     n8n's Basic LLM Chain with Enable Fallback Model (Anthropic Chat Model,
+ *   ours_<scenario>_*        then OpenAI Chat Model) against Resilient LLM (Anthropic, then OpenAI)
+ *                            with default options, in one n8n: ms per item (median over executions
+ *                            3-10 of 10, 5 items each) and the share answered by the primary, for
+ *                            healthy, outage (529 always), flapping (529 on every third call) and
+ *                            quota (429 quota exhausted always)
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,8 +44,9 @@ import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { N8n } from '../harness/n8n';
 import { QueueMode } from '../harness/queueMode';
 import { fakeExecute } from '../helpers/fakeExecute';
-import { llmNode, webhookNode, workflow } from '../helpers/workflows';
-import type { CredentialRefs } from '../helpers/workflows';
+import { llmNode, llmWorkflow, splitItemsNode, webhookNode, workflow } from '../helpers/workflows';
+import type { CredentialRefs, WorkflowNode } from '../helpers/workflows';
+import type { Rule } from '../../lib/emulator/scenario';
 import type { TierConfig } from '../../lib/engine/types';
 import { ProviderEmulator } from '../../lib/emulator/server';
 
@@ -460,6 +468,216 @@ async function queueThroughput(emulator: ProviderEmulator): Promise<void> {
 	}
 }
 
+/** The emulator's primary failure in each scenario of the built-in comparison. */
+const BUILTIN_SCENARIOS: Record<string, Rule[]> = {
+	healthy: [],
+	outage: [{ provider: 'anthropic', fault: 'overloaded' }],
+	flapping: [{ provider: 'anthropic', fault: 'overloaded', every: 3 }],
+	quota: [{ provider: 'anthropic', fault: 'quota_exhausted' }],
+};
+const PRIMARY = { provider: 'anthropic', model: 'claude-haiku-4-5' } as const;
+const FALLBACK = { provider: 'openai', model: 'gpt-4o-mini' } as const;
+
+/**
+ * Webhook -> Split Items -> n8n's Basic LLM Chain with Enable Fallback Model: the stock
+ * Anthropic Chat Model on its Model input, the stock OpenAI Chat Model on Fallback Model, each
+ * with n8n's own credential whose base URL is the emulator. Options as n8n sets them, except
+ * the OpenAI model's Responses API, which the emulator does not speak (n8n's chat
+ * completions path, the one OpenAI-compatible servers use).
+ */
+function builtinWorkflow(
+	path: string,
+	credentials: { anthropic: { id: string; name: string }; openai: { id: string; name: string } },
+): Record<string, unknown> {
+	const chain: WorkflowNode = {
+		id: randomUUID(),
+		name: 'Basic LLM Chain',
+		type: '@n8n/n8n-nodes-langchain.chainLlm',
+		typeVersion: 1.9,
+		position: [440, 0],
+		parameters: { promptType: 'define', text: '={{ $json.text }}', needsFallback: true },
+	};
+	const anthropic: WorkflowNode = {
+		id: randomUUID(),
+		name: 'Anthropic Chat Model',
+		type: '@n8n/n8n-nodes-langchain.lmChatAnthropic',
+		typeVersion: 1.3,
+		position: [380, 220],
+		parameters: {
+			model: { __rl: true, mode: 'id', value: PRIMARY.model },
+			options: {},
+		},
+		credentials: { anthropicApi: credentials.anthropic },
+	};
+	const openai: WorkflowNode = {
+		id: randomUUID(),
+		name: 'OpenAI Chat Model',
+		type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
+		typeVersion: 1.3,
+		position: [540, 220],
+		parameters: {
+			model: { __rl: true, mode: 'id', value: FALLBACK.model },
+			responsesApiEnabled: false,
+			options: {},
+		},
+		credentials: { openAiApi: credentials.openai },
+	};
+	const base = workflow(`builtin ${path}`, [webhookNode(path), splitItemsNode(), chain]);
+	return {
+		...base,
+		nodes: [...(base.nodes as WorkflowNode[]), anthropic, openai],
+		connections: {
+			...(base.connections as Record<string, unknown>),
+			[anthropic.name]: {
+				ai_languageModel: [[{ node: chain.name, type: 'ai_languageModel', index: 0 }]],
+			},
+			[openai.name]: {
+				ai_languageModel: [[{ node: chain.name, type: 'ai_languageModel', index: 1 }]],
+			},
+		},
+	};
+}
+
+interface SideFigures {
+	msPerItem: number;
+	primaryShare: number;
+	answered: number;
+	primaryCalls: number;
+	fallbackCalls: number;
+	executionMs: number[];
+}
+
+/** 10 executions of 5 items, one after another; which provider answered each item. */
+async function runSide(
+	n8n: N8n,
+	emulator: ProviderEmulator,
+	path: string,
+	rules: Rule[],
+): Promise<SideFigures> {
+	emulator.loadScenario({ rules });
+	emulator.resetCounts();
+	const executionMs: number[] = [];
+	let answered = 0;
+	let fromPrimary = 0;
+	for (let execution = 0; execution < 10; execution++) {
+		const items = Array.from({ length: 5 }, (_, i) => ({
+			text: `Summarise ticket ${execution * 5 + i}: the parcel arrived late.`,
+		}));
+		const started = performance.now();
+		const response = await n8n.webhook(path, { items }, 120_000);
+		executionMs.push(performance.now() - started);
+		if (response.status !== 200)
+			throw new Error(`webhook ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+		const outputs = (Array.isArray(response.body) ? response.body : [response.body]) as Array<{
+			text?: unknown;
+		}>;
+		for (const output of outputs) {
+			if (typeof output.text !== 'string') continue;
+			answered++;
+			if (output.text.includes(`${PRIMARY.provider}/`)) fromPrimary++;
+		}
+	}
+	return {
+		msPerItem: median(executionMs.slice(2)) / 5,
+		primaryShare: fromPrimary / 50,
+		answered,
+		primaryCalls: emulator.count(PRIMARY.provider, PRIMARY.model),
+		fallbackCalls: emulator.count(FALLBACK.provider, FALLBACK.model),
+		executionMs,
+	};
+}
+
+/**
+ * n8n's own answer to a failing model, its Basic LLM Chain with Enable Fallback Model, against
+ * Resilient LLM with default options, in one n8n and against the same emulator scenario. Each
+ * scenario gets its own API key, so its circuits start closed.
+ */
+async function builtinComparison(emulator: ProviderEmulator): Promise<void> {
+	progress('builtin: starting a real n8n (installs it once if missing)');
+	const n8n = await N8n.start({
+		env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', EXECUTIONS_DATA_SAVE_ON_PROGRESS: 'false' },
+	});
+	try {
+		for (const [scenario, rules] of Object.entries(BUILTIN_SCENARIOS)) {
+			const key = `${KEY}-${scenario}`;
+			const stock = {
+				anthropic: {
+					name: `Anthropic (${scenario})`,
+					id: await n8n.createCredential(`Anthropic (${scenario})`, 'anthropicApi', {
+						apiKey: key,
+						url: emulator.urls.anthropic,
+					}),
+				},
+				openai: {
+					name: `OpenAI (${scenario})`,
+					id: await n8n.createCredential(`OpenAI (${scenario})`, 'openAiApi', {
+						apiKey: key,
+						url: emulator.urls.openai,
+					}),
+				},
+			};
+			const ours = {
+				resilientLlmAnthropicApi: {
+					name: `Resilient Anthropic (${scenario})`,
+					id: await n8n.createCredential(
+						`Resilient Anthropic (${scenario})`,
+						'resilientLlmAnthropicApi',
+						{ apiKey: key, baseUrl: emulator.urls.anthropic },
+					),
+				},
+				resilientLlmOpenAiApi: {
+					name: `Resilient OpenAI (${scenario})`,
+					id: await n8n.createCredential(
+						`Resilient OpenAI (${scenario})`,
+						'resilientLlmOpenAiApi',
+						{
+							apiKey: key,
+							baseUrl: emulator.urls.openai,
+						},
+					),
+				},
+			};
+			await n8n.createWorkflow(builtinWorkflow(`builtin-${scenario}`, stock));
+			await n8n.createWorkflow(
+				llmWorkflow(
+					`ours ${scenario}`,
+					`ours-${scenario}`,
+					{
+						prompt: '={{ $json.text }}',
+						chain: {
+							tiers: [
+								{ provider: PRIMARY.provider, model: PRIMARY.model },
+								{ provider: FALLBACK.provider, model: FALLBACK.model },
+							],
+						},
+						// Default options: what an operator who keeps the defaults gets.
+						options: {},
+					},
+					ours,
+				),
+			);
+			progress(`builtin: ${scenario}, n8n's chain with fallback, then Resilient LLM`);
+			const sides = {
+				builtin: await runSide(n8n, emulator, `builtin-${scenario}`, rules),
+				ours: await runSide(n8n, emulator, `ours-${scenario}`, rules),
+			};
+			for (const [side, f] of Object.entries(sides)) {
+				figures[`${side}_${scenario}_ms_per_item`] = round(f.msPerItem, 2);
+				figures[`${side}_${scenario}_primary_share`] = round(f.primaryShare, 2);
+				figures[`${side}_${scenario}_primary_calls`] = f.primaryCalls;
+				figures[`${side}_${scenario}_fallback_calls`] = f.fallbackCalls;
+				rows.push([
+					`${side}_${scenario} (${side === 'ours' ? 'Resilient LLM, defaults' : "n8n's chain + fallback"})`,
+					`${round(f.msPerItem, 2)} ms/item, ${Math.round(f.primaryShare * 100)} % from the primary`,
+					`${f.answered}/50 answered; calls: ${f.primaryCalls} primary, ${f.fallbackCalls} fallback; executions ${f.executionMs.map((ms) => Math.round(ms)).join(', ')} ms`,
+				]);
+			}
+		}
+	} finally {
+		await n8n.dispose();
+	}
+}
+
 async function idempotentHits(): Promise<void> {
 	const measure = async (store: StateStore): Promise<number> => {
 		const stored = {
@@ -544,6 +762,7 @@ async function main(): Promise<void> {
 		}
 		if (want('n8n')) await n8nThroughput(emulator);
 		if (want('queue')) await queueThroughput(emulator);
+		if (want('builtin')) await builtinComparison(emulator);
 	} finally {
 		await emulator.stop();
 	}

@@ -27,6 +27,9 @@ describe('Resilience Alert in n8n', () => {
 				{
 					prompt: '={{ $json.text }}',
 					chain: oneAttemptChain(['anthropic', 'openai']),
+					// The fallback-rate alert alone, with every item calling the primary: with the
+					// breaker on, the outage would also open a circuit and raise its own alert.
+					options: { circuitBreaker: false },
 				},
 				ctx.credentials,
 			),

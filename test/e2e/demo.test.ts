@@ -67,6 +67,18 @@ describe('npm run demo', () => {
 		assert.deepEqual(phase('primary down \\(Anthropic 529\\)'), [3, 3, 0, 2]);
 		assert.deepEqual(phase('every provider down'), [0, 0, 0, 8]);
 		assert.deepEqual(phase('recovered'), [8, 0, 0, 0]);
+		// The breaker (on by default) kept the outage's circuits open: the recovered phase says
+		// it waits out their cool-down, and that the probes closed the circuits its tasks use.
+		const recovered = stdout.slice(stdout.indexOf('\nphase 4/'));
+		assert.match(
+			recovered,
+			/circuit breaker: the outage opened \d+ circuits \([^)]*anthropic\/claude-haiku-4-5/,
+		);
+		assert.match(recovered, /waiting \d+ s for the cool-down/);
+		assert.match(
+			recovered,
+			/probes answered, circuits closed again: .*anthropic\/claude-haiku-4-5.*openai\/gpt-4o-mini/,
+		);
 		assert.equal(row('tier 1'), 19);
 		assert.equal(row('tier 2'), 3);
 		assert.equal(row('needs human'), 10);

@@ -87,6 +87,33 @@ describe('scripted faults', () => {
 		);
 	});
 
+	it('every Nth call: exactly the 3rd, 6th and 9th matching calls fail, other models untouched', () => {
+		const decide = scenarioAt({
+			rules: [{ provider: 'anthropic', model: MODELS.anthropic, fault: 'overloaded', every: 3 }],
+		});
+		const faults: string[] = [];
+		for (let i = 0; i < 9; i++) {
+			faults.push(decide('anthropic', MODELS.anthropic).fault);
+			// Calls to another model neither fail nor count.
+			assert.equal(decide('anthropic', 'claude-sonnet-4-5').fault, 'ok');
+		}
+		assert.deepEqual(faults, [
+			'ok',
+			'ok',
+			'overloaded',
+			'ok',
+			'ok',
+			'overloaded',
+			'ok',
+			'ok',
+			'overloaded',
+		]);
+		assert.throws(
+			() => parseScenario({ rules: [{ fault: 'overloaded', every: 1.5 }] }),
+			/rules\[0\]\.every: must be a whole number/,
+		);
+	});
+
 	it('a failure rate: exactly the calls whose random draw falls below it fail', () => {
 		const draws = [0.05, 0.95, 0.29, 0.3, 0.31, 0, 0.7, 0.5, 0.1, 0.99];
 		const decide = scenarioAt(

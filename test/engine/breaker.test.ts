@@ -151,4 +151,72 @@ describe('circuit breaker', () => {
 		for (let i = 0; i < 3; i++) await drilled.run({ prompt: 'x' });
 		assert.equal((await store.snapshot(primary())).state, 'closed');
 	});
+
+	it("a circuit's first call goes alone: four tasks at once against a primary out of quota call it once", async () => {
+		const { emulator } = ctx;
+		emulator.loadScenario({ rules: [{ provider: 'anthropic', fault: 'quota_exhausted' }] });
+		emulator.resetCounts();
+		const { clock, chain, snapshot } = concurrentSetUp();
+		const results = await clock.run(
+			Promise.all([1, 2, 3, 4].map((n) => chain.run({ prompt: `task ${n}` }))),
+		);
+		assert.deepEqual(
+			results.map((r) => r.tier),
+			[2, 2, 2, 2],
+		);
+		assert.equal(emulator.count('anthropic'), 1, 'the others waited for the first call');
+		assert.equal((await snapshot(primary())).state, 'open');
+	});
+
+	it("a healthy circuit's first call lets the others through as soon as it answers", async () => {
+		const { emulator } = ctx;
+		emulator.loadScenario({});
+		emulator.resetCounts();
+		const { clock, chain } = concurrentSetUp();
+		const results = await clock.run(
+			Promise.all([1, 2, 3, 4].map((n) => chain.run({ prompt: `task ${n}` }))),
+		);
+		assert.deepEqual(
+			results.map((r) => r.tier),
+			[1, 1, 1, 1],
+		);
+		assert.equal(emulator.count('anthropic'), 4);
+	});
+
+	it('tasks arriving while the probe is in flight wait for it, and answer from the primary', async () => {
+		const { emulator } = ctx;
+		emulator.loadScenario({ rules: [{ provider: 'anthropic', fault: 'overloaded', times: 3 }] });
+		emulator.resetCounts();
+		const { clock, chain, snapshot } = concurrentSetUp();
+		assert.equal((await clock.run(chain.run({ prompt: 'opens it' }))).tier, 2);
+		assert.equal((await snapshot(primary())).state, 'open');
+		clock.advanceTo(clock.now() + POLICY.openMs);
+		emulator.loadScenario({ latencyMs: 50 });
+		emulator.resetCounts();
+		const results = await clock.run(
+			Promise.all([1, 2, 3].map((n) => chain.run({ prompt: `after ${n}` }))),
+		);
+		assert.deepEqual(
+			results.map((r) => r.tier),
+			[1, 1, 1],
+			'none skipped the primary while its probe was in flight',
+		);
+		assert.equal(emulator.count('anthropic'), 3);
+		assert.equal((await snapshot(primary())).state, 'closed');
+	});
 });
+
+/** One chain, as one execution running several items at once. */
+function concurrentSetUp() {
+	const file = join(mkdtempSync(join(tmpdir(), 'breaker-')), 'state.sqlite');
+	const clock = new VirtualClock();
+	const store = new SqliteStateStore(file);
+	const chain = new FailoverChain(
+		{
+			tiers: [tier(ctx.emulator, 'anthropic'), tier(ctx.emulator, 'openai')],
+			backoff: { initialDelayMs: 10 },
+		},
+		{ breaker: new CircuitBreaker(store, POLICY, clock), random: HALF, clock },
+	);
+	return { clock, chain, snapshot: (circuit: string) => store.snapshot(circuit, clock.epochMs()) };
+}

@@ -11,6 +11,10 @@ import type {
 	IPollFunctions,
 } from 'n8n-workflow';
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 export type ParameterValue = unknown | ((itemIndex: number) => unknown);
 
 export interface FakeRun {
@@ -24,7 +28,10 @@ export function fakeExecute(options: {
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
 	continueOnFail?: boolean;
 	signal?: AbortSignal;
-	/** n8n's per-node storage folder (the embedded state store lives there). */
+	/**
+	 * n8n's per-node storage folder (the embedded state store lives there). As in n8n, there
+	 * always is one: by default a new folder for this run alone.
+	 */
 	storagePath?: string;
 	executionId?: string;
 }): FakeRun {
@@ -48,10 +55,8 @@ export function fakeExecute(options: {
 		getWorkflow: () => ({ id: 'wf-1', name: 'Ticket summaries', active: true }),
 		getExecutionId: () => options.executionId ?? 'exec-1',
 		helpers: {
-			getStoragePath: () => {
-				if (!options.storagePath) throw new Error('this test gave no storage path');
-				return options.storagePath;
-			},
+			getStoragePath: () =>
+				(options.storagePath ??= mkdtempSync(join(tmpdir(), 'resilient-llm-storage-'))),
 		},
 		continueOnFail: () => options.continueOnFail ?? false,
 		getExecutionCancelSignal: () => options.signal,

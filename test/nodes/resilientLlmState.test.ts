@@ -152,6 +152,41 @@ describe('circuit breaker option', () => {
 	});
 });
 
+describe('default options', () => {
+	it('the breaker is on: five items against a primary out of quota call it once, later executions never', async () => {
+		ctx.emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'anthropic', fault: 'quota_exhausted' }],
+		});
+		ctx.emulator.resetCounts();
+		const folder = storage();
+		const items = [1, 2, 3, 4, 5].map((n) => ({ text: `item ${n}` }));
+		// No options at all: what an operator who keeps the defaults gets.
+		const run = async () => {
+			const execution = fakeExecute({
+				items,
+				parameters: {
+					prompt: (i: number) => items[i].text,
+					chain: CHAIN,
+				},
+				credentials: credentials(),
+				storagePath: folder,
+			});
+			return await new ResilientLlm().execute.call(execution.context);
+		};
+		const first = await run();
+		assert.deepEqual(
+			first[0].map((item) => resilience(item).tier),
+			[2, 2, 2, 2, 2],
+		);
+		assert.equal(ctx.emulator.count('anthropic'), 1, 'one call, not one per item in flight');
+		const second = await run();
+		assert.equal(second[0].length, 5);
+		assert.equal(ctx.emulator.count('anthropic'), 1, 'the open circuit is skipped');
+		assert.equal(ctx.emulator.count('openai'), 10);
+	});
+});
+
 describe('an unavailable state store', () => {
 	it('fails the items with a clear message, or goes on without shared state when told to', async () => {
 		const stopped = await RedisServer.start();

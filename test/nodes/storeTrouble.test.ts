@@ -93,13 +93,14 @@ function failingStore(table: 'breaker' | 'idempotency' | 'counters', okWrites: n
 
 describe('a state store failing during a run', () => {
 	for (const onStoreUnavailable of ['fail', 'proceed'] as const) {
-		it(`${onStoreUnavailable}: the breaker's third write fails; all 3 answers come out, the unrecorded one marked degraded`, async () => {
+		it(`${onStoreUnavailable}: the breaker's third outcome fails to be written; all 3 answers come out, the unrecorded one marked degraded`, async () => {
 			ctx.emulator.loadScenario({ apiKeys: KEYS, latencyMs: 20 });
 			ctx.emulator.resetCounts();
 			const { outputs, logs } = await execute(
 				['one', 'two', 'three'],
 				{ circuitBreaker: true, onStoreUnavailable },
-				{ storagePath: failingStore('breaker', 2) },
+				// Writes: the circuit's first-call lease, two outcomes, then the failing one.
+				{ storagePath: failingStore('breaker', 3) },
 			);
 			assert.equal(ctx.emulator.stats().total, 3, 'one call per item');
 			assert.deepEqual(

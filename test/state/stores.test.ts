@@ -12,6 +12,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
+import { FIRST_CALL_LEASE_MS } from '../../lib/state/breakerRules';
 import { RedisStateStore, StateStoreUnavailableError } from '../../lib/state/redisStore';
 import { SqliteStateStore, StateStoreError } from '../../lib/state/sqliteStore';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
@@ -149,7 +150,11 @@ for (const kind of KINDS) {
 				assert.equal(await store.admit(c, POLICY, 6), 'open');
 				assert.equal(await store.admit(c, POLICY, 1_004), 'open', 'still cooling down');
 				assert.equal(await store.admit(c, POLICY, 1_006), 'probe', 'one probe after the cool-down');
-				assert.equal(await store.admit(c, POLICY, 1_007), 'open', 'only one probe at a time');
+				assert.equal(
+					await store.admit(c, POLICY, 1_007),
+					'wait',
+					'only one probe at a time: the others wait for its outcome',
+				);
 				await store.record(c, 'success', POLICY, 1_100);
 				assert.equal(await store.admit(c, POLICY, 1_101), 'allow');
 				assert.deepEqual(await store.snapshot(c, 1_102), {
@@ -157,6 +162,29 @@ for (const kind of KINDS) {
 					failures: 0,
 					openUntil: 0,
 				});
+				await store.close();
+			});
+
+			it("a circuit's first call goes alone; its outcome, or its release, lets the others through", async () => {
+				const store = await kind.open();
+				assert.equal(await store.admit('new', POLICY, 0), 'probe', 'never called: a test call');
+				assert.equal(await store.admit('new', POLICY, 1), 'wait', 'the others wait for it');
+				await store.record('new', 'transient', POLICY, 2);
+				assert.equal(
+					await store.admit('new', POLICY, 3),
+					'allow',
+					'a passing failure of the first call counts, and does not open the circuit',
+				);
+				assert.equal((await store.snapshot('new', 3)).failures, 1);
+				assert.equal(await store.admit('stopped', POLICY, 0), 'probe');
+				await store.record('stopped', 'released', POLICY, 1);
+				assert.equal(await store.admit('stopped', POLICY, 2), 'allow', 'a stopped first call');
+				assert.equal(await store.admit('lost', POLICY, 0), 'probe');
+				assert.equal(
+					await store.admit('lost', POLICY, FIRST_CALL_LEASE_MS),
+					'allow',
+					'a first call whose caller died holds nobody up past its lease',
+				);
 				await store.close();
 			});
 
