@@ -249,10 +249,11 @@ export class ProviderEmulator {
 			res.write(payload.subarray(0, payload.length >> 1), () => req.socket.destroy());
 			return;
 		}
-		if (verdict.fault === 'slow_drip') return drip(res, response, verdict.dripSeconds ?? 30);
-		if (verdict.fault === 'ok') {
-			res.once('finish', () => this.answerCounts.set(key, (this.answerCounts.get(key) ?? 0) + 1));
-		}
+		// An answer counts as sent when its last byte is handed over, before the client can have it.
+		const counted = () => this.answerCounts.set(key, (this.answerCounts.get(key) ?? 0) + 1);
+		if (verdict.fault === 'slow_drip')
+			return drip(res, response, verdict.dripSeconds ?? 30, counted);
+		if (verdict.fault === 'ok') counted();
 		if (call.provider === 'ollama' && call.ollamaStream) {
 			// Ollama streams NDJSON unless stream:false; one final chunk is a faithful short stream.
 			res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -486,7 +487,12 @@ const PROXY_502_PAGE =
  * Sends a real answer one byte at a time, spread over `seconds`: a server (or a proxy) that
  * keeps the connection alive without ever quite answering. Stops when the client gives up.
  */
-function drip(res: ServerResponse, response: WireResponse, seconds: number): void {
+function drip(
+	res: ServerResponse,
+	response: WireResponse,
+	seconds: number,
+	onLastByte: () => void,
+): void {
 	const payload = Buffer.from(JSON.stringify(response.body));
 	res.writeHead(response.status, {
 		'content-type': 'application/json',
@@ -502,6 +508,7 @@ function drip(res: ServerResponse, response: WireResponse, seconds: number): voi
 		sent++;
 		if (sent >= payload.length) {
 			clearInterval(timer);
+			onLastByte();
 			res.end();
 		}
 	}, everyMs);
