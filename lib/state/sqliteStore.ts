@@ -25,6 +25,12 @@ import type {
 /** 2: the breaker's failure-rate window (three columns added to `breaker`). */
 const SCHEMA_VERSION = 2;
 const WINDOW_COLUMNS = ['window_start', 'window_calls', 'window_failures'];
+/**
+ * How long an operation waits for another process's write lock before the store counts as
+ * unavailable for it. The wait is asynchronous: node:sqlite is synchronous, and SQLite's own
+ * busy timeout would stop n8n's whole process (every execution, every webhook) while it waits.
+ */
+export const LOCK_WAIT_MS = 2_000;
 /** How often expired answers are deleted while the store is in use. */
 const PURGE_EVERY_MS = 60_000;
 const OWNER_ONLY = 0o600;
@@ -60,6 +66,12 @@ function loadSqlite(): typeof import('node:sqlite') {
 	} finally {
 		process.emitWarning = emitWarning;
 	}
+}
+
+/** SQLITE_BUSY: another connection holds the lock. */
+function isBusy(error: unknown): boolean {
+	const e = error as { errcode?: number; message?: string };
+	return (e?.errcode ?? 0) % 256 === 5 || /database is locked|SQLITE_BUSY/i.test(e?.message ?? '');
 }
 
 export class StateStoreError extends Error {
@@ -123,7 +135,9 @@ export class SqliteStateStore implements StateStore {
 					`${file} was written by a newer version of n8n-nodes-resilient-llm (schema ${meta.schema_version})`,
 				);
 			} else if (meta.schema_version < SCHEMA_VERSION) this.migrate();
-			this.transaction(() => this.purgeExpired(Date.now()));
+			// From here on a lock held elsewhere is waited for without blocking (see begin()).
+			this.db.exec('PRAGMA busy_timeout = 0');
+			this.purgeOnOpen();
 		} catch (error) {
 			if (error instanceof StateStoreError) throw error;
 			throw new StateStoreError(
@@ -150,9 +164,47 @@ export class SqliteStateStore implements StateStore {
 		if (!(Math.abs(now - this.lastPurge) < PURGE_EVERY_MS)) this.purgeExpired(now);
 	}
 
+	/** Expired answers go when the store opens; if another process holds the file, at the next write. */
+	private purgeOnOpen(): void {
+		try {
+			this.db.exec('BEGIN IMMEDIATE');
+		} catch (error) {
+			if (isBusy(error)) return;
+			throw error;
+		}
+		this.inTransaction(() => this.purgeExpired(Date.now()));
+	}
+
+	/**
+	 * Takes the file's write lock (BEGIN IMMEDIATE). While another process holds it, tries
+	 * again on a timer, so n8n's event loop keeps turning, for up to LOCK_WAIT_MS.
+	 */
+	private async begin(): Promise<void> {
+		const giveUpAt = Date.now() + LOCK_WAIT_MS;
+		for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+			try {
+				this.db.exec('BEGIN IMMEDIATE');
+				return;
+			} catch (error) {
+				if (!isBusy(error)) throw error;
+				if (Date.now() >= giveUpAt) {
+					throw new StateStoreError(
+						`${this.file} is locked by another process (waited ${LOCK_WAIT_MS / 1000} s)`,
+					);
+				}
+			}
+			await new Promise((resolve) => setTimeout(resolve, pauseMs));
+		}
+	}
+
 	/** Runs `fn` in one write transaction: atomic against every other user of the file. */
-	private transaction<T>(fn: () => T): T {
-		this.db.exec('BEGIN IMMEDIATE');
+	private async transaction<T>(fn: () => T): Promise<T> {
+		await this.begin();
+		return this.inTransaction(fn);
+	}
+
+	/** The body of a transaction begun by the caller: committed, or rolled back on error. */
+	private inTransaction<T>(fn: () => T): T {
 		try {
 			const value = fn();
 			this.db.exec('COMMIT');
@@ -206,7 +258,7 @@ export class SqliteStateStore implements StateStore {
 		ttlMs: number,
 		now = Date.now(),
 	): Promise<void> {
-		this.transaction(() => {
+		await this.transaction(() => {
 			this.db
 				.prepare(
 					`UPDATE idempotency SET status = 'done', result = ?, expires_at = ?, lease_until = 0 WHERE key = ? AND owner = ?`,
@@ -217,7 +269,7 @@ export class SqliteStateStore implements StateStore {
 	}
 
 	async release(key: string, owner: string): Promise<void> {
-		this.transaction(() => {
+		await this.transaction(() => {
 			this.db
 				.prepare(`DELETE FROM idempotency WHERE key = ? AND owner = ? AND status = 'processing'`)
 				.run(key, owner);
@@ -288,7 +340,7 @@ export class SqliteStateStore implements StateStore {
 		policy: BreakerPolicy,
 		now = Date.now(),
 	): Promise<void> {
-		this.transaction(() => {
+		await this.transaction(() => {
 			this.saveBreaker(circuit, afterOutcome(this.breakerRow(circuit), outcome, policy, now));
 		});
 	}
@@ -315,7 +367,7 @@ export class SqliteStateStore implements StateStore {
 		const slot =
 			outcome.escalated || outcome.tier === undefined ? -1 : Math.min(4, Math.max(1, outcome.tier));
 		const t = [1, 2, 3, 4].map((n) => (slot === n ? 1 : 0));
-		this.transaction(() => {
+		await this.transaction(() => {
 			this.db
 				.prepare(
 					`INSERT INTO counters (workflow, minute, tasks, t1, t2, t3, t4, escalated, cost_micros) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)
