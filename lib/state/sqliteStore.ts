@@ -135,7 +135,7 @@ export class SqliteStateStore implements StateStore {
 					`${file} was written by a newer version of n8n-nodes-resilient-llm (schema ${meta.schema_version})`,
 				);
 			} else if (meta.schema_version < SCHEMA_VERSION) this.migrate();
-			// From here on a lock held elsewhere is waited for without blocking (see begin()).
+			// From here on a lock held elsewhere is waited for without blocking (see transaction()).
 			this.db.exec('PRAGMA busy_timeout = 0');
 			this.purgeOnOpen();
 		} catch (error) {
@@ -166,41 +166,37 @@ export class SqliteStateStore implements StateStore {
 
 	/** Expired answers go when the store opens; if another process holds the file, at the next write. */
 	private purgeOnOpen(): void {
+		if (this.tryBegin()) this.inTransaction(() => this.purgeExpired(Date.now()));
+	}
+
+	/** BEGIN IMMEDIATE: true once this connection holds the write lock, false while another does. */
+	private tryBegin(): boolean {
 		try {
 			this.db.exec('BEGIN IMMEDIATE');
+			return true;
 		} catch (error) {
-			if (isBusy(error)) return;
+			if (isBusy(error)) return false;
 			throw error;
 		}
-		this.inTransaction(() => this.purgeExpired(Date.now()));
 	}
 
 	/**
-	 * Takes the file's write lock (BEGIN IMMEDIATE). While another process holds it, tries
-	 * again on a timer, so n8n's event loop keeps turning, for up to LOCK_WAIT_MS.
+	 * Runs `fn` in one write transaction: atomic against every other user of the file. While
+	 * another process holds the lock, tries again on a timer, so n8n's event loop keeps
+	 * turning, for up to LOCK_WAIT_MS. Nothing is awaited between BEGIN and COMMIT: other
+	 * operations of this process share the connection.
 	 */
-	private async begin(): Promise<void> {
+	private async transaction<T>(fn: () => T): Promise<T> {
 		const giveUpAt = Date.now() + LOCK_WAIT_MS;
 		for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
-			try {
-				this.db.exec('BEGIN IMMEDIATE');
-				return;
-			} catch (error) {
-				if (!isBusy(error)) throw error;
-				if (Date.now() >= giveUpAt) {
-					throw new StateStoreError(
-						`${this.file} is locked by another process (waited ${LOCK_WAIT_MS / 1000} s)`,
-					);
-				}
+			if (this.tryBegin()) return this.inTransaction(fn);
+			if (Date.now() >= giveUpAt) {
+				throw new StateStoreError(
+					`${this.file} is locked by another process (waited ${LOCK_WAIT_MS / 1000} s)`,
+				);
 			}
 			await new Promise((resolve) => setTimeout(resolve, pauseMs));
 		}
-	}
-
-	/** Runs `fn` in one write transaction: atomic against every other user of the file. */
-	private async transaction<T>(fn: () => T): Promise<T> {
-		await this.begin();
-		return this.inTransaction(fn);
 	}
 
 	/** The body of a transaction begun by the caller: committed, or rolled back on error. */
