@@ -5,8 +5,24 @@
 import { HTTP_FAULTS, OUTPUT_FAULTS } from './wire';
 import type { HttpFault, OutputFault, WireProvider } from './wire';
 
-/** Transport faults, besides the error classes the wire module can send. */
-export const TRANSPORT_FAULTS = ['hang', 'drop', 'malformed'] as const;
+/**
+ * Transport faults, besides the error classes the wire module can send:
+ * - hang: never answers;
+ * - drop: closes the connection before any response;
+ * - malformed: 200 with a JSON body cut off part-way (the response itself ends normally);
+ * - drop_mid_body: 200 and its headers, half the body, then the connection is cut;
+ * - slow_drip: 200 and its headers, then the real body one byte at a time over `dripSeconds`
+ *   (30 s unless the rule says otherwise);
+ * - proxy_html_502: a proxy's HTML "502 Bad Gateway" page instead of the provider's JSON.
+ */
+export const TRANSPORT_FAULTS = [
+	'hang',
+	'drop',
+	'malformed',
+	'drop_mid_body',
+	'slow_drip',
+	'proxy_html_502',
+] as const;
 export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
 
 export type Fault = HttpFault | OutputFault | TransportFault | 'ok';
@@ -83,6 +99,8 @@ export interface Rule {
 	retryAfterS?: number;
 	/** A token bucket: calls beyond it get rate_limited with the time until the next token. */
 	rateLimit?: { capacity: number; refillPerSecond: number };
+	/** How long a slow_drip takes to send its whole body, in seconds (30). */
+	dripSeconds?: number;
 }
 
 export interface Scenario {
@@ -202,6 +220,7 @@ export function parseScenario(input: unknown): Scenario {
 			throw new ScenarioError(`${at}.every`, `must be a whole number, got ${rule.every}`);
 		checkNumber(rule.latencyMs, `${at}.latencyMs`, 0);
 		checkNumber(rule.retryAfterS, `${at}.retryAfterS`, 0);
+		checkNumber(rule.dripSeconds, `${at}.dripSeconds`, 0);
 		if (rule.rateLimit !== undefined) {
 			checkNumber(rule.rateLimit.capacity, `${at}.rateLimit.capacity`, 1);
 			checkNumber(rule.rateLimit.refillPerSecond, `${at}.rateLimit.refillPerSecond`, 0.001);
@@ -229,6 +248,7 @@ export interface Verdict {
 	/** The scripted turn to answer with, when the request offers tools and the script has one. */
 	turn?: Turn;
 	retryAfterS?: number;
+	dripSeconds?: number;
 }
 
 /** A loaded scenario with the state its rules keep (uses, windows, token buckets). */
@@ -326,6 +346,7 @@ export class ScenarioState {
 				reply: rule.reply,
 				turn: turnFor(turns, conversation),
 				retryAfterS: rule.retryAfterS,
+				dripSeconds: rule.dripSeconds,
 			};
 		}
 		return { fault: 'ok', latencyMs: base, turn: turnFor(this.scenario.turns, conversation) };

@@ -31,6 +31,8 @@ export interface EmulatorStats {
 	requests: Record<string, number>;
 	/** The most model calls that were open at once since the last reset. */
 	maxInFlight: number;
+	/** Normal answers sent in full per `provider/model`: what a client may not lose. */
+	answers: Record<string, number>;
 }
 
 /** Base URLs to give each provider's SDK or credential. */
@@ -84,6 +86,7 @@ export class ProviderEmulator {
 	private state: ScenarioState;
 	private readonly random: () => number;
 	private counts = new Map<string, number>();
+	private answerCounts = new Map<string, number>();
 	private total = 0;
 	private inFlight = 0;
 	private maxInFlight = 0;
@@ -150,7 +153,21 @@ export class ProviderEmulator {
 			total: this.total,
 			requests: Object.fromEntries(this.counts),
 			maxInFlight: this.maxInFlight,
+			answers: Object.fromEntries(this.answerCounts),
 		};
+	}
+
+	/** Normal answers sent in full, for one provider or one provider and model. */
+	answers(provider?: WireProvider, model?: string): number {
+		let sum = 0;
+		for (const [key, value] of this.answerCounts) {
+			if (provider === undefined) sum += value;
+			else if (
+				model !== undefined ? key === `${provider}/${model}` : key.startsWith(`${provider}/`)
+			)
+				sum += value;
+		}
+		return sum;
 	}
 
 	/** Requests seen for one provider, or one provider and model. */
@@ -169,6 +186,7 @@ export class ProviderEmulator {
 	resetCounts(): void {
 		this.log = [];
 		this.counts.clear();
+		this.answerCounts.clear();
 		this.total = 0;
 		this.maxInFlight = this.inFlight;
 	}
@@ -251,6 +269,16 @@ export class ProviderEmulator {
 			res.end('{"id": "msg_01", "content": [{"type": "te');
 			return;
 		}
+		if (verdict.fault === 'proxy_html_502') {
+			const page = PROXY_502_PAGE;
+			res.writeHead(502, {
+				'content-type': 'text/html',
+				server: 'nginx',
+				'content-length': Buffer.byteLength(page),
+			});
+			res.end(page);
+			return;
+		}
 		if ((HTTP_FAULTS as readonly string[]).includes(verdict.fault)) {
 			return send(
 				res,
@@ -261,7 +289,8 @@ export class ProviderEmulator {
 				}),
 			);
 		}
-		const finish = (verdict.fault === 'ok' ? 'stop' : verdict.fault) as Finish;
+		const transport = verdict.fault === 'drop_mid_body' || verdict.fault === 'slow_drip';
+		const finish = (verdict.fault === 'ok' || transport ? 'stop' : verdict.fault) as Finish;
 		// A scripted turn answers a normal call; an unusable answer (an output fault) is text only.
 		const turn = finish === 'stop' ? verdict.turn : undefined;
 		let text = turn ? (turn.reply ?? '') : (verdict.reply ?? this.defaultReply(call));
@@ -286,6 +315,21 @@ export class ProviderEmulator {
 			requestId,
 			toolCalls,
 		);
+		if (verdict.fault === 'drop_mid_body') {
+			const payload = Buffer.from(JSON.stringify(response.body));
+			res.writeHead(200, {
+				'content-type': 'application/json',
+				...response.headers,
+				'content-length': payload.length,
+			});
+			res.write(payload.subarray(0, payload.length >> 1), () => req.socket.destroy());
+			return;
+		}
+		// An answer counts as sent when its last byte is handed over, before the client can have it.
+		const counted = () => this.answerCounts.set(key, (this.answerCounts.get(key) ?? 0) + 1);
+		if (verdict.fault === 'slow_drip')
+			return drip(res, response, verdict.dripSeconds ?? 30, counted);
+		if (verdict.fault === 'ok') counted();
 		if (call.provider === 'ollama' && call.ollamaStream) {
 			// Ollama streams NDJSON unless stream:false; one final chunk is a faithful short stream.
 			res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -694,6 +738,42 @@ function send(res: ServerResponse, response: WireResponse): void {
 		'content-length': Buffer.byteLength(payload),
 	});
 	res.end(payload);
+}
+
+/** What nginx sends when the server behind it is down. */
+const PROXY_502_PAGE =
+	'<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+/**
+ * Sends a real answer one byte at a time, spread over `seconds`: a server (or a proxy) that
+ * keeps the connection alive without ever quite answering. Stops when the client gives up.
+ */
+function drip(
+	res: ServerResponse,
+	response: WireResponse,
+	seconds: number,
+	onLastByte: () => void,
+): void {
+	const payload = Buffer.from(JSON.stringify(response.body));
+	res.writeHead(response.status, {
+		'content-type': 'application/json',
+		...response.headers,
+		'content-length': payload.length,
+	});
+	res.flushHeaders();
+	const everyMs = (seconds * 1000) / payload.length;
+	let sent = 0;
+	const timer = setInterval(() => {
+		if (res.destroyed) return clearInterval(timer);
+		res.write(payload.subarray(sent, sent + 1));
+		sent++;
+		if (sent >= payload.length) {
+			clearInterval(timer);
+			onLastByte();
+			res.end();
+		}
+	}, everyMs);
+	res.once('close', () => clearInterval(timer));
 }
 
 function delay(ms: number): Promise<void> {

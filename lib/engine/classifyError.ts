@@ -123,13 +123,24 @@ export function redact(text: string, secrets: readonly string[]): string {
 		.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1[redacted]@');
 }
 
+/**
+ * An HTML page where the provider's JSON belongs came from something in between (a proxy,
+ * a gateway, a load balancer): said so, with the page's title, not its markup.
+ */
+function describeBody(text: string, status: number): string {
+	if (!/^\s*<(!doctype\s+html|html|head|body)\b/i.test(text)) return text;
+	const title = /<title[^>]*>([^<]*)<\/title>|<h1[^>]*>([^<]*)<\/h1>/i.exec(text);
+	const words = (title?.[1] ?? title?.[2] ?? '').trim();
+	return `HTTP ${status} with an HTML page, not the provider's API (a proxy or gateway answered)${words ? `: ${words}` : ''}`;
+}
+
 function shortMessage(text: string): string {
 	const line = text.replace(/\s+/g, ' ').trim();
 	return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
 
 const CONNECTION_CODES =
-	/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed|socket hang up|terminated/i;
+	/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed|socket hang up|\bterminated\b/i;
 
 function causeChain(error: unknown): string {
 	const parts: string[] = [];
@@ -188,7 +199,10 @@ function classify(
 	if (wire?.status !== undefined) {
 		const errorClass = classifyStatus(provider, wire);
 		const retryHint = hintFor(provider, wire);
-		const described = wire.text || str(wire.body.type) || `HTTP ${wire.status}`;
+		const described =
+			(wire.text && describeBody(wire.text, wire.status)) ||
+			str(wire.body.type) ||
+			`HTTP ${wire.status}`;
 		return {
 			errorClass,
 			httpStatus: wire.status,
@@ -201,6 +215,16 @@ function classify(
 	if (/TimeoutError|APIConnectionTimeoutError|timed out/i.test(chain)) {
 		return { errorClass: 'timeout', message: 'the provider did not answer in time' };
 	}
+	// A body cut off part-way arrived: the server's fault, not the connection's ("Unterminated
+	// string in JSON" is not undici's "terminated").
+	if (
+		error instanceof SyntaxError ||
+		/Unexpected token|is not valid JSON|Could not parse|Unexpected end of JSON|Unterminated string in JSON/i.test(
+			chain,
+		)
+	) {
+		return { errorClass: 'server_error', message: 'malformed response body (not JSON)' };
+	}
 	if (
 		/APIConnectionError|fetch failed|Connection error/i.test(chain) ||
 		CONNECTION_CODES.test(chain)
@@ -210,12 +234,6 @@ function classify(
 			errorClass: 'connection',
 			message: `connection failed${code ? ` (${code})` : ''}`,
 		};
-	}
-	if (
-		error instanceof SyntaxError ||
-		/Unexpected token|is not valid JSON|Could not parse/i.test(chain)
-	) {
-		return { errorClass: 'server_error', message: 'malformed response body (not JSON)' };
 	}
 	if (/AbortError|aborted/i.test(chain)) {
 		return { errorClass: 'timeout', message: 'the request was aborted' };

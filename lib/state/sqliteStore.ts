@@ -28,6 +28,12 @@ import type {
 /** 2: the breaker's failure-rate window (three columns added to `breaker`). */
 const SCHEMA_VERSION = 2;
 const WINDOW_COLUMNS = ['window_start', 'window_calls', 'window_failures'];
+/**
+ * How long an operation waits for another process's write lock before the store counts as
+ * unavailable for it. The wait is asynchronous: node:sqlite is synchronous, and SQLite's own
+ * busy timeout would stop n8n's whole process (every execution, every webhook) while it waits.
+ */
+export const LOCK_WAIT_MS = 2_000;
 /** How often expired answers are deleted while the store is in use. */
 const PURGE_EVERY_MS = 60_000;
 const OWNER_ONLY = 0o600;
@@ -63,6 +69,12 @@ function loadSqlite(): typeof import('node:sqlite') {
 	} finally {
 		process.emitWarning = emitWarning;
 	}
+}
+
+/** SQLITE_BUSY: another connection holds the lock. */
+function isBusy(error: unknown): boolean {
+	const e = error as { errcode?: number; message?: string };
+	return (e?.errcode ?? 0) % 256 === 5 || /database is locked|SQLITE_BUSY/i.test(e?.message ?? '');
 }
 
 export class StateStoreError extends Error {
@@ -128,7 +140,9 @@ export class SqliteStateStore implements StateStore {
 					`${file} was written by a newer version of n8n-nodes-resilient-llm (schema ${meta.schema_version})`,
 				);
 			} else if (meta.schema_version < SCHEMA_VERSION) this.migrate();
-			this.transaction(() => this.purgeExpired(Date.now()));
+			// From here on a lock held elsewhere is waited for without blocking (see transaction()).
+			this.db.exec('PRAGMA busy_timeout = 0');
+			this.purgeOnOpen();
 		} catch (error) {
 			if (error instanceof StateStoreError) throw error;
 			throw new StateStoreError(
@@ -155,21 +169,58 @@ export class SqliteStateStore implements StateStore {
 		if (!(Math.abs(now - this.lastPurge) < PURGE_EVERY_MS)) this.purgeExpired(now);
 	}
 
-	/** Runs `fn` in one write transaction: atomic against every other user of the file. */
+	/** Expired answers go when the store opens; if another process holds the file, at the next write. */
+	private purgeOnOpen(): void {
+		if (this.tryBegin()) this.inTransaction(() => this.purgeExpired(Date.now()));
+	}
+
+	/** BEGIN IMMEDIATE: true once this connection holds the write lock, false while another does. */
+	private tryBegin(): boolean {
+		try {
+			this.db.exec('BEGIN IMMEDIATE');
+			return true;
+		} catch (error) {
+			if (isBusy(error)) return false;
+			throw error;
+		}
+	}
+
 	/**
+	 * Runs `fn` in one write transaction: atomic against every other user of the file. While
+	 * another process holds the lock, tries again on a timer, so n8n's event loop keeps
+	 * turning, for up to LOCK_WAIT_MS. Nothing is awaited between BEGIN and COMMIT: other
+	 * operations of this process share the connection.
+	 *
 	 * `durable`: the commit reaches the disk before it returns (SQLite's synchronous FULL), as
 	 * stored answers and claims must. Breaker state is soft: it is rewritten by the next call,
 	 * and a power cut that loses its last writes only means a circuit relearns. In WAL mode its
 	 * commits still survive n8n crashing, and skipping their disk sync keeps the breaker, which
 	 * every call goes through, off the hot path.
 	 */
-	private transaction<T>(fn: () => T, durable = true): T {
-		const synchronous = durable ? 'FULL' : 'NORMAL';
-		if (this.synchronous !== synchronous) {
-			this.db.exec(`PRAGMA synchronous = ${synchronous}`);
-			this.synchronous = synchronous;
+	private async transaction<T>(fn: () => T, durable = true): Promise<T> {
+		const giveUpAt = Date.now() + LOCK_WAIT_MS;
+		for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+			// Set outside a transaction (SQLite refuses it inside), in the same turn as BEGIN.
+			this.setDurable(durable);
+			if (this.tryBegin()) return this.inTransaction(fn);
+			if (Date.now() >= giveUpAt) {
+				throw new StateStoreError(
+					`${this.file} is locked by another process (waited ${LOCK_WAIT_MS / 1000} s)`,
+				);
+			}
+			await new Promise((resolve) => setTimeout(resolve, pauseMs));
 		}
-		this.db.exec('BEGIN IMMEDIATE');
+	}
+
+	private setDurable(durable: boolean): void {
+		const synchronous = durable ? 'FULL' : 'NORMAL';
+		if (this.synchronous === synchronous) return;
+		this.db.exec(`PRAGMA synchronous = ${synchronous}`);
+		this.synchronous = synchronous;
+	}
+
+	/** The body of a transaction begun by the caller: committed, or rolled back on error. */
+	private inTransaction<T>(fn: () => T): T {
 		try {
 			const value = fn();
 			this.db.exec('COMMIT');
@@ -223,7 +274,7 @@ export class SqliteStateStore implements StateStore {
 		ttlMs: number,
 		now = Date.now(),
 	): Promise<void> {
-		this.transaction(() => {
+		await this.transaction(() => {
 			this.db
 				.prepare(
 					`UPDATE idempotency SET status = 'done', result = ?, expires_at = ?, lease_until = 0 WHERE key = ? AND owner = ?`,
@@ -234,7 +285,7 @@ export class SqliteStateStore implements StateStore {
 	}
 
 	async release(key: string, owner: string): Promise<void> {
-		this.transaction(() => {
+		await this.transaction(() => {
 			this.db
 				.prepare(`DELETE FROM idempotency WHERE key = ? AND owner = ? AND status = 'processing'`)
 				.run(key, owner);
@@ -305,7 +356,7 @@ export class SqliteStateStore implements StateStore {
 		policy: BreakerPolicy,
 		now = Date.now(),
 	): Promise<void> {
-		this.transaction(() => {
+		await this.transaction(() => {
 			this.saveBreaker(circuit, afterOutcome(this.breakerRow(circuit), outcome, policy, now));
 		}, false);
 	}
@@ -330,7 +381,7 @@ export class SqliteStateStore implements StateStore {
 
 	async addCounts(counts: MinuteCounts[], now = Date.now()): Promise<void> {
 		if (counts.length === 0) return;
-		this.transaction(() => {
+		await this.transaction(() => {
 			const add = this.db.prepare(
 				`INSERT INTO counters (workflow, minute, tasks, t1, t2, t3, t4, escalated, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT(workflow, minute) DO UPDATE SET tasks = tasks + excluded.tasks, t1 = t1 + excluded.t1, t2 = t2 + excluded.t2, t3 = t3 + excluded.t3,

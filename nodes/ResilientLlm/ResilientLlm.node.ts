@@ -243,15 +243,7 @@ export class ResilientLlm implements INodeType {
 					});
 				}
 				if (storeProblem && options.onStoreUnavailable !== 'proceed') {
-					throw new NodeOperationError(
-						node,
-						`Item ${index}: the state store is unavailable: ${storeProblem}`,
-						{
-							itemIndex: index,
-							description:
-								'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
-						},
-					);
+					throw storeUnavailable(this, index, storeProblem);
 				}
 				const task = readTask(this, index);
 				const config = await readChainConfig(this, index, credentials);
@@ -428,18 +420,30 @@ export class ResilientLlm implements INodeType {
 /** An item's failure while it ran, as n8n shows it: naming the item, and what to do about it. */
 function itemError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
-	if (error instanceof StateStoreUnavailableError) {
-		return new NodeOperationError(
-			ctx.getNode(),
-			`Item ${itemIndex}: the state store is unavailable: ${error.message}`,
-			{
-				itemIndex,
-				description:
-					'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
-			},
-		);
-	}
+	if (error instanceof StateStoreUnavailableError)
+		return storeUnavailable(ctx, itemIndex, error.message);
 	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+}
+
+/**
+ * An item failed because the state store could not be used. n8n swaps a message quoting a
+ * system error code (ECONNREFUSED, EACCES, ENOTDIR, ...) for a generic sentence naming
+ * neither the item nor the store ("Forbidden by access permissions, ..."); this message says
+ * both, and the store's own words, so it is kept.
+ */
+function storeUnavailable(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	problem: string,
+): NodeOperationError {
+	const message = `Item ${itemIndex}: the state store is unavailable: ${problem}`;
+	const error = new NodeOperationError(ctx.getNode(), message, {
+		itemIndex,
+		description:
+			'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
+	});
+	error.message = message;
+	return error;
 }
 
 function buildChain(

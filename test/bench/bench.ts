@@ -22,6 +22,13 @@
  *                            3-10 of 10, 5 items each) and the share answered by the primary, for
  *                            healthy, outage (529 always), flapping (529 on every third call) and
  *                            quota (429 quota exhausted always)
+ *   redis_blip_recovery_s    (chaos) a real n8n with the Redis store: Redis killed (SIGKILL) during
+ *                            a 200-item batch and started 5 s later; from Redis answering again to
+ *                            the end of the first execution whose item used it again (the worse
+ *                            of the two runs, "fail" and "proceed")
+ *   chaos_items_lost         (chaos) over those batches (a fifth of the primary's calls dropped
+ *                            mid-body) and the executions after: items not on exactly one output,
+ *                            plus answers the provider sent that no item delivered
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -47,6 +54,9 @@ import { fakeExecute } from '../helpers/fakeExecute';
 import { llmNode, llmWorkflow, splitItemsNode, webhookNode, workflow } from '../helpers/workflows';
 import type { CredentialRefs, WorkflowNode } from '../helpers/workflows';
 import type { Rule } from '../../lib/emulator/scenario';
+import { KEYS, MODELS } from '../helpers/emulator';
+import { emulatorCredentials } from '../helpers/n8nFixture';
+import { itemsLost, outputsOf } from '../faults/outputs';
 import type { TierConfig } from '../../lib/engine/types';
 import { ProviderEmulator } from '../../lib/emulator/server';
 
@@ -678,6 +688,133 @@ async function builtinComparison(emulator: ProviderEmulator): Promise<void> {
 	}
 }
 
+/**
+ * Redis killed in the middle of a batch, as the fault-injection tests do it, measured: how
+ * long after Redis is back the node uses it again, and whether any item or answer went missing.
+ */
+async function chaos(emulator: ProviderEmulator): Promise<void> {
+	const ITEMS = 200;
+	emulator.loadScenario({
+		apiKeys: KEYS,
+		latencyMs: 20,
+		rules: [{ provider: 'anthropic', fault: 'drop_mid_body', rate: 0.2 }],
+	});
+	progress('chaos: a real n8n with the Redis store');
+	let redis = await RedisServer.start();
+	const n8n = await N8n.start();
+	let lost = 0;
+	const recoveries: number[] = [];
+	try {
+		const credentials = await emulatorCredentials(n8n, emulator);
+		const redisId = await n8n.createCredential('Chaos Redis', 'resilientLlmRedisApi', {
+			host: '127.0.0.1',
+			port: redis.port,
+			database: 0,
+			ssl: false,
+		});
+		const workflowFor = async (mode: 'fail' | 'proceed') => {
+			const path = `chaos-${mode}`;
+			const id = await n8n.createWorkflow(
+				llmWorkflow(
+					path,
+					path,
+					{
+						prompt: '={{ $json.text }}',
+						chain: {
+							tiers: [
+								{ provider: 'anthropic', model: MODELS.anthropic, attempts: 2, timeoutSeconds: 30 },
+								{ provider: 'openai', model: MODELS.openai, attempts: 2, timeoutSeconds: 30 },
+							],
+						},
+						options: {
+							stateStore: 'redis',
+							onStoreUnavailable: mode,
+							circuitBreaker: true,
+							breakerThreshold: 5,
+							breakerCooldownSeconds: 30,
+							breakerFailureRatePercent: 50,
+							breakerWindowSeconds: 60,
+							idempotency: 'custom',
+							idempotencyKey: '={{ $json.key }}',
+							recordMetrics: true,
+							concurrency: 4,
+							initialBackoffMs: 20,
+						},
+					},
+					{ ...credentials, resilientLlmRedisApi: { id: redisId, name: 'Chaos Redis' } },
+					{ onError: 'continueErrorOutput' },
+				),
+			);
+			return { id, path };
+		};
+		/** Runs items through a workflow; adds what went missing to `lost`; true when every item used Redis. */
+		const send = async (
+			target: { id: string; path: string },
+			tag: string,
+			count: number,
+			during?: () => Promise<void>,
+		): Promise<boolean> => {
+			const items = Array.from({ length: count }, (_, id) => ({
+				id,
+				key: `${tag}-${id}`,
+				text: `Ticket ${tag}-${id}`,
+			}));
+			const answersBefore = emulator.answers();
+			const response = n8n.webhook(target.path, { items }, 300_000);
+			await during?.();
+			if ((await response).status !== 200) throw new Error(`chaos: webhook ${target.path} failed`);
+			const outputs = outputsOf(await n8n.latestExecution(target.id));
+			lost += itemsLost(
+				outputs,
+				items.map((item) => item.id),
+			);
+			const delivered = outputs.answered.filter(
+				(item) => !(item.resilience as { cached?: boolean }).cached,
+			).length;
+			lost += Math.max(0, emulator.answers() - answersBefore - delivered);
+			return (
+				outputs.errors.length === 0 &&
+				outputs.answered.every((item) => !(item.resilience as { degraded?: string }).degraded)
+			);
+		};
+		for (const mode of ['fail', 'proceed'] as const) {
+			const target = await workflowFor(mode);
+			const callsAtStart = emulator.stats().total;
+			progress(`chaos (${mode}): ${ITEMS} items, Redis killed after 50 calls, back 5 s later`);
+			let back = 0;
+			await send(target, `${mode}-batch`, ITEMS, async () => {
+				while (emulator.stats().total - callsAtStart < 50) await sleep(5);
+				await redis.stop('SIGKILL');
+				await sleep(5_000);
+				redis = await RedisServer.start(redis.port);
+				back = performance.now();
+			});
+			if (!back) throw new Error('chaos: Redis was not restarted');
+			// Executions of one item each, one after another, until one uses Redis again.
+			let recovered = false;
+			for (let n = 0; n < 200 && !recovered; n++)
+				recovered = await send(target, `${mode}-probe-${n}`, 1);
+			if (!recovered) throw new Error(`chaos (${mode}): no item used Redis again`);
+			recoveries.push((performance.now() - back) / 1000);
+		}
+	} finally {
+		await n8n.dispose();
+		await redis.stop();
+	}
+	figures.redis_blip_recovery_s = round(Math.max(...recoveries));
+	figures.chaos_items_lost = lost;
+	rows.push([
+		'redis_blip_recovery_s',
+		`${figures.redis_blip_recovery_s} s`,
+		`fail: ${round(recoveries[0])} s, proceed: ${round(recoveries[1])} s; target <= 2 s`,
+	]);
+	rows.push([
+		'chaos_items_lost',
+		`${lost}`,
+		'2 x 200 items, Redis killed mid-batch, 20 % of primary calls cut mid-body; target 0',
+	]);
+}
+
 async function idempotentHits(): Promise<void> {
 	const measure = async (store: StateStore): Promise<number> => {
 		const stored = {
@@ -763,6 +900,7 @@ async function main(): Promise<void> {
 		if (want('n8n')) await n8nThroughput(emulator);
 		if (want('queue')) await queueThroughput(emulator);
 		if (want('builtin')) await builtinComparison(emulator);
+		if (want('chaos')) await chaos(emulator);
 	} finally {
 		await emulator.stop();
 	}

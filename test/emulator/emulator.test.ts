@@ -247,6 +247,39 @@ describe('scripted faults', () => {
 		await assert.rejects(post('hang', 300), /TimeoutError|aborted/);
 	});
 
+	it('a connection cut mid-body, a slow drip and a proxy HTML 502', async () => {
+		ctx.emulator.loadScenario({
+			rules: [
+				{ provider: 'ollama', model: 'cut', fault: 'drop_mid_body' },
+				{ provider: 'ollama', model: 'drip', fault: 'slow_drip', dripSeconds: 0.5 },
+				{ provider: 'ollama', model: 'proxy', fault: 'proxy_html_502' },
+			],
+		});
+		ctx.emulator.resetCounts();
+		const post = (model: string) =>
+			fetch(`${ctx.emulator.baseUrl}/api/chat`, {
+				method: 'POST',
+				body: JSON.stringify({ model, stream: false, messages: [] }),
+				signal: AbortSignal.timeout(10_000),
+			});
+		const cut = await post('cut');
+		assert.equal(cut.status, 200, 'the status and headers arrive');
+		await assert.rejects(cut.text(), /terminated/);
+		const drip = await post('drip');
+		assert.equal(drip.status, 200);
+		const dripped = await drip.json();
+		assert.equal(dripped.model, 'drip', 'the whole body arrives, slowly');
+		const proxy = await post('proxy');
+		assert.equal(proxy.status, 502);
+		assert.match(proxy.headers.get('content-type') ?? '', /text\/html/);
+		assert.match(await proxy.text(), /<title>502 Bad Gateway<\/title>/);
+		assert.equal(ctx.emulator.answers('ollama'), 1, 'only the drip, waited out, was an answer');
+		assert.throws(
+			() => parseScenario({ rules: [{ fault: 'slow_drip', dripSeconds: -1 }] }),
+			/rules\[0\]\.dripSeconds/,
+		);
+	});
+
 	it('answers in each wire format, on both Gemini API versions', async () => {
 		ctx.emulator.loadScenario({ reply: 'Hello from {provider}/{model}' });
 		const a = await anthropic();
@@ -316,6 +349,8 @@ describe('control', () => {
 			total: 3,
 			requests: { 'anthropic/claude-haiku-4-5': 2, 'anthropic/claude-sonnet-4-5': 1 },
 			maxInFlight: 1,
+			// Only the one normal answer, sent in full, counts as an answer.
+			answers: { 'anthropic/claude-haiku-4-5': 1 },
 		});
 		await fetch(`${admin}/scenario`, { method: 'PUT', body: '{}' });
 		assert.equal((await anthropic()).status, 200);

@@ -47,6 +47,8 @@ export interface N8nOptions {
 	port?: number;
 	/** How long to wait for readiness. */
 	startTimeoutMs?: number;
+	/** A command n8n runs under, with its arguments (`setpriv ... --`), e.g. to drop capabilities. */
+	runUnder?: string[];
 }
 
 export interface ExecutionItem {
@@ -122,9 +124,16 @@ export class N8n {
 			DB_SQLITE_POOL_SIZE: '2',
 			...this.options.env,
 		};
-		this.process = new N8nProcess(['start'], env, this.userFolder, 'n8n.log', (text) => {
-			this.logText += text;
-		});
+		this.process = new N8nProcess(
+			['start'],
+			env,
+			this.userFolder,
+			'n8n.log',
+			(text) => {
+				this.logText += text;
+			},
+			this.options.runUnder,
+		);
 		await this.process.waitReady(
 			`${this.baseUrl}/healthz/readiness`,
 			this.options.startTimeoutMs ?? 240_000,
@@ -354,9 +363,11 @@ export class N8nProcess {
 		userFolder: string,
 		logFile: string,
 		onOutput?: (text: string) => void,
+		runUnder: string[] = [],
 	) {
 		const log = createWriteStream(join(userFolder, logFile), { flags: 'a' });
-		this.child = spawn(nodeBinary(), [n8nEntry(), ...args], {
+		const [command, ...prefix] = [...runUnder, nodeBinary()];
+		this.child = spawn(command, [...prefix, n8nEntry(), ...args], {
 			cwd: userFolder,
 			env,
 			stdio: ['ignore', 'pipe', 'pipe'],

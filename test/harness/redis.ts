@@ -56,10 +56,11 @@ export class RedisServer {
 		});
 	}
 
-	async stop(): Promise<void> {
-		if (this.child.exitCode !== null) return;
+	/** SIGTERM; SIGKILL simulates a crash (no shutdown, every connection cut at once). */
+	async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		if (this.child.exitCode !== null || this.child.signalCode !== null) return;
 		const exited = new Promise((r) => this.child.once('exit', r));
-		this.child.kill('SIGTERM');
+		this.child.kill(signal);
 		await exited;
 	}
 }

@@ -4,7 +4,7 @@
  * fail its writes, and a redis-server stopped and started again.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -218,6 +218,27 @@ describe('alert counters while the store fails their writes', () => {
 		db.close();
 		await closeStateStores();
 		assert.equal(await counted(), 3, 'all three, once');
+	});
+});
+
+describe('a state store that cannot be opened', () => {
+	it("the item's error names the item, the store and the system's reason, not n8n's generic sentence for that code", async () => {
+		// The storage folder would have to be made inside a regular file: ENOTDIR, a code n8n
+		// otherwise turns into "The directory path was expected but the given path is a file".
+		const notAFolder = join(mkdtempSync(join(tmpdir(), 'not-a-folder-')), 'file');
+		writeFileSync(notAFolder, '');
+		const storagePath = join(notAFolder, 'storage');
+		ctx.emulator.loadScenario({ apiKeys: KEYS });
+		const options = { idempotency: 'derived', stateStore: 'embedded', onStoreUnavailable: 'fail' };
+		const { outputs } = await execute(['a'], options, { storagePath, continueOnFail: true });
+		assert.match(
+			String(outputs[0][0].json.error),
+			/^Item 0: the state store is unavailable: .*ENOTDIR/,
+		);
+		await assert.rejects(execute(['a'], options, { storagePath }), (error: Error) => {
+			assert.match(error.message, /^Item 0: the state store is unavailable: .*ENOTDIR/);
+			return true;
+		});
 	});
 });
 

@@ -3,6 +3,7 @@
  * what the embedded file keeps, and for whom.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 
 import { RedisStateStore } from '../../lib/state/redisStore';
-import { SqliteStateStore } from '../../lib/state/sqliteStore';
+import { LOCK_WAIT_MS, SqliteStateStore } from '../../lib/state/sqliteStore';
 import { RedisServer } from '../harness/redis';
 import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
 
@@ -108,5 +109,44 @@ describe('embedded store file', () => {
 		chmodSync(file, 0o644);
 		await new SqliteStateStore(file).close();
 		assert.equal(mode(file), 0o600);
+	});
+
+	it('locked by another process: the operation fails after a wait that never stops the event loop, and works once the lock is gone', async () => {
+		const file = join(mkdtempSync(join(tmpdir(), 'locked-')), 'state.sqlite');
+		const store = new SqliteStateStore(file);
+		await store.claim('before', 'a', 60_000);
+		// Another process takes the file's write lock and keeps it until told to let go.
+		const holder = spawn(
+			process.execPath,
+			[
+				'-e',
+				`const db = new (require('node:sqlite').DatabaseSync)(${JSON.stringify(file)});
+				db.exec('BEGIN EXCLUSIVE'); console.log('locked'); setInterval(() => {}, 1000);`,
+			],
+			{ stdio: ['ignore', 'pipe', 'ignore'] },
+		);
+		try {
+			await new Promise((resolve) => holder.stdout.once('data', resolve));
+			let ticks = 0;
+			const ticker = setInterval(() => ticks++, 10);
+			const started = Date.now();
+			await assert.rejects(store.claim('during', 'a', 60_000), (error: Error) => {
+				assert.match(error.message, /state\.sqlite is locked by another process \(waited 2 s\)/);
+				return true;
+			});
+			clearInterval(ticker);
+			assert.ok(Date.now() - started >= LOCK_WAIT_MS, 'it waited for the lock first');
+			// With SQLite's own busy timeout the process would have been frozen: no tick at all.
+			assert.ok(ticks > 10, `timers ran while it waited (${ticks} ticks)`);
+			await assert.rejects(store.record('c', 'success', POLICY), /locked by another process/);
+		} finally {
+			const exited = new Promise((resolve) => holder.once('exit', resolve));
+			// Killed, it lets go of the lock as a crashed process would.
+			if (holder.exitCode === null) holder.kill('SIGKILL');
+			await exited;
+		}
+		assert.deepEqual(await store.claim('after', 'a', 60_000), { status: 'claimed' });
+		assert.equal((await store.claim('before', 'b', 60_000)).status, 'busy', 'what it held is kept');
+		await store.close();
 	});
 });
