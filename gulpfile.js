@@ -27,7 +27,7 @@ function bundle() {
 		platform: 'node',
 		format: 'cjs',
 		target: 'node20',
-		external: ['n8n-workflow'],
+		external: ['n8n-workflow', '@n8n/ai-node-sdk'],
 		logLevel: 'warning',
 	});
 }
