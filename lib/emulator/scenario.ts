@@ -20,6 +20,33 @@ export const FAULTS: readonly Fault[] = [
 
 const WIRE_PROVIDERS: readonly WireProvider[] = ['anthropic', 'openai', 'gemini', 'ollama'];
 
+/** A tool call the model is scripted to make; the emulator gives it an id in the provider's style. */
+export interface ScriptedToolCall {
+	name: string;
+	arguments?: Record<string, unknown>;
+}
+
+/**
+ * One model turn of a scripted conversation: tool calls, text, or both. Which turn answers
+ * depends on the conversation the request carries (see `Scenario.turns`).
+ */
+export interface Turn {
+	toolCalls?: ScriptedToolCall[];
+	reply?: string;
+}
+
+/** What the emulator reads from a request's conversation, for rule filters and turns. */
+export interface ConversationShape {
+	/** Tool results anywhere in the request. */
+	toolResults: number;
+	/** Model turns since the last message a person wrote: the index of the turn to answer with. */
+	turn: number;
+	/** Whether the request offers the model any tools. */
+	hasTools: boolean;
+}
+
+const NO_CONVERSATION: ConversationShape = { toolResults: 0, turn: 0, hasTools: false };
+
 export interface Rule {
 	/** Which provider this rule covers; omitted or "*" for all. */
 	provider?: WireProvider | '*';
@@ -29,6 +56,12 @@ export interface Rule {
 	fault?: Fault;
 	/** Applies to this many matching calls, then is used up. */
 	times?: number;
+	/** Applies only after this many calls matched its provider and model: 1 means from the second call on. */
+	afterCalls?: number;
+	/** Applies only to requests that carry at least this many tool results. */
+	minToolResults?: number;
+	/** Applies only to requests that carry at most this many tool results. */
+	maxToolResults?: number;
 	/** Active from this many ms after the scenario was loaded... */
 	afterMs?: number;
 	/** ...until this many ms after. */
@@ -39,6 +72,8 @@ export interface Rule {
 	latencyMs?: number;
 	/** The answer text for a normal answer. */
 	reply?: string;
+	/** A scripted conversation for a normal answer; replaces the scenario's `turns`. */
+	turns?: Turn[];
 	/** The retry hint to send with rate_limited or overloaded, in seconds. */
 	retryAfterS?: number;
 	/** A token bucket: calls beyond it get rate_limited with the time until the next token. */
@@ -48,6 +83,13 @@ export interface Rule {
 export interface Scenario {
 	/** Default answer text; `{provider}`, `{model}` and `{prompt}` are filled in. */
 	reply?: string;
+	/**
+	 * A scripted conversation, for requests that offer tools: the request gets turn n when
+	 * the model has already spoken n times since the person's last message, so a retry or a
+	 * failover to another provider continues the script where it was. Past the last turn,
+	 * the normal reply.
+	 */
+	turns?: Turn[];
 	/** Latency added to every answer, in ms. */
 	latencyMs?: number;
 	/** When set for a provider, any other key gets that provider's auth error. */
@@ -73,6 +115,34 @@ function checkNumber(value: unknown, field: string, min: number, max = Infinity)
 }
 
 /** Validates a parsed scenario and returns it typed; names the offending field. */
+function checkTurns(turns: unknown, field: string): void {
+	if (turns === undefined) return;
+	if (!Array.isArray(turns)) throw new ScenarioError(field, 'must be a list');
+	turns.forEach((turn: unknown, i) => {
+		const at = `${field}[${i}]`;
+		if (!turn || typeof turn !== 'object' || Array.isArray(turn))
+			throw new ScenarioError(at, 'must be an object with toolCalls, reply or both');
+		const { toolCalls, reply } = turn as Turn;
+		if (reply !== undefined && typeof reply !== 'string')
+			throw new ScenarioError(`${at}.reply`, 'must be text');
+		if (toolCalls === undefined) {
+			if (reply === undefined) throw new ScenarioError(at, 'needs toolCalls, reply or both');
+			return;
+		}
+		if (!Array.isArray(toolCalls)) throw new ScenarioError(`${at}.toolCalls`, 'must be a list');
+		toolCalls.forEach((call: unknown, j) => {
+			const where = `${at}.toolCalls[${j}]`;
+			if (!call || typeof call !== 'object')
+				throw new ScenarioError(where, 'must be an object with a name');
+			const { name, arguments: args } = call as ScriptedToolCall;
+			if (typeof name !== 'string' || name === '')
+				throw new ScenarioError(`${where}.name`, 'must be non-empty text');
+			if (args !== undefined && (!args || typeof args !== 'object' || Array.isArray(args)))
+				throw new ScenarioError(`${where}.arguments`, 'must be an object');
+		});
+	});
+}
+
 export function parseScenario(input: unknown): Scenario {
 	if (!input || typeof input !== 'object' || Array.isArray(input)) {
 		throw new ScenarioError('(root)', 'must be a JSON object');
@@ -81,6 +151,7 @@ export function parseScenario(input: unknown): Scenario {
 	checkNumber(scenario.latencyMs, 'latencyMs', 0);
 	if (scenario.reply !== undefined && typeof scenario.reply !== 'string')
 		throw new ScenarioError('reply', 'must be text');
+	checkTurns(scenario.turns, 'turns');
 	if (scenario.apiKeys !== undefined) {
 		for (const key of Object.keys(scenario.apiKeys)) {
 			if (!WIRE_PROVIDERS.includes(key as WireProvider))
@@ -112,6 +183,12 @@ export function parseScenario(input: unknown): Scenario {
 			);
 		}
 		checkNumber(rule.times, `${at}.times`, 1);
+		checkNumber(rule.afterCalls, `${at}.afterCalls`, 0);
+		checkNumber(rule.minToolResults, `${at}.minToolResults`, 0);
+		checkNumber(rule.maxToolResults, `${at}.maxToolResults`, 0);
+		if (rule.reply !== undefined && typeof rule.reply !== 'string')
+			throw new ScenarioError(`${at}.reply`, 'must be text');
+		checkTurns(rule.turns, `${at}.turns`);
 		checkNumber(rule.afterMs, `${at}.afterMs`, 0);
 		checkNumber(rule.untilMs, `${at}.untilMs`, 0);
 		checkNumber(rule.rate, `${at}.rate`, 0, 1);
@@ -128,6 +205,8 @@ export function parseScenario(input: unknown): Scenario {
 interface RuleState {
 	rule: Rule;
 	used: number;
+	/** Calls to its provider and model, whichever rule answered them, for afterCalls. */
+	seen: number;
 	tokens: number;
 	refilledAt: number;
 }
@@ -137,6 +216,8 @@ export interface Verdict {
 	fault: Fault;
 	latencyMs: number;
 	reply?: string;
+	/** The scripted turn to answer with, when the request offers tools and the script has one. */
+	turn?: Turn;
 	retryAfterS?: number;
 }
 
@@ -155,7 +236,7 @@ export class ScenarioState {
 	}
 
 	private stateFor(rule: Rule, now: number): RuleState {
-		return { rule, used: 0, tokens: rule.rateLimit?.capacity ?? 0, refilledAt: now };
+		return { rule, used: 0, seen: 0, tokens: rule.rateLimit?.capacity ?? 0, refilledAt: now };
 	}
 
 	/** Adds rules at run time; their windows count from now, like a fresh scenario. */
@@ -178,12 +259,24 @@ export class ScenarioState {
 		this.scenario.rules = this.rules.map((s) => s.rule);
 	}
 
-	decide(provider: WireProvider, model: string, now: number = Date.now()): Verdict {
+	decide(
+		provider: WireProvider,
+		model: string,
+		now: number = Date.now(),
+		conversation: ConversationShape = NO_CONVERSATION,
+	): Verdict {
 		const elapsed = now - this.loadedAt;
 		const base = this.scenario.latencyMs ?? 0;
+		// Every call counts for afterCalls, including those an earlier rule answers.
+		for (const state of this.rules) if (matches(state.rule, provider, model)) state.seen++;
 		for (const state of this.rules) {
 			const rule = state.rule;
 			if (!matches(rule, provider, model)) continue;
+			if (rule.afterCalls !== undefined && state.seen <= rule.afterCalls) continue;
+			if (rule.minToolResults !== undefined && conversation.toolResults < rule.minToolResults)
+				continue;
+			if (rule.maxToolResults !== undefined && conversation.toolResults > rule.maxToolResults)
+				continue;
 			if (rule.afterMs !== undefined && elapsed < rule.afterMs) continue;
 			if (rule.untilMs !== undefined && elapsed >= rule.untilMs) continue;
 			if (rule.times !== undefined && state.used >= rule.times) continue;
@@ -207,15 +300,23 @@ export class ScenarioState {
 			}
 			if (rule.rate !== undefined && this.random() >= rule.rate) continue;
 			state.used++;
+			// The most specific script wins: the rule's turns, its reply, then the scenario's turns.
+			const turns = rule.turns ?? (rule.reply === undefined ? this.scenario.turns : undefined);
 			return {
 				fault: rule.fault ?? 'ok',
 				latencyMs: base + (rule.latencyMs ?? 0),
 				reply: rule.reply,
+				turn: turnFor(turns, conversation),
 				retryAfterS: rule.retryAfterS,
 			};
 		}
-		return { fault: 'ok', latencyMs: base };
+		return { fault: 'ok', latencyMs: base, turn: turnFor(this.scenario.turns, conversation) };
 	}
+}
+
+function turnFor(turns: Turn[] | undefined, conversation: ConversationShape): Turn | undefined {
+	if (!turns || !conversation.hasTools) return undefined;
+	return turns[conversation.turn];
 }
 
 function matches(rule: Rule, provider: WireProvider, model: string): boolean {

@@ -9,11 +9,13 @@ import type { AddressInfo } from 'node:net';
 
 import { PROVIDERS } from '../providers/registry';
 import { ScenarioError, ScenarioState, parseScenario } from './scenario';
-import type { Rule, Scenario } from './scenario';
+import type { ConversationShape, Rule, Scenario } from './scenario';
 import { HTTP_FAULTS, errorResponse, successResponse } from './wire';
-import type { Finish, HttpFault, WireProvider, WireResponse } from './wire';
+import type { Finish, HttpFault, WireProvider, WireResponse, WireToolCall } from './wire';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Model calls kept for inspection; older ones are dropped. */
+const MAX_RECEIVED = 200;
 
 export interface EmulatorOptions {
 	port?: number;
@@ -39,6 +41,21 @@ export interface ProviderUrls {
 	ollama: string;
 }
 
+/** One model call as the emulator received it, for tests and operators to inspect. */
+export interface ReceivedCall {
+	provider: WireProvider;
+	model: string;
+	path: string;
+	/** The request body exactly as the client sent it. */
+	body: Record<string, unknown>;
+	/** Names of the tools the request offered. */
+	tools: string[];
+	/** Tool results the conversation carried. */
+	toolResults: number;
+	/** Model turns since the person's last message: the scripted turn it got. */
+	turn: number;
+}
+
 interface ParsedCall {
 	provider: WireProvider;
 	model: string;
@@ -46,6 +63,17 @@ interface ParsedCall {
 	wantsJson: boolean;
 	apiKey: string;
 	ollamaStream: boolean;
+	conversation: ConversationRead;
+}
+
+/** What a request's conversation holds, read from its provider's wire shape. */
+interface ConversationRead {
+	shape: ConversationShape;
+	tools: string[];
+	/** Tool results, tool calls and tool definitions as text, so usage counts them like a provider would. */
+	toolText: string;
+	/** A mistake the real provider rejects with a 400, in its own words. */
+	problem?: string;
 }
 
 const REFUSAL_TEXT = "I can't help with that request.";
@@ -61,6 +89,7 @@ export class ProviderEmulator {
 	private maxInFlight = 0;
 	private sequence = 0;
 	private url = '';
+	private log: ReceivedCall[] = [];
 
 	constructor(private readonly options: EmulatorOptions = {}) {
 		this.random = options.random ?? Math.random;
@@ -132,7 +161,13 @@ export class ProviderEmulator {
 		return sum;
 	}
 
+	/** The model calls received since the last reset (the latest 200), oldest first; one provider's if named. */
+	received(provider?: WireProvider): ReceivedCall[] {
+		return provider ? this.log.filter((c) => c.provider === provider) : [...this.log];
+	}
+
 	resetCounts(): void {
+		this.log = [];
 		this.counts.clear();
 		this.total = 0;
 		this.maxInFlight = this.inFlight;
@@ -167,6 +202,16 @@ export class ProviderEmulator {
 		const key = `${call.provider}/${call.model}`;
 		this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
 		this.total++;
+		this.log.push({
+			provider: call.provider,
+			model: call.model,
+			path: url.pathname,
+			body,
+			tools: call.conversation.tools,
+			toolResults: call.conversation.shape.toolResults,
+			turn: call.conversation.shape.turn,
+		});
+		if (this.log.length > MAX_RECEIVED) this.log.shift();
 		// A call is open until its response ends or its connection closes (hangs, drops).
 		this.inFlight++;
 		this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -178,7 +223,23 @@ export class ProviderEmulator {
 			return send(res, errorResponse(call.provider, 'auth', { model: call.model, requestId }));
 		}
 
-		const verdict = this.state.decide(call.provider, call.model);
+		if (call.conversation.problem !== undefined) {
+			return send(
+				res,
+				errorResponse(call.provider, 'bad_request', {
+					model: call.model,
+					requestId,
+					message: call.conversation.problem,
+				}),
+			);
+		}
+
+		const verdict = this.state.decide(
+			call.provider,
+			call.model,
+			Date.now(),
+			call.conversation.shape,
+		);
 		if (verdict.fault === 'hang') return; // never answer; the client's timeout must act
 		if (verdict.latencyMs > 0) await delay(verdict.latencyMs);
 		if (verdict.fault === 'drop') {
@@ -201,15 +262,30 @@ export class ProviderEmulator {
 			);
 		}
 		const finish = (verdict.fault === 'ok' ? 'stop' : verdict.fault) as Finish;
-		let text = verdict.reply ?? this.defaultReply(call);
+		// A scripted turn answers a normal call; an unusable answer (an output fault) is text only.
+		const turn = finish === 'stop' ? verdict.turn : undefined;
+		let text = turn ? (turn.reply ?? '') : (verdict.reply ?? this.defaultReply(call));
 		if (finish === 'refused') text = REFUSAL_TEXT;
 		if (finish === 'invalid_output') text = NOT_JSON_TEXT;
 		if (finish === 'truncated') text = `${text.slice(0, Math.max(8, Math.floor(text.length / 2)))}`;
+		const toolCalls: WireToolCall[] = (turn?.toolCalls ?? []).map((scripted, i) => ({
+			id: `${call.provider === 'anthropic' ? 'toolu' : 'call'}_${requestId.slice(4)}_${i}`,
+			name: scripted.name,
+			arguments: scripted.arguments ?? {},
+		}));
 		const usage = {
-			input: Math.ceil(call.promptText.length / 4) + 3,
-			output: Math.max(1, Math.ceil(text.length / 4)),
+			input: Math.ceil((call.promptText.length + call.conversation.toolText.length) / 4) + 3,
+			output: Math.max(1, Math.ceil((text.length + JSON.stringify(toolCalls).length - 2) / 4)),
 		};
-		const response = successResponse(call.provider, call.model, text, finish, usage, requestId);
+		const response = successResponse(
+			call.provider,
+			call.model,
+			text,
+			finish,
+			usage,
+			requestId,
+			toolCalls,
+		);
 		if (call.provider === 'ollama' && call.ollamaStream) {
 			// Ollama streams NDJSON unless stream:false; one final chunk is a faithful short stream.
 			res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -274,6 +350,8 @@ export class ProviderEmulator {
 					return send(res, { status: 200, headers: {}, body: { ok: true } });
 				case 'GET /_emulator/stats':
 					return send(res, { status: 200, headers: {}, body: this.stats() });
+				case 'GET /_emulator/requests':
+					return send(res, { status: 200, headers: {}, body: this.received() });
 				case 'POST /_emulator/reset':
 					this.resetCounts();
 					return send(res, { status: 200, headers: {}, body: this.stats() });
@@ -345,6 +423,185 @@ function messagesText(messages: unknown): string {
 	return messages.map((m) => textOf((m as { content?: unknown })?.content)).join('\n');
 }
 
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function list(value: unknown): unknown[] {
+	return Array.isArray(value) ? value : [];
+}
+
+function asText(value: unknown): string {
+	return typeof value === 'string' ? value : JSON.stringify(value ?? '');
+}
+
+/** Anthropic: tool_use blocks in assistant turns, tool_result blocks in the user turn right after. */
+function readAnthropic(body: Json): ConversationRead {
+	const tools: string[] = [];
+	let problem: string | undefined;
+	let toolText = '';
+	list(body.tools).forEach((tool, i) => {
+		if (!isObject(tool) || typeof tool.name !== 'string') {
+			problem ??= `tools.${i}.name: Field required`;
+			return;
+		}
+		if (tool.type === undefined && !isObject(tool.input_schema))
+			problem ??= `tools.${i}.custom.input_schema: Field required`;
+		tools.push(tool.name);
+		toolText += JSON.stringify(tool);
+	});
+	let toolResults = 0;
+	let turn = 0;
+	let pending: string[] = [];
+	list(body.messages).forEach((message, i) => {
+		if (!isObject(message)) return;
+		const blocks = Array.isArray(message.content) ? message.content.filter(isObject) : [];
+		if (message.role === 'assistant') {
+			if (pending.length > 0)
+				problem ??= `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${pending.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+			turn++;
+			pending = [];
+			for (const block of blocks) {
+				if (block.type !== 'tool_use') continue;
+				pending.push(String(block.id));
+				toolText += JSON.stringify(block.input ?? {});
+			}
+			return;
+		}
+		const answered = new Set<string>();
+		let spoke = typeof message.content === 'string';
+		blocks.forEach((block, j) => {
+			if (block.type === 'tool_result') {
+				toolResults++;
+				const id = String(block.tool_use_id);
+				if (!pending.includes(id))
+					problem ??= `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+				answered.add(id);
+				toolText += typeof block.content === 'string' ? block.content : textOf(block.content);
+			} else if (block.type === 'text') spoke = true;
+		});
+		const unanswered = pending.filter((id) => !answered.has(id));
+		if (unanswered.length > 0)
+			problem ??= `messages.${i - 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+		pending = [];
+		if (spoke && answered.size === 0) turn = 0;
+	});
+	return { shape: { toolResults, turn, hasTools: tools.length > 0 }, tools, toolText, problem };
+}
+
+/**
+ * OpenAI and Ollama: tool_calls on assistant messages, answered by messages with role
+ * "tool". OpenAI checks that every call is answered by id; Ollama's calls have no ids.
+ */
+function readOpenAiStyle(body: Json, checkIds: boolean): ConversationRead {
+	const tools: string[] = [];
+	let problem: string | undefined;
+	let toolText = '';
+	list(body.tools).forEach((tool, i) => {
+		const fn = isObject(tool) ? tool.function : undefined;
+		if (
+			!isObject(tool) ||
+			tool.type !== 'function' ||
+			!isObject(fn) ||
+			typeof fn.name !== 'string'
+		) {
+			problem ??= checkIds
+				? `Missing required parameter: 'tools[${i}].function'.`
+				: 'invalid tool definition';
+			return;
+		}
+		tools.push(fn.name);
+		toolText += JSON.stringify(tool);
+	});
+	let toolResults = 0;
+	let turn = 0;
+	let pending: string[] = [];
+	const unanswered = () => {
+		if (checkIds && pending.length > 0)
+			problem ??= `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${pending.join(', ')}`;
+		pending = [];
+	};
+	let afterCalls = false;
+	list(body.messages).forEach((message, i) => {
+		if (!isObject(message)) return;
+		if (message.role === 'tool') {
+			toolResults++;
+			toolText += asText(message.content);
+			const id = String(message.tool_call_id ?? '');
+			if (checkIds && (!afterCalls || !pending.includes(id)))
+				problem ??= `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`;
+			pending = pending.filter((p) => p !== id);
+			return;
+		}
+		unanswered();
+		afterCalls = false;
+		if (message.role === 'assistant') {
+			turn++;
+			for (const call of list(message.tool_calls)) {
+				if (!isObject(call) || !isObject(call.function)) continue;
+				if (checkIds) {
+					if (typeof call.id !== 'string') {
+						problem ??= `Missing required parameter: 'messages[${i}].tool_calls[0].id'.`;
+						continue;
+					}
+					pending.push(call.id);
+				}
+				toolText += asText(call.function.arguments);
+				afterCalls = true;
+			}
+		} else if (message.role === 'user') turn = 0;
+	});
+	unanswered();
+	return { shape: { toolResults, turn, hasTools: tools.length > 0 }, tools, toolText, problem };
+}
+
+/** Gemini: functionCall parts in "model" turns, functionResponse parts in the user turn after. */
+function readGemini(body: Json): ConversationRead {
+	const tools: string[] = [];
+	let toolText = '';
+	let problem: string | undefined;
+	for (const tool of list(body.tools)) {
+		if (!isObject(tool)) continue;
+		for (const declaration of list(tool.functionDeclarations)) {
+			if (!isObject(declaration) || typeof declaration.name !== 'string') continue;
+			tools.push(declaration.name);
+			toolText += JSON.stringify(declaration);
+		}
+	}
+	let toolResults = 0;
+	let turn = 0;
+	let called: string[] = [];
+	for (const content of list(body.contents)) {
+		if (!isObject(content)) continue;
+		const parts = list(content.parts).filter(isObject);
+		if (content.role === 'model') {
+			turn++;
+			called = [];
+			for (const part of parts) {
+				if (!isObject(part.functionCall)) continue;
+				called.push(String(part.functionCall.name));
+				toolText += JSON.stringify(part.functionCall.args ?? {});
+			}
+			continue;
+		}
+		let responded = false;
+		for (const part of parts) {
+			if (!isObject(part.functionResponse)) continue;
+			responded = true;
+			toolResults++;
+			toolText += JSON.stringify(part.functionResponse.response ?? {});
+			if (!called.includes(String(part.functionResponse.name)))
+				problem ??=
+					'Please ensure that function response turn comes immediately after a function call turn.';
+		}
+		called = [];
+		if (!responded && parts.some((part) => typeof part.text === 'string')) turn = 0;
+	}
+	return { shape: { toolResults, turn, hasTools: tools.length > 0 }, tools, toolText, problem };
+}
+
 function parseCall(
 	url: URL,
 	req: IncomingMessage,
@@ -364,6 +621,7 @@ function parseCall(
 			wantsJson: false,
 			apiKey: header('x-api-key') || bearer,
 			ollamaStream: false,
+			conversation: readAnthropic(body),
 		};
 	}
 	if (path === '/v1/chat/completions') {
@@ -375,6 +633,7 @@ function parseCall(
 			wantsJson: format?.type === 'json_object' || format?.type === 'json_schema',
 			apiKey: bearer,
 			ollamaStream: false,
+			conversation: readOpenAiStyle(body, true),
 		};
 	}
 	const gemini = /^\/(v1|v1beta|v1alpha)\/models\/([^:/]+):generateContent$/.exec(path);
@@ -392,6 +651,7 @@ function parseCall(
 			wantsJson: config.responseMimeType === 'application/json',
 			apiKey: header('x-goog-api-key') || (url.searchParams.get('key') ?? ''),
 			ollamaStream: false,
+			conversation: readGemini(body),
 		};
 	}
 	if (path === '/api/chat') {
@@ -402,6 +662,7 @@ function parseCall(
 			wantsJson: body.format === 'json' || typeof body.format === 'object',
 			apiKey: bearer,
 			ollamaStream: body.stream !== false,
+			conversation: readOpenAiStyle(body, false),
 		};
 	}
 	return undefined;

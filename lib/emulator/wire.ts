@@ -41,6 +41,8 @@ export interface ErrorOptions {
 	requestId: string;
 	/** Seconds the server asks the client to wait, where the class carries a hint. */
 	retryAfterS?: number;
+	/** What a bad_request says, when the emulator found a real fault in the request. */
+	message?: string;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -164,7 +166,7 @@ export function errorResponse(
 					return anthropicError(
 						400,
 						'invalid_request_error',
-						'messages.0.content: Input should be a valid list',
+						o.message ?? 'messages.0.content: Input should be a valid list',
 						o,
 					);
 				case 'model_not_found':
@@ -232,7 +234,7 @@ export function errorResponse(
 						400,
 						'invalid_request_error',
 						null,
-						"Invalid value for 'messages[0].role'.",
+						o.message ?? "Invalid value for 'messages[0].role'.",
 						o,
 					);
 				case 'model_not_found':
@@ -328,7 +330,8 @@ export function errorResponse(
 					return geminiError(
 						400,
 						'INVALID_ARGUMENT',
-						'Invalid JSON payload received. Unknown name "contentz": Cannot find field.',
+						o.message ??
+							'Invalid JSON payload received. Unknown name "contentz": Cannot find field.',
 					);
 				case 'model_not_found':
 					return geminiError(
@@ -362,7 +365,7 @@ export function errorResponse(
 				case 'auth':
 					return ollamaError(401, 'unauthorized');
 				case 'bad_request':
-					return ollamaError(400, 'invalid message format');
+					return ollamaError(400, o.message ?? 'invalid message format');
 				case 'model_not_found':
 					return ollamaError(404, `model '${m}' not found`);
 			}
@@ -373,7 +376,17 @@ export function errorResponse(
 
 export type Finish = 'stop' | OutputFault;
 
-/** A 200 answer in the provider's shape. Output faults change its stop reason or content. */
+/** A tool call the emulator answers with; ids are made per provider where its wire has them. */
+export interface WireToolCall {
+	id: string;
+	name: string;
+	arguments: Record<string, unknown>;
+}
+
+/**
+ * A 200 answer in the provider's shape. Output faults change its stop reason or content;
+ * tool calls ride along with the text (or alone), the way each provider sends them.
+ */
 export function successResponse(
 	provider: WireProvider,
 	model: string,
@@ -381,12 +394,26 @@ export function successResponse(
 	finish: Finish,
 	usage: Usage,
 	requestId: string,
+	toolCalls: WireToolCall[] = [],
 ): WireResponse {
 	const shown = finish === 'empty_output' ? '' : text;
+	const calling = toolCalls.length > 0 && finish === 'stop';
 	switch (provider) {
 		case 'anthropic': {
 			const stop =
-				finish === 'refused' ? 'refusal' : finish === 'truncated' ? 'max_tokens' : 'end_turn';
+				finish === 'refused'
+					? 'refusal'
+					: finish === 'truncated'
+						? 'max_tokens'
+						: calling
+							? 'tool_use'
+							: 'end_turn';
+			const content: unknown[] = [];
+			// Anthropic sends no empty text block beside tool calls.
+			if (finish !== 'empty_output' && !(calling && shown === ''))
+				content.push({ type: 'text', text: shown });
+			for (const call of toolCalls)
+				content.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
 			return {
 				status: 200,
 				headers: { ...JSON_HEADERS, 'request-id': requestId },
@@ -395,7 +422,7 @@ export function successResponse(
 					type: 'message',
 					role: 'assistant',
 					model,
-					content: finish === 'empty_output' ? [] : [{ type: 'text', text: shown }],
+					content,
 					stop_reason: stop,
 					stop_sequence: null,
 					usage: { input_tokens: usage.input, output_tokens: usage.output },
@@ -417,10 +444,20 @@ export function successResponse(
 							index: 0,
 							message: {
 								role: 'assistant',
-								content: refused ? null : shown,
+								// A reply of tool calls alone has null content.
+								content: refused || (calling && shown === '') ? null : shown,
 								refusal: refused ? text : null,
+								...(toolCalls.length > 0
+									? {
+											tool_calls: toolCalls.map((call) => ({
+												id: call.id,
+												type: 'function',
+												function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+											})),
+										}
+									: {}),
 							},
-							finish_reason: finish === 'truncated' ? 'length' : 'stop',
+							finish_reason: finish === 'truncated' ? 'length' : calling ? 'tool_calls' : 'stop',
 						},
 					],
 					usage: {
@@ -450,13 +487,18 @@ export function successResponse(
 					},
 				};
 			}
+			const parts: unknown[] = [];
+			if (finish !== 'empty_output' && !(calling && shown === '')) parts.push({ text: shown });
+			// Gemini's generateContent sends function calls without ids: they are matched by name.
+			for (const call of toolCalls)
+				parts.push({ functionCall: { name: call.name, args: call.arguments } });
 			return {
 				status: 200,
 				headers: { ...JSON_HEADERS },
 				body: {
 					candidates: [
 						{
-							content: { role: 'model', parts: finish === 'empty_output' ? [] : [{ text: shown }] },
+							content: { role: 'model', parts },
 							finishReason: finish === 'truncated' ? 'MAX_TOKENS' : 'STOP',
 							index: 0,
 						},
@@ -474,7 +516,18 @@ export function successResponse(
 				body: {
 					model,
 					created_at: new Date().toISOString(),
-					message: { role: 'assistant', content: shown },
+					message: {
+						role: 'assistant',
+						content: shown,
+						// Ollama's tool calls carry no id; arguments are an object, not a string.
+						...(toolCalls.length > 0
+							? {
+									tool_calls: toolCalls.map((call, index) => ({
+										function: { index, name: call.name, arguments: call.arguments },
+									})),
+								}
+							: {}),
+					},
 					done: true,
 					done_reason: finish === 'truncated' ? 'length' : 'stop',
 					total_duration: 1,

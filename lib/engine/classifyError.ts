@@ -4,7 +4,7 @@
  * answers that arrived but are not usable. Facts behind each rule:
  * shared notes, provider-errors.md.
  */
-import { MalformedResponseError, ProviderHttpError } from '../providers/httpError';
+import { MALFORMED_BODY, MalformedResponseError, ProviderHttpError } from '../providers/httpError';
 import { providerOf } from '../providers/registry';
 import { hintFromHeaders, headerValue } from '../providers/retryHints';
 import type { CompletionResponse, WireFailure } from '../providers/types';
@@ -178,7 +178,10 @@ function classify(
 		return {
 			errorClass: 'server_error',
 			httpStatus: 200,
-			message: 'malformed response body (not JSON)',
+			message:
+				error.what === MALFORMED_BODY
+					? 'malformed response body (not JSON)'
+					: `malformed: ${error.what}`,
 		};
 	}
 	const wire = readWireError(error);
@@ -261,6 +264,8 @@ export function classifyOutput(
 			},
 		};
 	}
+	// A reply of tool calls is an answer, and the answer checks below are for text answers.
+	if (response.toolCalls?.length) return {};
 	if (response.text.trim() === '') {
 		return {
 			failure: {

@@ -4,6 +4,7 @@ import type { AbortCause, OutputCheck } from './classifyError';
 import { CircuitBreaker } from './circuitBreaker';
 import { classifyError, classifyOutput } from './classifyError';
 import { realClock } from './clock';
+import { conversationOf } from './conversation';
 import type { Clock } from './clock';
 import { drillAdapter, drillAffects } from './drill';
 import { buildJsonParser } from './jsonOutput';
@@ -61,7 +62,7 @@ interface PreparedTier {
 const SDK_TIMEOUT_SLACK_MS = 1_000;
 
 /**
- * Runs one task (one prompt) through an ordered chain of model tiers: retries within a tier
+ * Runs one task (one prompt, or one turn of a conversation with tools) through an ordered chain of model tiers: retries within a tier
  * as nextStep decides, fails over to the next tier, and ends answered or needing a human.
  * Built once per configuration and reused for many tasks: adapters and SDK clients are made here.
  */
@@ -121,13 +122,16 @@ export class FailoverChain {
 		const deadlineAt = started + this.deadlineMs;
 		const attempts: AttemptRecord[] = [];
 		const summaries: TierSummary[] = [];
+		const tools = task.tools ?? [];
+		// One request for every tier: a failover carries the whole conversation, tool results included.
 		const request: CompletionRequest = {
 			model: '',
-			prompt: task.prompt,
-			systemPrompt: task.systemPrompt,
+			messages: conversationOf(task),
+			...(tools.length > 0 ? { tools } : {}),
 			maxOutputTokens: this.config.maxOutputTokens ?? DEFAULTS.maxOutputTokens,
 			temperature: this.config.temperature,
-			json: this.outputCheck.parseJson !== undefined,
+			// A provider's JSON mode would forbid tool calls (Gemini rejects the pair); text answers are still checked.
+			json: this.outputCheck.parseJson !== undefined && tools.length === 0,
 		};
 		const highStakes = this.config.criticality === 'high_stakes';
 		const firstModel = this.tiers[0].config.model;
@@ -223,6 +227,9 @@ export class FailoverChain {
 								? 'answered by the first tier'
 								: `answered by tier ${index + 1} after failover`,
 						text: outcome.response?.text,
+						...(outcome.response?.toolCalls?.length
+							? { toolCalls: outcome.response.toolCalls }
+							: {}),
 						...(outcome.json !== undefined ? { json: outcome.json } : {}),
 						tier: index + 1,
 						provider,

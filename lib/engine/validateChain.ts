@@ -1,6 +1,7 @@
 import { DEFAULT_BACKOFF } from './backoff';
 import { redact } from './classifyError';
 import { ConfigError } from './configError';
+import { validateMessages, validateTools } from './conversation';
 import { DRILL_MODES } from './drill';
 import { PROVIDER_NAMES, isProviderName, providerOf } from '../providers/registry';
 import type { BackoffConfig, ChainConfig, Task } from './types';
@@ -119,6 +120,11 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 }
 
 export function validateTask(task: Task): void {
+	validateTools(task.tools);
+	if (task.messages !== undefined) {
+		validateMessages(task.messages);
+		return;
+	}
 	if (typeof task.prompt !== 'string' || task.prompt.trim() === '') {
 		throw new ConfigError(
 			'prompt',

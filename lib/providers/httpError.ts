@@ -10,10 +10,16 @@ export class ProviderHttpError extends Error {
 	}
 }
 
+export const MALFORMED_BODY = 'a response body that is not valid JSON';
+
 /** A 2xx answer whose body was not the JSON the provider promised. */
 export class MalformedResponseError extends Error {
-	constructor(readonly provider: string) {
-		super(`${provider} sent a response body that is not valid JSON`);
+	constructor(
+		readonly provider: string,
+		/** What was malformed, when it was not the whole body. */
+		readonly what = MALFORMED_BODY,
+	) {
+		super(`${provider} sent ${what}`);
 		this.name = 'MalformedResponseError';
 	}
 }

@@ -1,12 +1,16 @@
 import Anthropic from '@anthropic-ai/sdk';
 
+import { parseToolArguments, systemText } from '../conversation';
 import type {
 	AdapterSettings,
 	CallOptions,
+	ChatMessage,
 	CompletionRequest,
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
+	ToolCall,
+	ToolDefinition,
 } from '../types';
 
 const FINISH: Record<string, FinishReason> = {
@@ -18,6 +22,68 @@ const FINISH: Record<string, FinishReason> = {
 	model_context_window_exceeded: 'length',
 	refusal: 'refusal',
 };
+
+type Block = Anthropic.ContentBlockParam;
+
+/**
+ * Anthropic's turns: system text apart, tool calls as tool_use blocks of the assistant, and
+ * tool results as tool_result blocks of the user turn that follows (several results, and any
+ * text after them, share that one turn).
+ */
+export function toAnthropicMessages(messages: ChatMessage[]): Anthropic.MessageParam[] {
+	const turns: Anthropic.MessageParam[] = [];
+	const userBlocks = (): Block[] | undefined => {
+		const last = turns[turns.length - 1];
+		if (last?.role !== 'user') return undefined;
+		if (typeof last.content === 'string') last.content = [{ type: 'text', text: last.content }];
+		return last.content as Block[];
+	};
+	for (const message of messages) {
+		switch (message.role) {
+			case 'system':
+				break;
+			case 'user': {
+				const blocks = userBlocks();
+				if (blocks) blocks.push({ type: 'text', text: message.content });
+				else turns.push({ role: 'user', content: message.content });
+				break;
+			}
+			case 'tool': {
+				const block: Block = {
+					type: 'tool_result',
+					tool_use_id: message.toolCallId,
+					content: message.content,
+				};
+				const blocks = userBlocks();
+				if (blocks) blocks.push(block);
+				else turns.push({ role: 'user', content: [block] });
+				break;
+			}
+			case 'assistant': {
+				const calls = message.toolCalls ?? [];
+				if (calls.length === 0) {
+					// Anthropic rejects empty text blocks; an empty turn says nothing anyway.
+					if (message.content !== '') turns.push({ role: 'assistant', content: message.content });
+					break;
+				}
+				const blocks: Block[] = message.content ? [{ type: 'text', text: message.content }] : [];
+				for (const call of calls)
+					blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
+				turns.push({ role: 'assistant', content: blocks });
+				break;
+			}
+		}
+	}
+	return turns;
+}
+
+export function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
+	return tools.map((tool) => ({
+		name: tool.name,
+		...(tool.description ? { description: tool.description } : {}),
+		input_schema: tool.parameters as Anthropic.Tool.InputSchema,
+	}));
+}
 
 export class AnthropicAdapter implements ProviderAdapter {
 	readonly provider = 'anthropic' as const;
@@ -34,20 +100,35 @@ export class AnthropicAdapter implements ProviderAdapter {
 	}
 
 	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+		const system = systemText(request.messages);
+		const tools = request.tools ?? [];
 		const message = await this.client.messages.create(
 			{
 				model: request.model,
 				max_tokens: request.maxOutputTokens,
-				...(request.systemPrompt ? { system: request.systemPrompt } : {}),
+				...(system ? { system } : {}),
 				...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-				messages: [{ role: 'user', content: request.prompt }],
+				messages: toAnthropicMessages(request.messages),
+				...(tools.length > 0 ? { tools: toAnthropicTools(tools) } : {}),
 			},
 			{ signal: options.signal, timeout: options.timeoutMs },
 		);
 		const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+		const toolCalls: ToolCall[] = message.content.flatMap((block) =>
+			block.type === 'tool_use'
+				? [
+						{
+							id: block.id,
+							name: block.name,
+							arguments: parseToolArguments('anthropic', block.input),
+						},
+					]
+				: [],
+		);
 		const finish = FINISH[message.stop_reason ?? ''] ?? 'other';
 		return {
 			text,
+			...(toolCalls.length > 0 ? { toolCalls } : {}),
 			finish,
 			refusalText: finish === 'refusal' ? text : undefined,
 			usage: {

@@ -1,12 +1,17 @@
 import { GoogleGenAI } from '@google/genai';
+import type { Content, FunctionDeclaration, Part } from '@google/genai';
 
+import { newToolCallId, parseToolArguments, systemText } from '../conversation';
 import type {
 	AdapterSettings,
 	CallOptions,
+	ChatMessage,
 	CompletionRequest,
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
+	ToolCall,
+	ToolDefinition,
 } from '../types';
 
 const FINISH: Record<string, FinishReason> = {
@@ -19,6 +24,61 @@ const FINISH: Record<string, FinishReason> = {
 	SPII: 'content_filter',
 	IMAGE_SAFETY: 'content_filter',
 };
+
+/**
+ * Gemini 3 wants back the signature of the thinking behind each function call; calls made by
+ * another provider (or kept without it) carry Google's documented placeholder instead.
+ */
+const FOREIGN_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
+
+/**
+ * Gemini's turns: "model" turns with functionCall parts, answered by functionResponse parts
+ * of the user turn after (results of parallel calls share that turn). Results are objects.
+ */
+export function toGeminiContents(messages: ChatMessage[]): Content[] {
+	const contents: Content[] = [];
+	let responses: Part[] | undefined;
+	for (const message of messages) {
+		if (message.role === 'tool') {
+			const part: Part = {
+				functionResponse: {
+					id: message.toolCallId,
+					name: message.name,
+					response: { output: message.content },
+				},
+			};
+			if (responses) responses.push(part);
+			else {
+				responses = [part];
+				contents.push({ role: 'user', parts: responses });
+			}
+			continue;
+		}
+		responses = undefined;
+		if (message.role === 'user') {
+			contents.push({ role: 'user', parts: [{ text: message.content }] });
+		} else if (message.role === 'assistant') {
+			const parts: Part[] = message.content ? [{ text: message.content }] : [];
+			for (const call of message.toolCalls ?? []) {
+				parts.push({
+					functionCall: { id: call.id, name: call.name, args: call.arguments },
+					thoughtSignature: FOREIGN_THOUGHT_SIGNATURE,
+				});
+			}
+			if (parts.length > 0) contents.push({ role: 'model', parts });
+		}
+	}
+	return contents;
+}
+
+export function toGeminiTools(tools: ToolDefinition[]): FunctionDeclaration[] {
+	// parametersJsonSchema takes JSON Schema as it is; `parameters` is an OpenAPI subset.
+	return tools.map((tool) => ({
+		name: tool.name,
+		...(tool.description ? { description: tool.description } : {}),
+		parametersJsonSchema: tool.parameters,
+	}));
+}
 
 /** Google Gemini through @google/genai (the older @google/generative-ai reached end of life on 2025-08-31). */
 export class GeminiAdapter implements ProviderAdapter {
@@ -36,13 +96,16 @@ export class GeminiAdapter implements ProviderAdapter {
 	}
 
 	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+		const system = systemText(request.messages);
+		const tools = request.tools ?? [];
 		const response = await this.client.models.generateContent({
 			model: request.model,
-			contents: request.prompt,
+			contents: toGeminiContents(request.messages),
 			config: {
 				abortSignal: options.signal,
 				maxOutputTokens: request.maxOutputTokens,
-				...(request.systemPrompt ? { systemInstruction: request.systemPrompt } : {}),
+				...(system ? { systemInstruction: system } : {}),
+				...(tools.length > 0 ? { tools: [{ functionDeclarations: toGeminiTools(tools) }] } : {}),
 				...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
 				...(request.json ? { responseMimeType: 'application/json' } : {}),
 				httpOptions: { timeout: options.timeoutMs },
@@ -50,14 +113,25 @@ export class GeminiAdapter implements ProviderAdapter {
 		});
 		const candidate = response.candidates?.[0];
 		const blockReason = response.promptFeedback?.blockReason;
-		const text = (candidate?.content?.parts ?? [])
-			.map((part) => (part.thought ? '' : (part.text ?? '')))
-			.join('');
+		const parts = candidate?.content?.parts ?? [];
+		const text = parts.map((part) => (part.thought ? '' : (part.text ?? ''))).join('');
+		const toolCalls: ToolCall[] = parts.flatMap((part) =>
+			part.functionCall?.name
+				? [
+						{
+							id: part.functionCall.id || newToolCallId(),
+							name: part.functionCall.name,
+							arguments: parseToolArguments('gemini', part.functionCall.args),
+						},
+					]
+				: [],
+		);
 		let finish: FinishReason = FINISH[candidate?.finishReason ?? ''] ?? 'other';
 		if (!candidate && blockReason) finish = 'refusal';
 		const usage = response.usageMetadata;
 		return {
 			text,
+			...(toolCalls.length > 0 ? { toolCalls } : {}),
 			finish,
 			refusalText: blockReason
 				? `prompt blocked: ${blockReason}`

@@ -1,19 +1,72 @@
+import { newToolCallId, parseToolArguments } from '../conversation';
 import { MalformedResponseError, ProviderHttpError } from '../httpError';
 import type {
 	AdapterSettings,
 	CallOptions,
+	ChatMessage,
 	CompletionRequest,
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
+	ToolCall,
+	ToolDefinition,
 } from '../types';
+
+interface OllamaToolCall {
+	id?: string;
+	function?: { name?: string; arguments?: unknown };
+}
 
 interface OllamaChatResponse {
 	model?: string;
-	message?: { content?: string };
+	message?: { content?: string; tool_calls?: OllamaToolCall[] };
 	done_reason?: string;
 	prompt_eval_count?: number;
 	eval_count?: number;
+}
+
+/**
+ * Ollama's chat messages: tool calls on the assistant turn with arguments as an object, each
+ * result a "tool" message naming its tool (Ollama's calls have no ids of their own).
+ */
+export function toOllamaMessages(messages: ChatMessage[]): Record<string, unknown>[] {
+	return messages.map((message) => {
+		switch (message.role) {
+			case 'system':
+			case 'user':
+				return { role: message.role, content: message.content };
+			case 'tool':
+				return {
+					role: 'tool',
+					content: message.content,
+					tool_name: message.name,
+					tool_call_id: message.toolCallId,
+				};
+			case 'assistant':
+				return {
+					role: 'assistant',
+					content: message.content,
+					...(message.toolCalls?.length
+						? {
+								tool_calls: message.toolCalls.map((call) => ({
+									function: { name: call.name, arguments: call.arguments },
+								})),
+							}
+						: {}),
+				};
+		}
+	});
+}
+
+export function toOllamaTools(tools: ToolDefinition[]): Record<string, unknown>[] {
+	return tools.map((tool) => ({
+		type: 'function',
+		function: {
+			name: tool.name,
+			...(tool.description ? { description: tool.description } : {}),
+			parameters: tool.parameters,
+		},
+	}));
 }
 
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
@@ -35,15 +88,14 @@ export class OllamaAdapter implements ProviderAdapter {
 	}
 
 	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
-		const messages = [];
-		if (request.systemPrompt) messages.push({ role: 'system', content: request.systemPrompt });
-		messages.push({ role: 'user', content: request.prompt });
+		const tools = request.tools ?? [];
 		const response = await fetch(this.url, {
 			method: 'POST',
 			headers: this.headers,
 			body: JSON.stringify({
 				model: request.model,
-				messages,
+				messages: toOllamaMessages(request.messages),
+				...(tools.length > 0 ? { tools: toOllamaTools(tools) } : {}),
 				stream: false,
 				...(request.json ? { format: 'json' } : {}),
 				options: {
@@ -63,8 +115,20 @@ export class OllamaAdapter implements ProviderAdapter {
 		}
 		if (!response.ok) throw new ProviderHttpError(response.status, body, response.headers);
 		const chat = body as OllamaChatResponse;
+		const toolCalls: ToolCall[] = (chat.message?.tool_calls ?? []).flatMap((call) =>
+			call.function?.name
+				? [
+						{
+							id: call.id || newToolCallId(),
+							name: call.function.name,
+							arguments: parseToolArguments('ollama', call.function.arguments),
+						},
+					]
+				: [],
+		);
 		return {
 			text: chat.message?.content ?? '',
+			...(toolCalls.length > 0 ? { toolCalls } : {}),
 			finish: FINISH[chat.done_reason ?? 'stop'] ?? 'other',
 			usage: { inputTokens: chat.prompt_eval_count ?? 0, outputTokens: chat.eval_count ?? 0 },
 			model: chat.model ?? request.model,

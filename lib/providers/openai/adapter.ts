@@ -1,12 +1,16 @@
 import OpenAI from 'openai';
 
+import { parseToolArguments } from '../conversation';
 import type {
 	AdapterSettings,
 	CallOptions,
+	ChatMessage,
 	CompletionRequest,
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
+	ToolCall,
+	ToolDefinition,
 } from '../types';
 
 const FINISH: Record<string, FinishReason> = {
@@ -16,6 +20,45 @@ const FINISH: Record<string, FinishReason> = {
 	length: 'length',
 	content_filter: 'content_filter',
 };
+
+/** Chat completions messages: tool calls on the assistant turn, each result a "tool" message. */
+export function toOpenAiMessages(
+	messages: ChatMessage[],
+): OpenAI.Chat.ChatCompletionMessageParam[] {
+	return messages.map((message): OpenAI.Chat.ChatCompletionMessageParam => {
+		switch (message.role) {
+			case 'system':
+			case 'user':
+				return { role: message.role, content: message.content };
+			case 'tool':
+				return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+			case 'assistant': {
+				const calls = message.toolCalls ?? [];
+				if (calls.length === 0) return { role: 'assistant', content: message.content };
+				return {
+					role: 'assistant',
+					content: message.content === '' ? null : message.content,
+					tool_calls: calls.map((call) => ({
+						id: call.id,
+						type: 'function',
+						function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+					})),
+				};
+			}
+		}
+	});
+}
+
+export function toOpenAiTools(tools: ToolDefinition[]): OpenAI.Chat.ChatCompletionTool[] {
+	return tools.map((tool) => ({
+		type: 'function',
+		function: {
+			name: tool.name,
+			...(tool.description ? { description: tool.description } : {}),
+			parameters: tool.parameters,
+		},
+	}));
+}
 
 /** OpenAI itself, and any endpoint that speaks its chat completions API (vLLM, LM Studio, Ollama's /v1, gateways). */
 export class OpenAiAdapter implements ProviderAdapter {
@@ -34,13 +77,12 @@ export class OpenAiAdapter implements ProviderAdapter {
 	}
 
 	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
-		const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [];
-		if (request.systemPrompt) messages.push({ role: 'system', content: request.systemPrompt });
-		messages.push({ role: 'user', content: request.prompt });
+		const tools = request.tools ?? [];
 		const completion = await this.client.chat.completions.create(
 			{
 				model: request.model,
-				messages,
+				messages: toOpenAiMessages(request.messages),
+				...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
 				// OpenAI's newer models reject max_tokens; compatible servers mostly know only max_tokens.
 				...(this.provider === 'openai'
 					? { max_completion_tokens: request.maxOutputTokens }
@@ -54,8 +96,20 @@ export class OpenAiAdapter implements ProviderAdapter {
 		const refusal = choice?.message.refusal ?? undefined;
 		let finish: FinishReason = FINISH[choice?.finish_reason ?? ''] ?? 'other';
 		if (refusal) finish = 'refusal';
+		const toolCalls: ToolCall[] = (choice?.message.tool_calls ?? []).flatMap((call) =>
+			call.type === 'function'
+				? [
+						{
+							id: call.id,
+							name: call.function.name,
+							arguments: parseToolArguments(this.provider, call.function.arguments),
+						},
+					]
+				: [],
+		);
 		return {
 			text: choice?.message.content ?? '',
+			...(toolCalls.length > 0 ? { toolCalls } : {}),
 			finish,
 			refusalText: refusal,
 			usage: {
