@@ -1,4 +1,3 @@
-import { getParametersJsonSchema, supplyModel } from '@n8n/ai-node-sdk';
 import type {
 	IDataObject,
 	IExecuteFunctions,
@@ -138,6 +137,9 @@ export class ResilientChatModel implements INodeType {
 				? new CircuitBreaker(store, breakerPolicy(options), undefined, guard)
 				: undefined;
 		const chain = buildChain(this, config, itemIndex, breaker);
+		// n8n provides the SDK (from its own modules); loaded on first use, so that the node's
+		// description can be read where n8n is not.
+		const { getParametersJsonSchema, supplyModel } = await import('@n8n/ai-node-sdk');
 		const executionId = this.getExecutionId();
 
 		// Each finished call's summary, waiting for n8n's tracing to write that call's output.
