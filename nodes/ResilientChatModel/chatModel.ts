@@ -212,7 +212,9 @@ export class ChainChatModel implements ChatModel {
 					}
 				: {}),
 		};
-		const signals = [this.dependencies.signal, config?.abortSignal].filter(
+		// LangChain hands its call options over as the config: its cancel signal is `signal`.
+		const callSignal = (config as { signal?: AbortSignal } | undefined)?.signal;
+		const signals = [this.dependencies.signal, config?.abortSignal, callSignal].filter(
 			(s): s is AbortSignal => s !== undefined,
 		);
 		const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];

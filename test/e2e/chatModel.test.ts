@@ -178,6 +178,9 @@ describe('Resilient Chat Model in n8n', () => {
 		assert.equal(outputOf(execution, 'AI Agent')[0]?.json.output, FINAL_ANSWER);
 		assert.equal(ctx.emulator.count('openai'), 2);
 		assert.equal(ctx.emulator.count('anthropic'), 5);
+		// No key is in the stored execution, the sub-node's panel data included.
+		const stored = JSON.stringify(execution);
+		for (const key of [KEYS.anthropic, KEYS.openai]) assert.ok(!stored.includes(key));
 		// The tool results reached tier 2 in OpenAI's wire format.
 		const lastOpenAi = ctx.emulator.received('openai').at(-1);
 		assert.match(JSON.stringify(lastOpenAi), /delivered late/);
