@@ -18,7 +18,8 @@ import { StoreGuard } from '../../lib/state/storeTrouble';
 import type { StateStore } from '../../lib/state/types';
 import { fieldLabel, readChainConfig } from '../ResilientLlm/chainConfig';
 import { listModels } from '../ResilientLlm/modelSearch';
-import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node';
+// The extension keeps tsx from resolving `ResilientLlm.node` to the codex file beside it.
+import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
 import { openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
 import { ChainChatModel } from './chatModel';
 import { OPTION_DEFAULTS, properties } from './description';

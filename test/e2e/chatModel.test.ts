@@ -165,7 +165,7 @@ describe('Resilient Chat Model in n8n', () => {
 				[
 					[1, 'failed', 529],
 					[1, 'failed', 529],
-					[2, 'ok', null],
+					[2, 'ok', 200],
 				],
 			);
 			assert.ok(call.usage.inputTokens > 0 && call.costUsd > 0, JSON.stringify(call));
