@@ -5,9 +5,13 @@
  * with a tool call and its result, an answer of tool calls.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+
+import type { ISupplyDataFunctions } from 'n8n-workflow';
 
 import type { FunctionTool, Message } from '@n8n/ai-node-sdk';
 
@@ -19,7 +23,11 @@ import {
 	toToolDefinitions,
 } from '../../nodes/ResilientChatModel/chatModel';
 import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chatModel';
+import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
+import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { ensureRuntime } from '../harness/runtime';
+import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
+import { fakeExecute } from '../helpers/fakeExecute';
 
 const invalid = (message: string) => new Error(message);
 const asJsonSchema = (tool: FunctionTool) => tool.inputSchema as Record<string, unknown>;
@@ -290,5 +298,107 @@ describe('Resilient Chat Model through the pinned n8n AI node SDK and LangChain'
 		assert.ok(!('$schema' in (task.tools?.[0].parameters ?? {})));
 		assert.equal(inputs.length, 1, 'the call is in the panel input');
 		assert.equal(outputs.length, 1, 'and in the panel output');
+	});
+});
+
+describe('Resilient Chat Model node, its supply function in process', () => {
+	const { emulator } = useEmulator();
+	// What n8n does when it loads nodes: its own modules on NODE_PATH, where the SDK is found.
+	const runtimeModules = join(ensureRuntime(), 'node_modules');
+	process.env.NODE_PATH = [runtimeModules, process.env.NODE_PATH].filter(Boolean).join(':');
+	(Module as unknown as { _initPaths(): void })._initPaths();
+	const runtime = createRequire(join(runtimeModules, 'noop.js'));
+	const lc = runtime('@langchain/core/messages') as {
+		HumanMessage: new (text: string) => unknown;
+	};
+
+	it('each call: in the panel with tier, attempts, latency, tokens and cost; one log line; counted for alerts', async () => {
+		emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'anthropic', fault: 'overloaded' }],
+		});
+		const storagePath = mkdtempSync(join(tmpdir(), 'chat-model-store-'));
+		const tier = (provider: 'anthropic' | 'openai') => ({
+			provider,
+			model: MODELS[provider],
+			attempts: 2,
+			timeoutSeconds: 5,
+		});
+		const { context, logs } = fakeExecute({
+			items: [{}],
+			storagePath,
+			parameters: {
+				chain: { tiers: [tier('anthropic'), tier('openai')] },
+				criticality: 'standard',
+				options: { initialBackoffMs: 5, circuitBreaker: false, recordMetrics: true },
+			},
+			credentials: {
+				resilientLlmAnthropicApi: { apiKey: KEYS.anthropic, baseUrl: emulator.urls.anthropic },
+				resilientLlmOpenAiApi: { apiKey: KEYS.openai, baseUrl: emulator.urls.openai },
+			},
+		});
+		const inputs: unknown[] = [];
+		const outputs: unknown[] = [];
+		Object.assign(context, {
+			getNextRunIndex: () => inputs.length,
+			addInputData: (_type: string, data: unknown) => {
+				inputs.push(data);
+				return { index: inputs.length - 1 };
+			},
+			addOutputData: (_type: string, _index: number, data: unknown) => {
+				outputs.push(data);
+			},
+			logAiEvent: () => undefined,
+		});
+		const started = Date.now();
+		const supplied = (await new ResilientChatModel().supplyData.call(
+			context as unknown as ISupplyDataFunctions,
+			0,
+		)) as { response: { invoke(messages: unknown[]): Promise<{ text: string }> } };
+		const reply = await supplied.response.invoke([new lc.HumanMessage('Say hello.')]);
+		assert.equal(reply.text, `Emulated answer from openai/${MODELS.openai}.`);
+
+		const panel = outputs as Array<
+			Array<Array<{ json: { resilience?: Record<string, unknown> } }>>
+		>;
+		assert.equal(inputs.length, 1);
+		const summary = panel[0]?.[0]?.[0]?.json.resilience;
+		assert.ok(summary, JSON.stringify(outputs));
+		assert.equal(summary.tier, 2);
+		assert.equal(summary.provider, 'openai');
+		assert.deepEqual(
+			(summary.attempts as Array<{ tier: number; status: string; httpStatus?: number }>).map(
+				(a) => [a.tier, a.status, a.httpStatus],
+			),
+			[
+				[1, 'failed', 529],
+				[1, 'failed', 529],
+				[2, 'ok', 200],
+			],
+		);
+		assert.ok(Number(summary.costUsd) > 0 && Number(summary.latencyMs) >= 0);
+		assert.ok((summary.usage as { inputTokens: number }).inputTokens > 0);
+
+		const lines = logs.filter((l) => l.message === 'Resilient Chat Model call');
+		assert.equal(lines.length, 1);
+		assert.deepEqual(
+			(({ tier, provider, outcome }) => ({ tier, provider, outcome }))(
+				lines[0].meta as Record<string, unknown>,
+			),
+			{ tier: 2, provider: 'openai', outcome: 'answered' },
+		);
+
+		const store = new SqliteStateStore(join(storagePath, 'state.sqlite'));
+		try {
+			const counters = (await store.readCounters(started - 60_000, Date.now() + 60_000)).get(
+				'wf-1',
+			);
+			assert.deepEqual(
+				[counters?.tasks, counters?.answeredByTier, counters?.escalated],
+				[1, [0, 1, 0, 0], 0],
+			);
+		} finally {
+			await store.close();
+		}
 	});
 });
