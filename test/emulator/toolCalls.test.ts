@@ -388,6 +388,31 @@ describe('scripted turns', () => {
 		assert.equal(past.text, `Emulated answer from openai/${MODELS.openai}.`);
 	});
 
+	it('lists the calls it received over HTTP, and forgets them on reset', async () => {
+		ctx.emulator.loadScenario(SCRIPT);
+		ctx.emulator.resetCounts();
+		await complete('gemini', { messages: CONVERSATION, tools: TOOLS });
+		const listed = async () => {
+			const response = await fetch(`${ctx.emulator.baseUrl}/_emulator/requests`, {
+				signal: AbortSignal.timeout(5_000),
+			});
+			return (await response.json()) as {
+				provider: string;
+				toolResults: number;
+				tools: string[];
+			}[];
+		};
+		const [call] = await listed();
+		assert.equal(call.provider, 'gemini');
+		assert.equal(call.toolResults, 2);
+		assert.deepEqual(call.tools, ['lookup_order', 'request_refund']);
+		await fetch(`${ctx.emulator.baseUrl}/_emulator/reset`, {
+			method: 'POST',
+			signal: AbortSignal.timeout(5_000),
+		});
+		assert.deepEqual(await listed(), []);
+	});
+
 	it("a rule's turns take the place of the scenario's, for the calls it matches", async () => {
 		ctx.emulator.loadScenario({
 			...SCRIPT,
