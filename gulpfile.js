@@ -2,6 +2,8 @@
  * The build. n8n loads each node and credential file from dist on its own, so each is
  * bundled with what it uses (the provider SDKs included): the published package has no
  * runtime dependencies to clash with n8n's. n8n-workflow stays external: n8n provides it.
+ * The AI node SDK stays external too: n8n provides it, found through the NODE_PATH n8n sets to
+ * its own modules. NODE_PATH serves require() only, so dynamic imports become require().
  * Icons and codex files are copied next to the compiled node files, where n8n looks for them.
  */
 const path = require('path');
@@ -27,7 +29,8 @@ function bundle() {
 		platform: 'node',
 		format: 'cjs',
 		target: 'node20',
-		external: ['n8n-workflow'],
+		external: ['n8n-workflow', '@n8n/ai-node-sdk'],
+		supported: { 'dynamic-import': false },
 		logLevel: 'warning',
 	});
 }

@@ -3,9 +3,10 @@
  *
  * Starts the provider emulator, the Slack, Jira and SMTP fakes and n8n (SQLite, user folder
  * .n8n-demo/ in the project) with this package, imports the example workflows, and runs an
- * outage drill: tasks through every workflow while the primary goes down, then every
- * provider, then all recover (once the circuits the outage opened have cooled down, one
- * probe each closes them). Prints a table of what each tier answered, then leaves n8n
+ * outage drill: tasks through every workflow while the primary goes down (in the middle of a
+ * support agent's conversation), then every provider, then all recover (once the circuits
+ * the outage opened have cooled down, one probe each closes them). Prints a table of what
+ * each tier answered, then leaves n8n
  * running until Ctrl-C. --once exits after the drill. Real keys in ANTHROPIC_API_KEY,
  * OPENAI_API_KEY or GEMINI_API_KEY send those providers' calls to the real APIs instead.
  */
@@ -14,10 +15,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import type { Scenario } from '../lib/emulator/scenario';
+import type { Scenario, Turn } from '../lib/emulator/scenario';
 import { SqliteStateStore } from '../lib/state/sqliteStore';
 import { OWNER } from '../test/harness/n8n';
-import type { Execution } from '../test/harness/n8n';
+import type { Execution, ExecutionItem } from '../test/harness/n8n';
 import { ROOT } from '../test/harness/pack';
 import { Stack, workflowFiles } from '../test/harness/stack';
 import { LLM_TYPE } from '../test/helpers/workflows';
@@ -43,14 +44,41 @@ const REFUND_REPLY = {
 	reply: '{"decision": "approve", "reason": "Damaged on delivery, within 30 days."}',
 };
 
+/** The support agent's side of its conversation: look the order up, request the refund, answer. */
+const SUPPORT_TURNS: Turn[] = [
+	{ toolCalls: [{ name: 'Order_Lookup', arguments: { orderId: '1001' } }] },
+	{
+		toolCalls: [
+			{ name: 'Refund_Request', arguments: { orderId: '1001', reason: 'arrived cracked' } },
+		],
+	},
+	{ reply: 'Your blender order 1001 qualifies for a refund, which is now requested.' },
+];
+
+// Each phase starts with a support agent conversation, so in "primary down" Anthropic answers
+// the agent's first model call and goes down in the middle of its conversation.
 const PHASES: Phase[] = [
-	{ name: 'all providers up', scenario: { latencyMs: 40, rules: [REFUND_REPLY] } },
+	{
+		name: 'all providers up',
+		scenario: { latencyMs: 40, turns: SUPPORT_TURNS, rules: [REFUND_REPLY] },
+	},
 	{
 		name: 'primary down (Anthropic 529)',
-		scenario: { latencyMs: 40, rules: [{ provider: 'anthropic', fault: 'overloaded' }] },
+		scenario: {
+			latencyMs: 40,
+			turns: SUPPORT_TURNS,
+			rules: [{ provider: 'anthropic', fault: 'overloaded', afterCalls: 1 }],
+		},
 	},
-	{ name: 'every provider down', scenario: { latencyMs: 40, rules: [{ fault: 'server_error' }] } },
-	{ name: 'recovered', scenario: { latencyMs: 40, rules: [REFUND_REPLY] }, afterCoolDown: true },
+	{
+		name: 'every provider down',
+		scenario: { latencyMs: 40, turns: SUPPORT_TURNS, rules: [{ fault: 'server_error' }] },
+	},
+	{
+		name: 'recovered',
+		scenario: { latencyMs: 40, turns: SUPPORT_TURNS, rules: [REFUND_REPLY] },
+		afterCoolDown: true,
+	},
 ];
 
 function say(line: string): void {
@@ -164,6 +192,7 @@ async function main(): Promise<void> {
 			stack.setScenario(phase.scenario);
 			say(`\nphase ${index + 1}/${PHASES.length}: ${phase.name}`);
 			if (phase.afterCoolDown) cooledDown = await waitForCoolDown();
+			await supportConversation(stack, ids['support-agent.json']);
 			for (let i = 0; i < 3; i++) {
 				const id = `T-${++ticket}`;
 				const response = await stack.n8n.webhook('support-ticket', {
@@ -285,6 +314,32 @@ async function showProbes(circuits: string[]): Promise<void> {
 	} finally {
 		await store.close();
 	}
+}
+
+/**
+ * One customer message through the support agent: which tier answered each of its model
+ * calls (from Resilient Chat Model's output panel data), which tools ran, and the outcome.
+ */
+async function supportConversation(stack: Stack, workflowId: string): Promise<void> {
+	const response = await stack.n8n.webhook('support-agent', {
+		message: 'My blender (order 1001) arrived cracked. Can I get my money back?',
+	});
+	const execution = await stack.n8n.latestExecution(workflowId);
+	const runData = execution.data?.resultData.runData ?? {};
+	const calls = (runData['Resilient Chat Model'] ?? []).map((run) => {
+		const output = (run.data as unknown as Record<string, ExecutionItem[][]> | undefined)
+			?.ai_languageModel;
+		const tier = (output?.[0]?.[0]?.json.resilience as { tier?: number } | undefined)?.tier;
+		return run.error ? 'failed' : `tier ${tier ?? '?'}`;
+	});
+	const tools = ['Order Lookup', 'Refund Request']
+		.map((name) => `${name} ${runData[name]?.length ?? 0}`)
+		.join(', ');
+	const body = response.body as { answer?: string; status?: string; reason?: string };
+	say(`  support agent: model calls ${calls.join(', ')}; tools ran: ${tools}`);
+	say(
+		`    ${body.answer ? `answer: ${body.answer}` : `${body.status ?? response.status} -> Slack: ${body.reason ?? ''}`}`,
+	);
 }
 
 /** Waits until every execution started so far has finished or is waiting for a person. */

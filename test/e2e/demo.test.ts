@@ -79,6 +79,23 @@ describe('npm run demo', () => {
 			recovered,
 			/probes answered, circuits closed again: .*anthropic\/claude-haiku-4-5.*openai\/gpt-4o-mini/,
 		);
+		// The support agent: Anthropic goes down in the middle of its phase-2 conversation; OpenAI
+		// takes the conversation over, and each tool still runs once.
+		const agent = [
+			...stdout.matchAll(/^ {2}support agent: model calls (.*); tools ran: (.*)$/gm),
+		].map((m) => [m[1], m[2]]);
+		const bothOnce = 'Order Lookup 1, Refund Request 1';
+		assert.deepEqual(agent.slice(0, 3), [
+			['tier 1, tier 1, tier 1', bothOnce],
+			['tier 1, tier 2, tier 2', bothOnce],
+			['failed', 'Order Lookup 0, Refund Request 0'],
+		]);
+		assert.equal(agent[3]?.[1], bothOnce);
+		// Tier 1 is named as failed or, when the breaker opened in phase 2, as skipped.
+		assert.match(
+			stdout,
+			/escalated -> Slack: Every model in the chain failed; .*tier 1 anthropic\//,
+		);
 		assert.equal(row('tier 1'), 19);
 		assert.equal(row('tier 2'), 3);
 		assert.equal(row('needs human'), 10);

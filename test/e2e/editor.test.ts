@@ -232,6 +232,45 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 		await editor.closeNode();
 	});
 
+	it("from the AI Agent's Chat Model input, the node panel finds Resilient Chat Model; it connects and its tiers fill in", async () => {
+		await editor.closeNodeIfOpen();
+		await editor.newWorkflow();
+		await editor.addFirstNode('Manual', 'Manual Trigger', TRIGGER);
+		await editor.addNodeAfter(TRIGGER, 'AI Agent', 'AI Agent');
+		await editor.closeNodeIfOpen();
+
+		await editor.openInputPanel('AI Agent', 'ai_languageModel');
+		for (const query of ['Resilient Chat Model', 'Failover']) {
+			await editor.searchNodePanel(query);
+			await editor.nodePanelItem('Resilient Chat Model').waitFor();
+		}
+		await editor.pickNode('Resilient Chat Model');
+		await editor.edge('Resilient Chat Model', 'AI Agent').waitFor();
+		await editor.closeNodeIfOpen();
+		await editor.openNode('Resilient Chat Model');
+
+		const chain = editor.fixedCollection('chain');
+		await editor.selectOption('provider', 'Anthropic', 0, chain);
+		await editor.setText('attempts', '2', 0, chain);
+		await editor.addFixedCollectionEntry('Add Tier');
+		await editor.selectOption('provider', 'OpenAI', 1, chain);
+		await editor.setText('attempts', '1', 1, chain);
+		await editor.setText('timeoutSeconds', '20', 1, chain);
+		assert.deepEqual(
+			[
+				await editor.textOf('attempts', 0, chain),
+				await editor.textOf('attempts', 1, chain),
+				await editor.textOf('timeoutSeconds', 1, chain),
+			],
+			['2', '1', '20'],
+		);
+		// Resilient LLM's options, less those about items.
+		await editor.addCollectionOption('Options', 'Circuit Breaker');
+		await editor.setSwitch('circuitBreaker', true);
+		await editor.closeNode();
+		assert.equal(await editor.edge('Resilient Chat Model', 'AI Agent').count(), 1);
+	});
+
 	it('every example workflow opens with no node showing an issue', async () => {
 		// The editor made the Anthropic and OpenAI credentials; the others the examples use come
 		// through the API, under the names the workflow files look them up by.

@@ -219,6 +219,25 @@ export class Editor {
 		await this.nodePanel().waitFor();
 	}
 
+	/** The panel for what feeds a node's sub-node input, e.g. an AI Agent's `ai_languageModel`. */
+	async openInputPanel(target: string, connectionType: string): Promise<void> {
+		await this.zoomToFit();
+		await this.page
+			.locator(
+				`[data-test-id="canvas-node-input-handle"][data-node-name="${target}"][data-connection-type="${connectionType}"]`,
+			)
+			.getByTestId('canvas-handle-plus')
+			.click();
+		await this.nodePanel().waitFor();
+	}
+
+	/** The canvas connection from one node to another, of any type. */
+	edge(source: string, target: string): Locator {
+		return this.page.locator(
+			`[data-test-id="edge"][data-source-node-name="${source}"][data-target-node-name="${target}"]`,
+		);
+	}
+
 	async searchNodePanel(query: string): Promise<void> {
 		await this.page.getByTestId('node-creator-search-bar').fill(query);
 	}

@@ -25,11 +25,18 @@ import { ResilientLlmRedisApi } from '../../credentials/ResilientLlmRedisApi.cre
 import { PROVIDERS } from '../../lib/providers/registry';
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
 import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
+import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
+import { OPTIONS_LEFT_OUT } from '../../nodes/ResilientChatModel/description';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 
 const PROVIDERS_DIR = join(__dirname, '..', '..', 'lib', 'providers');
 
-const NODES: INodeType[] = [new ResilientLlm(), new HumanReview(), new ResilienceAlert()];
+const NODES: INodeType[] = [
+	new ResilientLlm(),
+	new ResilientChatModel(),
+	new HumanReview(),
+	new ResilienceAlert(),
+];
 const CREDENTIALS: ICredentialType[] = [
 	new ResilientLlmAnthropicApi(),
 	new ResilientLlmOpenAiApi(),
@@ -266,6 +273,47 @@ describe('node descriptions', () => {
 			assert.doesNotMatch(text, /N8n|N8N\b/, `${where}: ${JSON.stringify(text)}`);
 			assert.doesNotMatch(text, /\$JSON|\$Json/, `${where}: ${JSON.stringify(text)}`);
 		}
+	});
+});
+
+describe('Resilient Chat Model takes its parameters from Resilient LLM', () => {
+	const llm = new ResilientLlm().description;
+	const chat = new ResilientChatModel().description;
+	const named = (properties: INodeProperties[], name: string) =>
+		properties.find((p) => p.name === name);
+
+	it('the same Model Chain, tier fields and credentials, the same objects', () => {
+		assert.equal(named(chat.properties, 'chain'), named(llm.properties, 'chain'));
+		assert.deepEqual(chat.credentials, llm.credentials);
+	});
+
+	it('the same options with the same defaults, less those about items', () => {
+		const llmOptions = named(llm.properties, 'options')?.options as INodeProperties[];
+		const chatOptions = named(chat.properties, 'options')?.options as INodeProperties[];
+		assert.deepEqual(
+			chatOptions.map((o) => o.name),
+			llmOptions
+				.map((o) => o.name)
+				.filter((n) => !(OPTIONS_LEFT_OUT as readonly string[]).includes(n)),
+		);
+		for (const option of chatOptions)
+			assert.equal(
+				option,
+				llmOptions.find((o) => o.name === option.name),
+				option.name,
+			);
+	});
+
+	it('a chat model: no inputs, one ai_languageModel output, listed with the chat models', () => {
+		assert.deepEqual(chat.inputs, []);
+		assert.deepEqual(chat.outputs, ['ai_languageModel']);
+		const codex = JSON.parse(
+			readFileSync(
+				join(__dirname, '..', '..', 'nodes', 'ResilientChatModel', 'ResilientChatModel.node.json'),
+				'utf8',
+			),
+		) as { subcategories: Record<string, string[]> };
+		assert.deepEqual(codex.subcategories['Language Models'], ['Chat Models (Recommended)']);
 	});
 });
 

@@ -23,6 +23,7 @@ import type {
 
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
 import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
+import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { ensureRuntime } from '../harness/runtime';
 import { workflowFiles } from '../harness/stack';
@@ -30,15 +31,22 @@ import { workflowFiles } from '../harness/stack';
 // The pinned n8n's own n8n-workflow and stock nodes: what its editor validates with.
 const runtime = createRequire(join(ensureRuntime(), 'node_modules', 'noop.js'));
 const { NodeHelpers } = runtime('n8n-workflow') as typeof import('n8n-workflow');
-const STOCK_ROOT = join(runtime.resolve('n8n-nodes-base/package.json'), '..');
-const STOCK_FILES = (
-	JSON.parse(readFileSync(join(STOCK_ROOT, 'package.json'), 'utf8')) as {
-		n8n: { nodes: string[] };
-	}
-).n8n.nodes;
+/** Each stock package's root and node files, by the type prefix its nodes have. */
+const STOCK_PACKAGES = Object.fromEntries(
+	['n8n-nodes-base', '@n8n/n8n-nodes-langchain'].map((name) => {
+		const root = join(runtime.resolve(`${name}/package.json`), '..');
+		const files = (
+			JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+				n8n: { nodes: string[] };
+			}
+		).n8n.nodes;
+		return [name, { root, files }];
+	}),
+);
 
 const OURS: Record<string, INodeType> = {
 	'n8n-nodes-resilient-llm.resilientLlm': new ResilientLlm(),
+	'n8n-nodes-resilient-llm.resilientChatModel': new ResilientChatModel(),
 	'n8n-nodes-resilient-llm.humanReview': new HumanReview(),
 	'n8n-nodes-resilient-llm.resilienceAlert': new ResilienceAlert(),
 };
@@ -54,12 +62,17 @@ function descriptionOf(node: INode): INodeTypeDescription {
 		);
 		return ours.description;
 	}
-	const name = node.type.replace(/^n8n-nodes-base\./, '');
-	const file = STOCK_FILES.find(
+	const [packageName, name] = [
+		node.type.slice(0, node.type.lastIndexOf('.')),
+		node.type.slice(node.type.lastIndexOf('.') + 1),
+	];
+	const stock = STOCK_PACKAGES[packageName];
+	assert.ok(stock, `${node.name}: ${node.type} is neither this package's nor a stock node`);
+	const file = stock.files.find(
 		(f) => basename(f).toLowerCase() === `${name.toLowerCase()}.node.js`,
 	);
 	assert.ok(file, `${node.name}: no stock node file for ${node.type}`);
-	const exports = runtime(join(STOCK_ROOT, file)) as Record<
+	const exports = runtime(join(stock.root, file)) as Record<
 		string,
 		new () => INodeType | IVersionedNodeType
 	>;

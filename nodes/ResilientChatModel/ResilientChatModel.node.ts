@@ -1,0 +1,269 @@
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	ISupplyDataFunctions,
+	SupplyData,
+} from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { CircuitBreaker, DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
+import { ConfigError } from '../../lib/engine/configError';
+import { FailoverChain } from '../../lib/engine/failoverChain';
+import type { ChainConfig, TaskResult } from '../../lib/engine/types';
+import { providerOf } from '../../lib/providers/registry';
+import { StoreGuard } from '../../lib/state/storeTrouble';
+import type { StateStore } from '../../lib/state/types';
+import { fieldLabel, readChainConfig } from '../ResilientLlm/chainConfig';
+import { listModels } from '../ResilientLlm/modelSearch';
+// The extension keeps tsx from resolving `ResilientLlm.node` to the codex file beside it.
+import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
+import { openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+import { ChainChatModel } from './chatModel';
+import { OPTION_DEFAULTS, properties } from './description';
+
+const LLM = new ResilientLlm().description;
+
+/** One model call as the node's output panel and the task log show it. */
+export function callSummary(result: TaskResult): IDataObject {
+	return {
+		outcome: result.outcome,
+		...(result.tier !== undefined
+			? { tier: result.tier, provider: result.provider, model: result.model }
+			: { reasonText: result.reasonText }),
+		attempts: result.attempts.map((a) => ({
+			tier: a.tier,
+			attempt: a.attempt,
+			model: `${a.provider}/${a.model}`,
+			status: a.status,
+			...(a.errorClass ? { errorClass: a.errorClass } : {}),
+			...(a.httpStatus ? { httpStatus: a.httpStatus } : {}),
+			latencyMs: a.latencyMs,
+		})),
+		latencyMs: result.latencyMs,
+		usage: result.usage as unknown as IDataObject,
+		costUsd: result.costUsd,
+		...(result.drill ? { drill: result.drill } : {}),
+		...(result.degraded ? { degraded: result.degraded } : {}),
+	};
+}
+
+/** The circuit breaker's policy from the node's options, defaults already filled in. */
+function breakerPolicy(options: IDataObject) {
+	const cooldownMs = Math.max(1, Number(options.breakerCooldownSeconds)) * 1000;
+	return {
+		...DEFAULT_BREAKER_POLICY,
+		failureThreshold: Math.max(1, Number(options.breakerThreshold)),
+		openMs: cooldownMs,
+		longOpenMs: cooldownMs * 10,
+		failureRate: Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent))) / 100,
+		rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds)) * 1000,
+	};
+}
+
+export class ResilientChatModel implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Resilient Chat Model',
+		name: 'resilientChatModel',
+		icon: { light: 'file:resilientChatModel.svg', dark: 'file:resilientChatModel.dark.svg' },
+		group: ['transform'],
+		version: [1],
+		defaultVersion: 1,
+		subtitle: LLM.subtitle,
+		description:
+			'A chat model for AI Agents and chains with retries, failover across models and providers, and a circuit breaker',
+		defaults: { name: 'Resilient Chat Model' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.AiLanguageModel],
+		outputNames: ['Model'],
+		credentials: LLM.credentials,
+		properties,
+	};
+
+	methods = {
+		credentialTest: { resilientLlmRedisTest: redisCredentialTest },
+		listSearch: { listModels },
+	};
+
+	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
+		// The chain, store and credential readers use only what both contexts have.
+		const shared = this as unknown as IExecuteFunctions;
+		const node = this.getNode();
+		const workflow = this.getWorkflow();
+		const workflowId = String(workflow.id ?? '');
+		const options: IDataObject = {
+			...(OPTION_DEFAULTS as IDataObject),
+			...(this.getNodeParameter('options', itemIndex, {}) as IDataObject),
+		};
+		const config = await readChainConfig(shared, itemIndex, new Map());
+		const proceedWithoutStore = options.onStoreUnavailable === 'proceed';
+		const guard = new StoreGuard(proceedWithoutStore ? 'proceed' : 'fail');
+		const storeKind = options.stateStore === 'redis' ? 'redis' : 'embedded';
+
+		let store: StateStore | undefined;
+		let storeProblem: string | undefined;
+		if (options.circuitBreaker) {
+			try {
+				store = await openStateStore(shared, storeKind);
+			} catch (error) {
+				storeProblem = (error as Error).message;
+				if (!proceedWithoutStore) {
+					throw new NodeOperationError(node, `The state store is unavailable: ${storeProblem}`, {
+						itemIndex,
+						description:
+							'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
+					});
+				}
+				this.logger.warn(
+					'Resilient Chat Model: state store unavailable, running without the circuit breaker (degraded)',
+					{ node: node.name, error: storeProblem },
+				);
+			}
+		}
+		// Counters for the Resilience Alert trigger: best effort, never in the way of a call.
+		let metrics = store;
+		if (!metrics && !storeProblem && options.recordMetrics !== false) {
+			metrics = await openStateStore(shared, storeKind).catch((error: Error) => {
+				this.logger.warn('Resilient Chat Model: no state store for alert counters', {
+					node: node.name,
+					error: error.message,
+				});
+				return undefined;
+			});
+		}
+		const breaker =
+			store && options.circuitBreaker
+				? new CircuitBreaker(store, breakerPolicy(options), undefined, guard)
+				: undefined;
+		const chain = buildChain(this, config, itemIndex, breaker);
+		// n8n provides the SDK (from its own modules); loaded on first use, so that the node's
+		// description can be read where n8n is not.
+		const { getParametersJsonSchema, supplyModel } = await import('@n8n/ai-node-sdk');
+		const executionId = this.getExecutionId();
+
+		// Each finished call's summary, waiting for n8n's tracing to write that call's output.
+		const pendingSummaries: IDataObject[] = [];
+		const onResult = async (result: TaskResult) => {
+			pendingSummaries.push(callSummary(result));
+			await metrics
+				?.countTask(workflowId, {
+					tier: result.tier,
+					escalated: result.outcome === 'needs_human',
+					costUsd: result.costUsd,
+					workflowName: workflow.name,
+				})
+				.catch((error: Error) =>
+					this.logger.warn('Resilient Chat Model: could not record alert counters', {
+						error: error.message,
+					}),
+				);
+			this.logger.info('Resilient Chat Model call', {
+				workflowId,
+				executionId,
+				node: node.name,
+				outcome: result.outcome,
+				reason: result.reason,
+				tier: result.tier,
+				provider: result.provider,
+				model: result.model,
+				latencyMs: result.latencyMs,
+				tiers: result.tiers.map((t) => ({
+					tier: t.tier,
+					model: t.model,
+					latencyMs: t.latencyMs,
+					costUsd: t.costUsd,
+				})),
+				failures: result.attempts
+					.filter((a) => a.status === 'failed')
+					.map((a) => ({ tier: a.tier, class: a.errorClass, status: a.httpStatus })),
+				tokens: result.usage,
+				costUsd: result.costUsd,
+				toolCalls: result.toolCalls?.length ?? 0,
+				drill: result.drill,
+				...(storeProblem
+					? { degraded: 'no shared state' }
+					: result.degraded
+						? { degraded: result.degraded }
+						: {}),
+			});
+		};
+
+		const model = new ChainChatModel({
+			modelId: config.tiers.map((t) => t.model).join(' → '),
+			run: async (task, signal) => await chain.run(task, { signal }),
+			toJsonSchema: getParametersJsonSchema,
+			onResult,
+			invalid: (message) =>
+				new NodeOperationError(
+					node,
+					`The conversation cannot be sent to the model chain: ${message}`,
+					{
+						itemIndex,
+					},
+				),
+			failure: (result) =>
+				new NodeOperationError(node, result.reasonText, {
+					itemIndex,
+					description: result.attempts
+						.map(
+							(a) =>
+								`Tier ${a.tier} ${a.provider}/${a.model}, try ${a.attempt}: ${a.status}${a.errorClass ? ` (${a.errorClass}${a.httpStatus ? ` ${a.httpStatus}` : ''})` : ''}`,
+						)
+						.join('\n'),
+					functionality: 'configuration-node',
+				}),
+			signal: this.getExecutionCancelSignal?.(),
+		});
+
+		// n8n's tracing writes each call's input and output to this node's panel; the output
+		// also gets which tier answered, its attempts, latency, tokens and cost.
+		const traced = new Proxy(this, {
+			get(target, property) {
+				if (property === 'addOutputData') {
+					return (...args: Parameters<ISupplyDataFunctions['addOutputData']>) => {
+						const summary = pendingSummaries.shift();
+						const [type, index, data, ...rest] = args;
+						if (summary && Array.isArray(data)) {
+							const withSummary = data.map((run: INodeExecutionData[]) =>
+								run.map((item) => ({ ...item, json: { ...item.json, resilience: summary } })),
+							);
+							return target.addOutputData(type, index, withSummary, ...rest);
+						}
+						return target.addOutputData(...args);
+					};
+				}
+				const value: unknown = Reflect.get(target, property, target);
+				return typeof value === 'function'
+					? (value as (...a: unknown[]) => unknown).bind(target)
+					: value;
+			},
+		});
+		return supplyModel(traced, model);
+	}
+}
+
+function buildChain(
+	ctx: ISupplyDataFunctions,
+	config: ChainConfig,
+	itemIndex: number,
+	breaker?: CircuitBreaker,
+): FailoverChain {
+	try {
+		return new FailoverChain(config, { breaker });
+	} catch (error) {
+		if (error instanceof ConfigError) {
+			const tier = /^tiers\[(\d+)\]\.apiKey$/.exec(error.field);
+			const provider = tier ? config.tiers[Number(tier[1])]?.provider : undefined;
+			const message = provider
+				? `The "${providerOf(provider).credential.displayName}" credential has no API key`
+				: `${fieldLabel(error.field)} ${error.message.slice(error.field.length + 2)}`;
+			throw new NodeOperationError(ctx.getNode(), message, {
+				itemIndex,
+				description: `Field: ${fieldLabel(error.field)}`,
+			});
+		}
+		throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+	}
+}

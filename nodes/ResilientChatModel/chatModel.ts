@@ -1,0 +1,247 @@
+/**
+ * The chat model n8n's AI root nodes call: each call is one engine task carrying the whole
+ * conversation and the bound tools, so a failover mid-conversation hands everything to the
+ * next tier. Conversions between the AI node SDK's messages and the engine's live here;
+ * nothing in this file needs n8n or the SDK at run time.
+ */
+import type {
+	ChatModel,
+	ChatModelConfig,
+	FunctionTool,
+	GenerateResult,
+	Message,
+	MessageContent,
+	StreamChunk,
+	Tool,
+} from '@n8n/ai-node-sdk';
+
+import type {
+	ChatMessage,
+	Task,
+	TaskResult,
+	ToolCall,
+	ToolDefinition,
+} from '../../lib/engine/types';
+
+/** Makes the error for a conversation or tool that cannot be sent, from what is wrong with it. */
+export type InvalidInput = (message: string) => Error;
+
+function textOf(content: MessageContent[]): string {
+	return content
+		.filter((block) => block.type === 'text')
+		.map((block) => (block as { text: string }).text)
+		.join('');
+}
+
+function resultText(result: unknown): string {
+	if (typeof result === 'string') return result;
+	// LangChain hands multi-part tool output over as content blocks.
+	if (Array.isArray(result) && result.every((b) => b && typeof b === 'object' && 'text' in b)) {
+		return result.map((b) => String((b as { text: unknown }).text)).join('');
+	}
+	return JSON.stringify(result) ?? '';
+}
+
+function parseArguments(
+	input: string,
+	toolName: string,
+	invalid: InvalidInput,
+): Record<string, unknown> {
+	if (input.trim() === '') return {};
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(input);
+	} catch {
+		throw invalid(`the call to tool "${toolName}" has arguments that are not JSON`);
+	}
+	if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+		throw invalid(`the call to tool "${toolName}" has arguments that are not an object`);
+	}
+	return parsed as Record<string, unknown>;
+}
+
+/**
+ * The SDK's messages as the engine's conversation. A tool result takes its tool's name from
+ * the call it answers when the message does not carry it (Gemini needs the name).
+ */
+export function toChatMessages(messages: Message[], invalid: InvalidInput): ChatMessage[] {
+	const toolNames = new Map<string, string>();
+	const out: ChatMessage[] = [];
+	let generatedIds = 0;
+	for (const message of messages) {
+		switch (message.role) {
+			case 'system':
+				out.push({ role: 'system', content: textOf(message.content) });
+				break;
+			case 'user':
+				out.push({ role: 'user', content: textOf(message.content) });
+				break;
+			case 'assistant': {
+				const toolCalls: ToolCall[] = [];
+				for (const block of message.content) {
+					if (block.type !== 'tool-call') continue;
+					const id = block.toolCallId || `call_${++generatedIds}`;
+					toolNames.set(id, block.toolName);
+					toolCalls.push({
+						id,
+						name: block.toolName,
+						arguments: parseArguments(block.input, block.toolName, invalid),
+					});
+				}
+				out.push({
+					role: 'assistant',
+					content: textOf(message.content),
+					...(toolCalls.length ? { toolCalls } : {}),
+				});
+				break;
+			}
+			case 'tool': {
+				for (const block of message.content) {
+					if (block.type !== 'tool-result') continue;
+					const name = message.name || toolNames.get(block.toolCallId);
+					if (!name) {
+						throw invalid(
+							`a tool result (call id "${block.toolCallId}") answers no tool call in the conversation`,
+						);
+					}
+					out.push({
+						role: 'tool',
+						toolCallId: block.toolCallId,
+						name,
+						content: resultText(block.result),
+					});
+				}
+				break;
+			}
+		}
+	}
+	return out;
+}
+
+/** The SDK's tools as the engine's definitions; `toJsonSchema` turns a tool's schema into JSON Schema. */
+export function toToolDefinitions(
+	tools: Tool[],
+	toJsonSchema: (tool: FunctionTool) => Record<string, unknown>,
+	invalid: InvalidInput,
+): ToolDefinition[] {
+	return tools.map((tool) => {
+		if (tool.type !== 'function') {
+			throw invalid(
+				`the tool "${tool.name}" is a provider's built-in tool, which a chain across providers cannot pass on`,
+			);
+		}
+		const { $schema, ...parameters } = toJsonSchema(tool);
+		void $schema;
+		return {
+			name: tool.name,
+			...(tool.description ? { description: tool.description } : {}),
+			parameters: Object.keys(parameters).length ? parameters : { type: 'object', properties: {} },
+		};
+	});
+}
+
+/** The engine's answer as the SDK's: text and tool calls in one assistant message. */
+export function toGenerateResult(
+	result: TaskResult,
+	metadata?: Record<string, unknown>,
+): GenerateResult {
+	const content: MessageContent[] = [];
+	if (result.text) content.push({ type: 'text', text: result.text });
+	for (const call of result.toolCalls ?? []) {
+		content.push({
+			type: 'tool-call',
+			toolCallId: call.id,
+			toolName: call.name,
+			input: JSON.stringify(call.arguments),
+		});
+	}
+	return {
+		message: { role: 'assistant', content },
+		finishReason: result.toolCalls?.length ? 'tool-calls' : 'stop',
+		usage: {
+			promptTokens: result.usage.inputTokens,
+			completionTokens: result.usage.outputTokens,
+			totalTokens: result.usage.inputTokens + result.usage.outputTokens,
+		},
+		...(metadata ? { providerMetadata: metadata } : {}),
+	};
+}
+
+/** What the model needs from its surroundings: the engine, and what happens around each call. */
+export interface ChatModelDependencies {
+	/** Runs one task through the failover chain. */
+	run(task: Task, signal: AbortSignal | undefined): Promise<TaskResult>;
+	toJsonSchema(tool: FunctionTool): Record<string, unknown>;
+	/** Told of every finished call (logs, counters, the editor's panel). */
+	onResult?(result: TaskResult): Promise<void> | void;
+	/** The error for a conversation or tool the chain cannot send. */
+	invalid: InvalidInput;
+	/** The error the root node gets when no tier answered. */
+	failure(result: TaskResult): Error;
+	/** The model id shown for the chain, e.g. "claude-haiku-4-5 → gpt-4o-mini". */
+	modelId: string;
+	/** Cancels calls when the execution is cancelled. */
+	signal?: AbortSignal;
+}
+
+export class ChainChatModel implements ChatModel {
+	readonly provider = 'resilient-llm';
+	readonly modelId: string;
+
+	constructor(
+		private readonly dependencies: ChatModelDependencies,
+		private readonly tools: Tool[] = [],
+	) {
+		this.modelId = dependencies.modelId;
+	}
+
+	withTools(tools: Tool[]): ChainChatModel {
+		return new ChainChatModel(this.dependencies, [...this.tools, ...tools]);
+	}
+
+	async generate(messages: Message[], config?: ChatModelConfig): Promise<GenerateResult> {
+		const task: Task = {
+			messages: toChatMessages(messages, this.dependencies.invalid),
+			...(this.tools.length
+				? {
+						tools: toToolDefinitions(
+							this.tools,
+							this.dependencies.toJsonSchema,
+							this.dependencies.invalid,
+						),
+					}
+				: {}),
+		};
+		// LangChain hands its call options over as the config: its cancel signal is `signal`.
+		const callSignal = (config as { signal?: AbortSignal } | undefined)?.signal;
+		const signals = [this.dependencies.signal, config?.abortSignal, callSignal].filter(
+			(s): s is AbortSignal => s !== undefined,
+		);
+		const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+		const result = await this.dependencies.run(task, signal);
+		await this.dependencies.onResult?.(result);
+		if (result.outcome !== 'answered') throw this.dependencies.failure(result);
+		return toGenerateResult(result, {
+			tier: result.tier,
+			provider: result.provider,
+			model: result.model,
+		});
+	}
+
+	/** The answer arrives whole (the chain must see it complete to judge it), then streams out. */
+	async *stream(messages: Message[], config?: ChatModelConfig): AsyncIterable<StreamChunk> {
+		const result = await this.generate(messages, config);
+		for (const block of result.message.content) {
+			if (block.type === 'text') yield { type: 'text-delta', delta: block.text };
+			if (block.type === 'tool-call') {
+				yield {
+					type: 'tool-call-delta',
+					id: block.toolCallId,
+					name: block.toolName,
+					argumentsDelta: block.input,
+				};
+			}
+		}
+		yield { type: 'finish', finishReason: result.finishReason ?? 'stop', usage: result.usage };
+	}
+}

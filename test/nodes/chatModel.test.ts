@@ -1,0 +1,404 @@
+/**
+ * Resilient Chat Model's conversions between n8n's AI node SDK and the engine, in process:
+ * first the pure functions, then through the pinned n8n's own SDK and LangChain (the adapter
+ * n8n wraps every SDK chat model in), as the AI Agent calls it: tools bound, a conversation
+ * with a tool call and its result, an answer of tool calls.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import type { ISupplyDataFunctions } from 'n8n-workflow';
+
+import type { FunctionTool, Message } from '@n8n/ai-node-sdk';
+
+import type { Task, TaskResult } from '../../lib/engine/types';
+import {
+	ChainChatModel,
+	toChatMessages,
+	toGenerateResult,
+	toToolDefinitions,
+} from '../../nodes/ResilientChatModel/chatModel';
+import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chatModel';
+import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
+import { SqliteStateStore } from '../../lib/state/sqliteStore';
+import { ensureRuntime } from '../harness/runtime';
+import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
+import { fakeExecute } from '../helpers/fakeExecute';
+
+const invalid = (message: string) => new Error(message);
+const asJsonSchema = (tool: FunctionTool) => tool.inputSchema as Record<string, unknown>;
+
+const LOOKUP_SCHEMA = {
+	$schema: 'http://json-schema.org/draft-07/schema#',
+	type: 'object',
+	properties: { orderId: { type: 'string' } },
+	required: ['orderId'],
+};
+
+function answered(overrides: Partial<TaskResult> = {}): TaskResult {
+	return {
+		outcome: 'answered',
+		reasonText: 'Answered by tier 2 (openai/gpt-4o-mini) after tier 1 failed.',
+		text: '',
+		tier: 2,
+		provider: 'openai',
+		model: 'gpt-4o-mini',
+		attempts: [],
+		tiers: [],
+		latencyMs: 12,
+		usage: { inputTokens: 30, outputTokens: 7 },
+		costUsd: 0.00001,
+		priceTableVersion: 'test',
+		...overrides,
+	};
+}
+
+/** A model whose engine is a recorder: the tasks it got, and the answers it gives in order. */
+function recordingModel(answers: TaskResult[], extra: Partial<ChatModelDependencies> = {}) {
+	const tasks: Task[] = [];
+	const results: TaskResult[] = [];
+	const model = new ChainChatModel({
+		modelId: 'claude-haiku-4-5 → gpt-4o-mini',
+		run: async (task) => {
+			tasks.push(structuredClone(task));
+			const next = answers.shift();
+			assert.ok(next, 'no more scripted answers');
+			return next;
+		},
+		toJsonSchema: asJsonSchema,
+		invalid,
+		failure: (result) => new Error(result.reasonText),
+		onResult: (result) => {
+			results.push(result);
+		},
+		...extra,
+	});
+	return { model, tasks, results };
+}
+
+describe('Resilient Chat Model: conversions', () => {
+	it('turns an agent conversation into the engine messages, naming each tool result after its call', () => {
+		const messages: Message[] = [
+			{ role: 'system', content: [{ type: 'text', text: 'You are a support agent.' }] },
+			{ role: 'user', content: [{ type: 'text', text: 'Where is order 42?' }] },
+			{
+				role: 'assistant',
+				content: [
+					{ type: 'text', text: 'Let me look.' },
+					{
+						type: 'tool-call',
+						toolCallId: 'call_a',
+						toolName: 'order_lookup',
+						input: '{"orderId":"42"}',
+					},
+				],
+			},
+			{
+				role: 'tool',
+				content: [{ type: 'tool-result', toolCallId: 'call_a', result: { status: 'shipped' } }],
+			},
+		];
+		assert.deepEqual(toChatMessages(messages, invalid), [
+			{ role: 'system', content: 'You are a support agent.' },
+			{ role: 'user', content: 'Where is order 42?' },
+			{
+				role: 'assistant',
+				content: 'Let me look.',
+				toolCalls: [{ id: 'call_a', name: 'order_lookup', arguments: { orderId: '42' } }],
+			},
+			{ role: 'tool', toolCallId: 'call_a', name: 'order_lookup', content: '{"status":"shipped"}' },
+		]);
+	});
+
+	it('refuses tool arguments that are not a JSON object, and a result that answers no call', () => {
+		const call = (input: string): Message[] => [
+			{
+				role: 'assistant',
+				content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 'refund', input }],
+			},
+		];
+		assert.throws(() => toChatMessages(call('{oops'), invalid), /tool "refund".*not JSON/);
+		assert.throws(() => toChatMessages(call('[1]'), invalid), /tool "refund".*not an object/);
+		assert.throws(
+			() =>
+				toChatMessages(
+					[{ role: 'tool', content: [{ type: 'tool-result', toolCallId: 'nope', result: 'x' }] }],
+					invalid,
+				),
+			/call id "nope".*no tool call/,
+		);
+	});
+
+	it('passes function tools as JSON Schema without $schema, and refuses provider built-in tools', () => {
+		const tools = toToolDefinitions(
+			[
+				{
+					type: 'function',
+					name: 'order_lookup',
+					description: 'Find an order',
+					inputSchema: LOOKUP_SCHEMA,
+				},
+			],
+			asJsonSchema,
+			invalid,
+		);
+		assert.deepEqual(tools, [
+			{
+				name: 'order_lookup',
+				description: 'Find an order',
+				parameters: {
+					type: 'object',
+					properties: { orderId: { type: 'string' } },
+					required: ['orderId'],
+				},
+			},
+		]);
+		assert.throws(
+			() => toToolDefinitions([{ type: 'provider', name: 'web_search' }], asJsonSchema, invalid),
+			/"web_search" is a provider's built-in tool/,
+		);
+	});
+
+	it('answers tool calls as tool-call blocks with finish reason tool-calls, and text as text', () => {
+		const calls = toGenerateResult(
+			answered({ toolCalls: [{ id: 't1', name: 'refund', arguments: { orderId: '42' } }] }),
+		);
+		assert.equal(calls.finishReason, 'tool-calls');
+		assert.deepEqual(calls.message.content, [
+			{ type: 'tool-call', toolCallId: 't1', toolName: 'refund', input: '{"orderId":"42"}' },
+		]);
+		assert.deepEqual(calls.usage, { promptTokens: 30, completionTokens: 7, totalTokens: 37 });
+		const text = toGenerateResult(answered({ text: 'Refund requested.' }));
+		assert.equal(text.finishReason, 'stop');
+		assert.deepEqual(text.message.content, [{ type: 'text', text: 'Refund requested.' }]);
+	});
+
+	it('sends bound tools with every call, reports each result, and throws the plain reason when no tier answered', async () => {
+		const reason =
+			'Every model in the chain failed; tier 1 anthropic/claude-haiku-4-5: overloaded (529) after 3 tries';
+		const { model, tasks, results } = recordingModel([
+			answered({ text: 'Hello.' }),
+			{ ...answered(), outcome: 'needs_human', reason: 'all_tiers_failed', reasonText: reason },
+		]);
+		const bound = model.withTools([
+			{ type: 'function', name: 'order_lookup', inputSchema: LOOKUP_SCHEMA },
+		]);
+		const user: Message[] = [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }];
+		await bound.generate(user);
+		await assert.rejects(bound.generate(user), (error: Error) => error.message === reason);
+		assert.deepEqual(
+			tasks.map((t) => t.tools?.map((tool) => tool.name)),
+			[['order_lookup'], ['order_lookup']],
+		);
+		assert.equal(results.length, 2, 'both calls reported, the failed one included');
+		// The unbound model is unchanged.
+		assert.equal((model as unknown as { tools: unknown[] }).tools.length, 0);
+	});
+});
+
+describe('Resilient Chat Model through the pinned n8n AI node SDK and LangChain', () => {
+	const runtime = createRequire(join(ensureRuntime(), 'node_modules', 'noop.js'));
+	const sdk = runtime('@n8n/ai-node-sdk') as typeof import('@n8n/ai-node-sdk');
+	const lc = runtime('@langchain/core/messages') as {
+		SystemMessage: new (text: string) => unknown;
+		HumanMessage: new (text: string) => unknown;
+		AIMessage: new (fields: Record<string, unknown>) => unknown;
+		ToolMessage: new (fields: Record<string, unknown>) => unknown;
+	};
+	const { DynamicStructuredTool } = runtime('@langchain/core/tools') as {
+		DynamicStructuredTool: new (fields: Record<string, unknown>) => unknown;
+	};
+	const { z } = runtime('zod') as { z: typeof import('zod').z };
+
+	/** What n8n's tracing writes to the sub-node's panel. */
+	function panelContext() {
+		const inputs: unknown[] = [];
+		const outputs: unknown[] = [];
+		const ctx = {
+			getNode: () => ({ name: 'Resilient Chat Model', type: 'x', typeVersion: 1, parameters: {} }),
+			getNextRunIndex: () => inputs.length,
+			addInputData: (_type: string, data: unknown) => {
+				inputs.push(data);
+				return { index: inputs.length - 1 };
+			},
+			addOutputData: (_type: string, _index: number, data: unknown) => {
+				outputs.push(data);
+			},
+			logger: { debug() {}, info() {}, warn() {}, error() {} },
+			getExecutionId: () => '1',
+			getWorkflow: () => ({ id: 'w' }),
+		};
+		return { ctx, inputs, outputs };
+	}
+
+	it('an agent turn: tools bound by LangChain, the conversation so far, and tool calls back as LangChain tool_calls', async () => {
+		const { model, tasks } = recordingModel(
+			[
+				answered({
+					toolCalls: [
+						{ id: 'toolu_2', name: 'refund_request', arguments: { orderId: '42', reason: 'late' } },
+					],
+				}),
+			],
+			{ toJsonSchema: sdk.getParametersJsonSchema },
+		);
+		const { ctx, inputs, outputs } = panelContext();
+		const supplied = sdk.supplyModel(ctx as never, model) as {
+			response: { bindTools(tools: unknown[]): { invoke(messages: unknown[]): Promise<unknown> } };
+		};
+		const tool = (name: string, schema: unknown) =>
+			new DynamicStructuredTool({
+				name,
+				description: `the ${name} tool`,
+				schema,
+				func: async () => 'ok',
+			});
+		const agentModel = supplied.response.bindTools([
+			tool('order_lookup', z.object({ orderId: z.string() })),
+			tool('refund_request', z.object({ orderId: z.string(), reason: z.string() })),
+		]);
+		const reply = (await agentModel.invoke([
+			new lc.SystemMessage('You are a support agent.'),
+			new lc.HumanMessage('Order 42 is late, refund it.'),
+			new lc.AIMessage({
+				content: '',
+				tool_calls: [
+					{ id: 'toolu_1', name: 'order_lookup', args: { orderId: '42' }, type: 'tool_call' },
+				],
+			}),
+			new lc.ToolMessage({ content: '{"status":"late"}', tool_call_id: 'toolu_1' }),
+		])) as { tool_calls?: Array<{ id: string; name: string; args: unknown }> };
+
+		assert.deepEqual(
+			reply.tool_calls?.map((c) => ({ id: c.id, name: c.name, args: c.args })),
+			[{ id: 'toolu_2', name: 'refund_request', args: { orderId: '42', reason: 'late' } }],
+		);
+		const task = tasks[0];
+		assert.deepEqual(task.messages, [
+			{ role: 'system', content: 'You are a support agent.' },
+			{ role: 'user', content: 'Order 42 is late, refund it.' },
+			{
+				role: 'assistant',
+				content: '',
+				toolCalls: [{ id: 'toolu_1', name: 'order_lookup', arguments: { orderId: '42' } }],
+			},
+			{ role: 'tool', toolCallId: 'toolu_1', name: 'order_lookup', content: '{"status":"late"}' },
+		]);
+		assert.deepEqual(
+			task.tools?.map((t) => [t.name, t.parameters.required]),
+			[
+				['order_lookup', ['orderId']],
+				['refund_request', ['orderId', 'reason']],
+			],
+		);
+		assert.ok(!('$schema' in (task.tools?.[0].parameters ?? {})));
+		assert.equal(inputs.length, 1, 'the call is in the panel input');
+		assert.equal(outputs.length, 1, 'and in the panel output');
+	});
+});
+
+describe('Resilient Chat Model node, its supply function in process', () => {
+	const { emulator } = useEmulator();
+	// What n8n does when it loads nodes: its own modules on NODE_PATH, where the SDK is found.
+	const runtimeModules = join(ensureRuntime(), 'node_modules');
+	process.env.NODE_PATH = [runtimeModules, process.env.NODE_PATH].filter(Boolean).join(':');
+	(Module as unknown as { _initPaths(): void })._initPaths();
+	const runtime = createRequire(join(runtimeModules, 'noop.js'));
+	const lc = runtime('@langchain/core/messages') as {
+		HumanMessage: new (text: string) => unknown;
+	};
+
+	it('each call: in the panel with tier, attempts, latency, tokens and cost; one log line; counted for alerts', async () => {
+		emulator.loadScenario({
+			apiKeys: KEYS,
+			rules: [{ provider: 'anthropic', fault: 'overloaded' }],
+		});
+		const storagePath = mkdtempSync(join(tmpdir(), 'chat-model-store-'));
+		const tier = (provider: 'anthropic' | 'openai') => ({
+			provider,
+			model: MODELS[provider],
+			attempts: 2,
+			timeoutSeconds: 5,
+		});
+		const { context, logs } = fakeExecute({
+			items: [{}],
+			storagePath,
+			parameters: {
+				chain: { tiers: [tier('anthropic'), tier('openai')] },
+				criticality: 'standard',
+				options: { initialBackoffMs: 5, circuitBreaker: false, recordMetrics: true },
+			},
+			credentials: {
+				resilientLlmAnthropicApi: { apiKey: KEYS.anthropic, baseUrl: emulator.urls.anthropic },
+				resilientLlmOpenAiApi: { apiKey: KEYS.openai, baseUrl: emulator.urls.openai },
+			},
+		});
+		const inputs: unknown[] = [];
+		const outputs: unknown[] = [];
+		Object.assign(context, {
+			getNextRunIndex: () => inputs.length,
+			addInputData: (_type: string, data: unknown) => {
+				inputs.push(data);
+				return { index: inputs.length - 1 };
+			},
+			addOutputData: (_type: string, _index: number, data: unknown) => {
+				outputs.push(data);
+			},
+			logAiEvent: () => undefined,
+		});
+		const started = Date.now();
+		const supplied = (await new ResilientChatModel().supplyData.call(
+			context as unknown as ISupplyDataFunctions,
+			0,
+		)) as { response: { invoke(messages: unknown[]): Promise<{ text: string }> } };
+		const reply = await supplied.response.invoke([new lc.HumanMessage('Say hello.')]);
+		assert.equal(reply.text, `Emulated answer from openai/${MODELS.openai}.`);
+
+		const panel = outputs as Array<
+			Array<Array<{ json: { resilience?: Record<string, unknown> } }>>
+		>;
+		assert.equal(inputs.length, 1);
+		const summary = panel[0]?.[0]?.[0]?.json.resilience;
+		assert.ok(summary, JSON.stringify(outputs));
+		assert.equal(summary.tier, 2);
+		assert.equal(summary.provider, 'openai');
+		assert.deepEqual(
+			(summary.attempts as Array<{ tier: number; status: string; httpStatus?: number }>).map(
+				(a) => [a.tier, a.status, a.httpStatus],
+			),
+			[
+				[1, 'failed', 529],
+				[1, 'failed', 529],
+				[2, 'ok', 200],
+			],
+		);
+		assert.ok(Number(summary.costUsd) > 0 && Number(summary.latencyMs) >= 0);
+		assert.ok((summary.usage as { inputTokens: number }).inputTokens > 0);
+
+		const lines = logs.filter((l) => l.message === 'Resilient Chat Model call');
+		assert.equal(lines.length, 1);
+		assert.deepEqual(
+			(({ tier, provider, outcome }) => ({ tier, provider, outcome }))(
+				lines[0].meta as Record<string, unknown>,
+			),
+			{ tier: 2, provider: 'openai', outcome: 'answered' },
+		);
+
+		const store = new SqliteStateStore(join(storagePath, 'state.sqlite'));
+		try {
+			const counters = (await store.readCounters(started - 60_000, Date.now() + 60_000)).get(
+				'wf-1',
+			);
+			assert.deepEqual(
+				[counters?.tasks, counters?.answeredByTier, counters?.escalated],
+				[1, [0, 1, 0, 0], 0],
+			);
+		} finally {
+			await store.close();
+		}
+	});
+});
