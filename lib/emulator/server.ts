@@ -23,6 +23,12 @@ export interface EmulatorOptions {
 	random?: () => number;
 }
 
+/** What one prompt got: requests received, and successful answers sent in full. */
+export interface PromptCount {
+	calls: number;
+	answered: number;
+}
+
 export interface EmulatorStats {
 	total: number;
 	/** Requests seen per `provider/model`, faults included. */
@@ -56,6 +62,7 @@ export class ProviderEmulator {
 	private state: ScenarioState;
 	private readonly random: () => number;
 	private counts = new Map<string, number>();
+	private prompts = new Map<string, PromptCount>();
 	private total = 0;
 	private inFlight = 0;
 	private maxInFlight = 0;
@@ -132,8 +139,17 @@ export class ProviderEmulator {
 		return sum;
 	}
 
+	/**
+	 * Requests and full answers per prompt text, so a test can tell which items were called
+	 * again (the prompt is the last user message, or all of them joined).
+	 */
+	promptCounts(): Map<string, PromptCount> {
+		return new Map([...this.prompts].map(([prompt, count]) => [prompt, { ...count }]));
+	}
+
 	resetCounts(): void {
 		this.counts.clear();
+		this.prompts.clear();
 		this.total = 0;
 		this.maxInFlight = this.inFlight;
 	}
@@ -167,6 +183,9 @@ export class ProviderEmulator {
 		const key = `${call.provider}/${call.model}`;
 		this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
 		this.total++;
+		const promptCount = this.prompts.get(call.promptText) ?? { calls: 0, answered: 0 };
+		promptCount.calls++;
+		this.prompts.set(call.promptText, promptCount);
 		// A call is open until its response ends or its connection closes (hangs, drops).
 		this.inFlight++;
 		this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -210,6 +229,8 @@ export class ProviderEmulator {
 			output: Math.max(1, Math.ceil(text.length / 4)),
 		};
 		const response = successResponse(call.provider, call.model, text, finish, usage, requestId);
+		// Counted once the last byte is handed to the socket: an answer the client could have read.
+		res.once('finish', () => promptCount.answered++);
 		if (call.provider === 'ollama' && call.ollamaStream) {
 			// Ollama streams NDJSON unless stream:false; one final chunk is a faithful short stream.
 			res.writeHead(200, { 'content-type': 'application/x-ndjson' });

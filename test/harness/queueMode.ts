@@ -18,6 +18,8 @@ export interface QueueModeOptions {
 	workers?: number;
 	/** Jobs each worker runs at once (`n8n worker --concurrency`). */
 	concurrency?: number;
+	/** Extra settings for every process, main and workers (queue timings, ...). */
+	env?: Record<string, string>;
 }
 
 export class N8nWorker {
@@ -56,6 +58,11 @@ export class N8nWorker {
 		return this.logs().includes(`Worker started execution ${executionId} `);
 	}
 
+	/** Stops the worker; SIGKILL simulates a crash (its jobs are left running in the queue). */
+	async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		await this.process.stop(signal);
+	}
+
 	async dispose(): Promise<void> {
 		await this.process.stop();
 		if (!process.env.KEEP_N8N_FOLDER) rmSync(this.userFolder, { recursive: true, force: true });
@@ -82,6 +89,7 @@ export class QueueMode {
 			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
 			QUEUE_BULL_REDIS_PORT: String(redis.port),
 			N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
+			...options.env,
 		};
 		let main: N8n;
 		try {
