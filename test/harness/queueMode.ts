@@ -99,7 +99,9 @@ export class QueueMode {
 			await Promise.all([redis.stop(), postgres.stop()]);
 			throw error;
 		}
-		const cluster = new QueueMode(redis, postgres, main, sharedEnv, options.concurrency ?? 10);
+		// Workers build the links of waiting executions ($execution.resumeUrl): the main's address.
+		const workerEnv = { ...sharedEnv, N8N_WEBHOOK_URL: `${main.baseUrl}/` };
+		const cluster = new QueueMode(redis, postgres, main, workerEnv, options.concurrency ?? 10);
 		try {
 			for (let i = 0; i < (options.workers ?? 2); i++) await cluster.addWorker();
 		} catch (error) {
