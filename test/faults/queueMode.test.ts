@@ -400,8 +400,13 @@ describe('faults in n8n queue mode', () => {
 			const { link } = reviews.get(ticket)!;
 			const first = await postForm(link, decide(ticket));
 			assert.equal(first.status, 200, `${ticket}: ${first.text}`);
+			// Refused: 409 from the node or n8n, or a 500 from n8n when it lands while n8n is
+			// resuming the execution. It resumes nothing, as the branches checked below show.
 			const second = await postForm(link, { decision_0: 'approve', name: 'Late' });
-			assert.equal(second.status, 409, `${ticket}: a second decision`);
+			assert.ok(
+				[409, 500].includes(second.status),
+				`${ticket}: a second decision: ${second.status}`,
+			);
 		}
 		for (const ticket of tickets) {
 			const { executionId, link } = reviews.get(ticket)!;
