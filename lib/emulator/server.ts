@@ -25,6 +25,12 @@ export interface EmulatorOptions {
 	random?: () => number;
 }
 
+/** What one prompt got: requests received, and successful answers sent in full. */
+export interface PromptCount {
+	calls: number;
+	answered: number;
+}
+
 export interface EmulatorStats {
 	total: number;
 	/** Requests seen per `provider/model`, faults included. */
@@ -87,6 +93,7 @@ export class ProviderEmulator {
 	private readonly random: () => number;
 	private counts = new Map<string, number>();
 	private answerCounts = new Map<string, number>();
+	private prompts = new Map<string, PromptCount>();
 	private total = 0;
 	private inFlight = 0;
 	private maxInFlight = 0;
@@ -183,10 +190,19 @@ export class ProviderEmulator {
 		return provider ? this.log.filter((c) => c.provider === provider) : [...this.log];
 	}
 
+	/**
+	 * Requests and full answers per prompt text, so a test can tell which items were called
+	 * again (the prompt is the last user message, or all of them joined).
+	 */
+	promptCounts(): Map<string, PromptCount> {
+		return new Map([...this.prompts].map(([prompt, count]) => [prompt, { ...count }]));
+	}
+
 	resetCounts(): void {
 		this.log = [];
 		this.counts.clear();
 		this.answerCounts.clear();
+		this.prompts.clear();
 		this.total = 0;
 		this.maxInFlight = this.inFlight;
 	}
@@ -230,6 +246,9 @@ export class ProviderEmulator {
 			turn: call.conversation.shape.turn,
 		});
 		if (this.log.length > MAX_RECEIVED) this.log.shift();
+		const promptCount = this.prompts.get(call.promptText) ?? { calls: 0, answered: 0 };
+		promptCount.calls++;
+		this.prompts.set(call.promptText, promptCount);
 		// A call is open until its response ends or its connection closes (hangs, drops).
 		this.inFlight++;
 		this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -315,6 +334,8 @@ export class ProviderEmulator {
 			requestId,
 			toolCalls,
 		);
+		// Counted once the last byte is handed to the socket: an answer the client could have read.
+		res.once('finish', () => promptCount.answered++);
 		if (verdict.fault === 'drop_mid_body') {
 			const payload = Buffer.from(JSON.stringify(response.body));
 			res.writeHead(200, {

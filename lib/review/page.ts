@@ -143,6 +143,8 @@ export function renderReviewPage(
 	nonce: string,
 	values: FormValues = {},
 	problems: string[] = [],
+	/** Sent back with the decision, so that it can only decide the wait this page was made for. */
+	waitId = '',
 ): string {
 	const single = items.length === 1;
 	const sections = items
@@ -188,7 +190,7 @@ ${settings.closesAt ? `<p class="muted">This review closes at ${escapeHtml(setti
 		: '';
 	return layout(
 		items[0]?.title || 'Review needed',
-		`${problemBox}<form method="post" action="${escapeHtml(action)}">${sections}${reviewer}</form>`,
+		`${problemBox}<form method="post" action="${escapeHtml(action)}">${waitId ? `<input type="hidden" name="wait" value="${escapeHtml(waitId)}">` : ''}${sections}${reviewer}</form>`,
 		nonce,
 		ENHANCE,
 	);

@@ -12,7 +12,7 @@ import type {
 import { NodeConnectionTypes, NodeOperationError, WAIT_INDEFINITELY } from 'n8n-workflow';
 
 import { MAX_BODY_BYTES, parseReview } from '../../lib/review/decision';
-import { claimDecision } from '../../lib/review/decisionClaims';
+import { claimDecision, waitId } from '../../lib/review/decisionClaims';
 import type { Wait } from '../../lib/review/decisionClaims';
 import type {
 	RequiredField,
@@ -224,9 +224,11 @@ export class HumanReview implements INodeType {
 		const reviews = pending.map((p) => p.review);
 		// The signed link itself, so the form posts back with its signature.
 		const action = req.originalUrl;
+		const wait = waitOf(this);
+		const thisWait = waitId(wait);
 
 		if (req.method !== 'POST') {
-			send(200, renderReviewPage(reviews, settings, action, nonce));
+			send(200, renderReviewPage(reviews, settings, action, nonce, {}, [], thisWait));
 			return { noWebhookResponse: true };
 		}
 		if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
@@ -241,17 +243,32 @@ export class HumanReview implements INodeType {
 			return { noWebhookResponse: true };
 		}
 		const body = this.getBodyData();
+		// A page from an earlier wait of this execution, whose wait is over: its decision is not
+		// one on the review waiting now. Posts without the field (scripts) decide the current wait.
+		const postedWait = body && typeof body === 'object' ? body.wait : undefined;
+		if (typeof postedWait === 'string' && postedWait !== thisWait) {
+			send(409, renderAlreadyDecidedPage(nonce));
+			return { noWebhookResponse: true };
+		}
 		const parsed = parseReview(body && typeof body === 'object' ? body : {}, reviews, settings);
 		if (!parsed.ok) {
 			send(
 				parsed.status,
-				renderReviewPage(reviews, settings, action, nonce, parsed.values, parsed.problems),
+				renderReviewPage(
+					reviews,
+					settings,
+					action,
+					nonce,
+					parsed.values,
+					parsed.problems,
+					thisWait,
+				),
 			);
 			return { noWebhookResponse: true };
 		}
 
 		const { store, problem } = await claimStore(this);
-		const claim = await claimDecision(waitOf(this), store);
+		const claim = await claimDecision(wait, store);
 		const storeProblem = problem ?? claim.storeProblem;
 		if (storeProblem) {
 			this.logger.warn(

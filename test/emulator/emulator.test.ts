@@ -356,6 +356,31 @@ describe('control', () => {
 		assert.equal((await anthropic()).status, 200);
 	});
 
+	it('counts requests and full answers per prompt, so a test can tell which items were called again', async () => {
+		ctx.emulator.loadScenario({
+			rules: [{ provider: 'anthropic', fault: 'overloaded', times: 1 }],
+		});
+		ctx.emulator.resetCounts();
+		const ask = (content: string) =>
+			call(
+				'/v1/messages',
+				{ model: MODELS.anthropic, max_tokens: 10, messages: [{ role: 'user', content }] },
+				{ 'x-api-key': 'k' },
+			);
+		assert.equal((await ask('item A')).status, 529);
+		assert.equal((await ask('item A')).status, 200);
+		assert.equal((await ask('item B')).status, 200);
+		const counts = Object.fromEntries(
+			[...ctx.emulator.promptCounts()].map(([prompt, count]) => [prompt.trim(), count]),
+		);
+		assert.deepEqual(counts, {
+			'item A': { calls: 2, answered: 1 },
+			'item B': { calls: 1, answered: 1 },
+		});
+		ctx.emulator.resetCounts();
+		assert.equal(ctx.emulator.promptCounts().size, 0);
+	});
+
 	it('rejects a bad scenario naming the field', async () => {
 		const response = await fetch(`${ctx.emulator.baseUrl}/_emulator/scenario`, {
 			method: 'PUT',

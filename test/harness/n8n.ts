@@ -172,12 +172,12 @@ export class N8n {
 	}
 
 	/** The internal REST API, as the editor calls it (cookie auth). Returns `data`. */
-	async rest<T>(method: string, path: string, body?: unknown): Promise<T> {
+	async rest<T>(method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<T> {
 		const response = await fetch(`${this.baseUrl}${path}`, {
 			method,
 			headers: { 'content-type': 'application/json', cookie: this.cookie, 'browser-id': 'tests' },
 			body: body === undefined ? undefined : JSON.stringify(body),
-			signal: AbortSignal.timeout(60_000),
+			signal: AbortSignal.timeout(timeoutMs),
 		});
 		const text = await response.text();
 		if (!response.ok)
@@ -329,6 +329,22 @@ export class N8n {
 		}
 	}
 
+	/** Waits (bounded) until n8n answers ready again, e.g. once its database is back. */
+	async waitUntilReady(timeoutMs = 120_000): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const status = await fetch(`${this.baseUrl}/healthz/readiness`, {
+				signal: AbortSignal.timeout(5_000),
+			}).then(
+				(r) => r.status,
+				() => 0,
+			);
+			if (status === 200) return;
+			if (Date.now() > deadline) throw new Error(`n8n not ready within ${timeoutMs} ms`);
+			await sleep(250);
+		}
+	}
+
 	/** n8n's log. Lines that are only stack frames are kept; the runtime's own path is shortened. */
 	logs(): string {
 		return this.logText.split(runtimeDir()).join('<n8n>');
@@ -409,7 +425,8 @@ export class N8nProcess {
 	/** SIGTERM (or the given signal; SIGKILL simulates a crash), SIGKILL after 20 s. */
 	async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 		const child = this.child;
-		if (child.exitCode !== null) return;
+		// Gone already: exited, or killed by a signal (then exitCode stays null).
+		if (child.exitCode !== null || child.signalCode !== null) return;
 		const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 		child.kill(signal);
 		const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);

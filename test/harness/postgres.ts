@@ -47,9 +47,10 @@ export class PostgresServer {
 	readonly database = 'postgres';
 	private log = '';
 
+	private child: ChildProcess | undefined;
+
 	private constructor(
 		private readonly folder: string,
-		private readonly child: ChildProcess,
 		readonly port: number,
 	) {}
 
@@ -84,16 +85,28 @@ export class PostgresServer {
 			);
 		}
 		const port = await freePort();
+		const server = new PostgresServer(folder, port);
+		try {
+			await server.launch();
+		} catch (error) {
+			rmSync(folder, { recursive: true, force: true });
+			throw error;
+		}
+		return server;
+	}
+
+	/** Runs the postmaster on the cluster and waits until it accepts connections. */
+	private async launch(): Promise<void> {
 		// A test database: durability is traded for speed.
 		const [postgres, args] = asServerUser(binary('postgres'), [
 			'-D',
-			data,
+			join(this.folder, 'data'),
 			'-p',
-			String(port),
+			String(this.port),
 			'-h',
 			'127.0.0.1',
 			'-k',
-			sockets,
+			join(this.folder, 'sockets'),
 			'-c',
 			'fsync=off',
 			'-c',
@@ -104,21 +117,20 @@ export class PostgresServer {
 			'max_connections=200',
 		]);
 		const child = spawn(postgres, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-		const server = new PostgresServer(folder, child, port);
-		const capture = (chunk: Buffer) => (server.log += chunk.toString('utf8'));
+		this.child = child;
+		const from = this.log.length;
+		const capture = (chunk: Buffer) => (this.log += chunk.toString('utf8'));
 		child.stdout?.on('data', capture);
 		child.stderr?.on('data', capture);
 		const deadline = Date.now() + 20_000;
 		while (Date.now() < deadline) {
-			if (child.exitCode !== null) {
-				rmSync(folder, { recursive: true, force: true });
-				throw new Error(`postgres exited with ${child.exitCode}:\n${server.log.slice(-2000)}`);
-			}
-			if (server.log.includes('ready to accept connections')) return server;
+			if (child.exitCode !== null)
+				throw new Error(`postgres exited with ${child.exitCode}:\n${this.log.slice(-2000)}`);
+			if (this.log.includes('ready to accept connections', from)) return;
 			await new Promise((r) => setTimeout(r, 50));
 		}
-		await server.stop();
-		throw new Error(`postgres did not start within 20 s:\n${server.log.slice(-2000)}`);
+		await this.shutDown('SIGINT');
+		throw new Error(`postgres did not start within 20 s:\n${this.log.slice(-2000)}`);
 	}
 
 	/** n8n's settings for this database. */
@@ -133,20 +145,44 @@ export class PostgresServer {
 		};
 	}
 
+	/**
+	 * Stops the server and starts it again on the same data and port, as an operator's restart
+	 * (SIGINT, PostgreSQL's "fast" shutdown: sessions are cut off) or after a crash (SIGQUIT,
+	 * "immediate": no shutdown checkpoint, crash recovery on start). Clients lose their
+	 * connections either way. `whileDown` runs while nothing listens on the port.
+	 */
+	async restart(
+		signal: 'SIGINT' | 'SIGQUIT' = 'SIGINT',
+		whileDown?: () => Promise<void>,
+	): Promise<void> {
+		await this.shutDown(signal);
+		await whileDown?.();
+		await this.launch();
+	}
+
 	async stop(): Promise<void> {
+		await this.shutDown('SIGINT');
+		rmSync(this.folder, { recursive: true, force: true });
+	}
+
+	private async shutDown(signal: NodeJS.Signals): Promise<void> {
 		// runuser does not pass signals on, so the postmaster is signalled by its own pid.
 		const pid = postmasterPid(this.folder);
 		if (pid !== undefined) {
 			try {
-				process.kill(pid, 'SIGINT'); // "fast" shutdown
+				process.kill(pid, signal);
 				for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
 				if (alive(pid)) process.kill(pid, 'SIGKILL');
 			} catch {
 				// already gone
 			}
 		}
-		if (this.child.exitCode === null) this.child.kill('SIGKILL');
-		rmSync(this.folder, { recursive: true, force: true });
+		const child = this.child;
+		if (child && child.exitCode === null && child.signalCode === null) {
+			const exited = new Promise((r) => child.once('exit', r));
+			child.kill('SIGKILL');
+			await exited;
+		}
 	}
 }
 

@@ -18,6 +18,8 @@ export interface QueueModeOptions {
 	workers?: number;
 	/** Jobs each worker runs at once (`n8n worker --concurrency`). */
 	concurrency?: number;
+	/** Extra settings for every process, main and workers (queue timings, ...). */
+	env?: Record<string, string>;
 }
 
 export class N8nWorker {
@@ -56,6 +58,11 @@ export class N8nWorker {
 		return this.logs().includes(`Worker started execution ${executionId} `);
 	}
 
+	/** Stops the worker; SIGKILL simulates a crash (its jobs are left running in the queue). */
+	async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		await this.process.stop(signal);
+	}
+
 	async dispose(): Promise<void> {
 		await this.process.stop();
 		if (!process.env.KEEP_N8N_FOLDER) rmSync(this.userFolder, { recursive: true, force: true });
@@ -82,6 +89,7 @@ export class QueueMode {
 			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
 			QUEUE_BULL_REDIS_PORT: String(redis.port),
 			N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
+			...options.env,
 		};
 		let main: N8n;
 		try {
@@ -91,7 +99,9 @@ export class QueueMode {
 			await Promise.all([redis.stop(), postgres.stop()]);
 			throw error;
 		}
-		const cluster = new QueueMode(redis, postgres, main, sharedEnv, options.concurrency ?? 10);
+		// Workers build the links of waiting executions ($execution.resumeUrl): the main's address.
+		const workerEnv = { ...sharedEnv, N8N_WEBHOOK_URL: `${main.baseUrl}/` };
+		const cluster = new QueueMode(redis, postgres, main, workerEnv, options.concurrency ?? 10);
 		try {
 			for (let i = 0; i < (options.workers ?? 2); i++) await cluster.addWorker();
 		} catch (error) {

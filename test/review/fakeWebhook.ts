@@ -22,6 +22,8 @@ export interface ReviewPost {
 	executionId: string;
 	node: string;
 	runIndex: number;
+	/** POST (a decision) unless told otherwise; GET shows the page. */
+	method?: 'GET' | 'POST';
 	items?: IDataObject[];
 	body?: IDataObject;
 	options?: IDataObject;
@@ -77,7 +79,7 @@ export function fakeWebhook(post: ReviewPost): {
 			throw new Error(`the fake webhook cannot evaluate ${expression}`);
 		},
 		getRequestObject: () => ({
-			method: 'POST',
+			method: post.method ?? 'POST',
 			headers: { 'content-length': '40' },
 			originalUrl: `/webhook-waiting/${post.executionId}?signature=abc`,
 		}),
