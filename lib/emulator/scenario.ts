@@ -137,7 +137,7 @@ function checkNumber(value: unknown, field: string, min: number, max = Infinity)
 	}
 }
 
-/** Validates a parsed scenario and returns it typed; names the offending field. */
+/** Checks a scripted conversation: each turn has tool calls, a reply or both. */
 function checkTurns(turns: unknown, field: string): void {
 	if (turns === undefined) return;
 	if (!Array.isArray(turns)) throw new ScenarioError(field, 'must be a list');
@@ -166,6 +166,7 @@ function checkTurns(turns: unknown, field: string): void {
 	});
 }
 
+/** Validates a parsed scenario and returns it typed; names the offending field. */
 export function parseScenario(input: unknown): Scenario {
 	if (!input || typeof input !== 'object' || Array.isArray(input)) {
 		throw new ScenarioError('(root)', 'must be a JSON object');

@@ -334,8 +334,9 @@ export class ProviderEmulator {
 			requestId,
 			toolCalls,
 		);
-		// Counted once the last byte is handed to the socket: an answer the client could have read.
-		res.once('finish', () => promptCount.answered++);
+		// A usable answer counts once its last byte is handed to the socket: one the client could read.
+		if (verdict.fault === 'ok' || verdict.fault === 'slow_drip')
+			res.once('finish', () => promptCount.answered++);
 		if (verdict.fault === 'drop_mid_body') {
 			const payload = Buffer.from(JSON.stringify(response.body));
 			res.writeHead(200, {

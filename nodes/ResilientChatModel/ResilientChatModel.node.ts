@@ -9,18 +9,18 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { CircuitBreaker, DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
+import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, TaskResult } from '../../lib/engine/types';
 import { providerOf } from '../../lib/providers/registry';
 import { StoreGuard } from '../../lib/state/storeTrouble';
 import type { StateStore } from '../../lib/state/types';
-import { fieldLabel, readChainConfig } from '../ResilientLlm/chainConfig';
+import { breakerPolicyOf, fieldLabel, readChainConfig } from '../ResilientLlm/chainConfig';
 import { listModels } from '../ResilientLlm/modelSearch';
 // The extension keeps tsx from resolving `ResilientLlm.node` to the codex file beside it.
 import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
-import { openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+import { countersOf, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
 import { ChainChatModel } from './chatModel';
 import { OPTION_DEFAULTS, properties } from './description';
 
@@ -47,19 +47,6 @@ export function callSummary(result: TaskResult): IDataObject {
 		costUsd: result.costUsd,
 		...(result.drill ? { drill: result.drill } : {}),
 		...(result.degraded ? { degraded: result.degraded } : {}),
-	};
-}
-
-/** The circuit breaker's policy from the node's options, defaults already filled in. */
-function breakerPolicy(options: IDataObject) {
-	const cooldownMs = Math.max(1, Number(options.breakerCooldownSeconds)) * 1000;
-	return {
-		...DEFAULT_BREAKER_POLICY,
-		failureThreshold: Math.max(1, Number(options.breakerThreshold)),
-		openMs: cooldownMs,
-		longOpenMs: cooldownMs * 10,
-		failureRate: Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent))) / 100,
-		rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds)) * 1000,
 	};
 }
 
@@ -122,20 +109,25 @@ export class ResilientChatModel implements INodeType {
 				);
 			}
 		}
-		// Counters for the Resilience Alert trigger: best effort, never in the way of a call.
-		let metrics = store;
-		if (!metrics && !storeProblem && options.recordMetrics !== false) {
-			metrics = await openStateStore(shared, storeKind).catch((error: Error) => {
-				this.logger.warn('Resilient Chat Model: no state store for alert counters', {
-					node: node.name,
-					error: error.message,
+		// Counters for the Resilience Alert trigger: best effort, never in the way of a call;
+		// counted in memory and written once a second for the whole process.
+		let metricsStore: StateStore | undefined;
+		if (options.recordMetrics !== false) {
+			metricsStore = store;
+			if (!metricsStore && !storeProblem) {
+				metricsStore = await openStateStore(shared, storeKind).catch((error: Error) => {
+					this.logger.warn('Resilient Chat Model: no state store for alert counters', {
+						node: node.name,
+						error: error.message,
+					});
+					return undefined;
 				});
-				return undefined;
-			});
+			}
 		}
+		const metrics = metricsStore ? countersOf(metricsStore, this.logger) : undefined;
 		const breaker =
 			store && options.circuitBreaker
-				? new CircuitBreaker(store, breakerPolicy(options), undefined, guard)
+				? new CircuitBreaker(store, breakerPolicyOf(options), undefined, guard)
 				: undefined;
 		const chain = buildChain(this, config, itemIndex, breaker);
 		// n8n provides the SDK (from its own modules); loaded on first use, so that the node's
@@ -147,18 +139,12 @@ export class ResilientChatModel implements INodeType {
 		const pendingSummaries: IDataObject[] = [];
 		const onResult = async (result: TaskResult) => {
 			pendingSummaries.push(callSummary(result));
-			await metrics
-				?.countTask(workflowId, {
-					tier: result.tier,
-					escalated: result.outcome === 'needs_human',
-					costUsd: result.costUsd,
-					workflowName: workflow.name,
-				})
-				.catch((error: Error) =>
-					this.logger.warn('Resilient Chat Model: could not record alert counters', {
-						error: error.message,
-					}),
-				);
+			void metrics?.countTask(workflowId, {
+				tier: result.tier,
+				escalated: result.outcome === 'needs_human',
+				costUsd: result.costUsd,
+				workflowName: workflow.name,
+			});
 			this.logger.info('Resilient Chat Model call', {
 				workflowId,
 				executionId,

@@ -10,7 +10,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { CircuitBreaker, DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
+import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, Task, TaskResult } from '../../lib/engine/types';
@@ -19,7 +19,7 @@ import { StoreGuard } from '../../lib/state/storeTrouble';
 import { StateStoreUnavailableError } from '../../lib/state/types';
 import type { StateStore } from '../../lib/state/types';
 import { providerOf } from '../../lib/providers/registry';
-import { fieldLabel, readChainConfig, readTask } from './chainConfig';
+import { breakerPolicyOf, fieldLabel, readChainConfig, readTask } from './chainConfig';
 import { properties } from './description';
 import { listModels } from './modelSearch';
 import { countersOf, openStateStore, redisCredentialTest } from './stateStores';
@@ -214,23 +214,7 @@ export class ResilientLlm implements INodeType {
 		const metrics = metricsStore ? countersOf(metricsStore, this.logger) : undefined;
 		const breaker =
 			store && breakerOn
-				? new CircuitBreaker(
-						store,
-						{
-							...DEFAULT_BREAKER_POLICY,
-							failureThreshold: Math.max(
-								1,
-								Number(options.breakerThreshold ?? DEFAULT_BREAKER_POLICY.failureThreshold),
-							),
-							openMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 1000,
-							longOpenMs: Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 10_000,
-							failureRate:
-								Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent ?? 50))) / 100,
-							rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds ?? 60)) * 1000,
-						},
-						undefined,
-						guard,
-					)
+				? new CircuitBreaker(store, breakerPolicyOf(options), undefined, guard)
 				: undefined;
 
 		// Every item's parameters are checked before any provider is called.

@@ -5,7 +5,9 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
 import type { ChainConfig, ProviderName, Task, TierConfig } from '../../lib/engine/types';
+import type { BreakerPolicy } from '../../lib/state/types';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
 
 /** The engine's field paths, in the words of the node's UI. */
@@ -210,5 +212,24 @@ export async function readChainConfig(
 				: {}),
 		},
 		drill: (options.drill as ChainConfig['drill']) ?? 'off',
+	};
+}
+
+/**
+ * The circuit breaker's policy from a node's options (Resilient LLM and Resilient Chat
+ * Model); an option left unset takes the engine's default.
+ */
+export function breakerPolicyOf(options: IDataObject): BreakerPolicy {
+	const cooldownMs = Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 1000;
+	return {
+		...DEFAULT_BREAKER_POLICY,
+		failureThreshold: Math.max(
+			1,
+			Number(options.breakerThreshold ?? DEFAULT_BREAKER_POLICY.failureThreshold),
+		),
+		openMs: cooldownMs,
+		longOpenMs: cooldownMs * 10,
+		failureRate: Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent ?? 50))) / 100,
+		rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds ?? 60)) * 1000,
 	};
 }

@@ -9,9 +9,9 @@ import { mkdtempSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 
-import type { ISupplyDataFunctions } from 'n8n-workflow';
+import type { IDataObject, ISupplyDataFunctions } from 'n8n-workflow';
 
 import type { FunctionTool, Message } from '@n8n/ai-node-sdk';
 
@@ -25,6 +25,7 @@ import {
 import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chatModel';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
+import { closeStateStores, flushCounters } from '../../nodes/ResilientLlm/stateStores';
 import { ensureRuntime } from '../harness/runtime';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
@@ -312,7 +313,10 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 		HumanMessage: new (text: string) => unknown;
 	};
 
-	it('each call: in the panel with tier, attempts, latency, tokens and cost; one log line; counted for alerts', async () => {
+	after(closeStateStores);
+
+	/** One agent-style call through the supplied model, Anthropic down, OpenAI up. */
+	async function callOnce(options: IDataObject) {
 		emulator.loadScenario({
 			apiKeys: KEYS,
 			rules: [{ provider: 'anthropic', fault: 'overloaded' }],
@@ -330,7 +334,7 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 			parameters: {
 				chain: { tiers: [tier('anthropic'), tier('openai')] },
 				criticality: 'standard',
-				options: { initialBackoffMs: 5, circuitBreaker: false, recordMetrics: true },
+				options: { initialBackoffMs: 5, ...options },
 			},
 			credentials: {
 				resilientLlmAnthropicApi: { apiKey: KEYS.anthropic, baseUrl: emulator.urls.anthropic },
@@ -357,6 +361,24 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 		)) as { response: { invoke(messages: unknown[]): Promise<{ text: string }> } };
 		const reply = await supplied.response.invoke([new lc.HumanMessage('Say hello.')]);
 		assert.equal(reply.text, `Emulated answer from openai/${MODELS.openai}.`);
+		// Alert counters are written once a second; written now, for the assertions.
+		await flushCounters();
+		const counted = async () => {
+			const reader = new SqliteStateStore(join(storagePath, 'state.sqlite'));
+			try {
+				return (await reader.readCounters(started - 60_000, Date.now() + 60_000)).get('wf-1');
+			} finally {
+				await reader.close();
+			}
+		};
+		return { inputs, outputs, logs, counted };
+	}
+
+	it('each call: in the panel with tier, attempts, latency, tokens and cost; one log line; counted for alerts', async () => {
+		const { inputs, outputs, logs, counted } = await callOnce({
+			circuitBreaker: false,
+			recordMetrics: true,
+		});
 
 		const panel = outputs as Array<
 			Array<Array<{ json: { resilience?: Record<string, unknown> } }>>
@@ -388,17 +410,15 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 			{ tier: 2, provider: 'openai', outcome: 'answered' },
 		);
 
-		const store = new SqliteStateStore(join(storagePath, 'state.sqlite'));
-		try {
-			const counters = (await store.readCounters(started - 60_000, Date.now() + 60_000)).get(
-				'wf-1',
-			);
-			assert.deepEqual(
-				[counters?.tasks, counters?.answeredByTier, counters?.escalated],
-				[1, [0, 1, 0, 0], 0],
-			);
-		} finally {
-			await store.close();
-		}
+		const counters = await counted();
+		assert.deepEqual(
+			[counters?.tasks, counters?.answeredByTier, counters?.escalated],
+			[1, [0, 1, 0, 0], 0],
+		);
+	});
+
+	it('Record Metrics for Alerts off: the call is not counted, though the circuit breaker uses the store', async () => {
+		const { counted } = await callOnce({ circuitBreaker: true, recordMetrics: false });
+		assert.equal(await counted(), undefined);
 	});
 });
