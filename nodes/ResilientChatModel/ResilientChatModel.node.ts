@@ -18,9 +18,10 @@ import { StoreGuard } from '../../lib/state/storeTrouble';
 import type { StateStore } from '../../lib/state/types';
 import { breakerPolicyOf, fieldLabel, readChainConfig } from '../ResilientLlm/chainConfig';
 import { listModels } from '../ResilientLlm/modelSearch';
+import { taskLogFields } from '../ResilientLlm/taskLog';
 // The extension keeps tsx from resolving `ResilientLlm.node` to the codex file beside it.
 import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
-import { countersOf, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+import { alertCountersFor, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
 import { ChainChatModel } from './chatModel';
 import { OPTION_DEFAULTS, properties } from './description';
 
@@ -109,22 +110,19 @@ export class ResilientChatModel implements INodeType {
 				);
 			}
 		}
-		// Counters for the Resilience Alert trigger: best effort, never in the way of a call;
-		// counted in memory and written once a second for the whole process.
-		let metricsStore: StateStore | undefined;
-		if (options.recordMetrics !== false) {
-			metricsStore = store;
-			if (!metricsStore && !storeProblem) {
-				metricsStore = await openStateStore(shared, storeKind).catch((error: Error) => {
-					this.logger.warn('Resilient Chat Model: no state store for alert counters', {
-						node: node.name,
-						error: error.message,
-					});
-					return undefined;
-				});
-			}
-		}
-		const metrics = metricsStore ? countersOf(metricsStore, this.logger) : undefined;
+		// Counters for the Resilience Alert trigger: summed in memory, written once a second.
+		const metrics = await alertCountersFor(
+			shared,
+			{
+				label: 'Resilient Chat Model',
+				name: node.name,
+				recordMetrics: options.recordMetrics !== false,
+				kind: storeKind,
+				store,
+				storeProblem,
+			},
+			this.logger,
+		);
 		const breaker =
 			store && options.circuitBreaker
 				? new CircuitBreaker(store, breakerPolicyOf(options), undefined, guard)
@@ -149,25 +147,8 @@ export class ResilientChatModel implements INodeType {
 				workflowId,
 				executionId,
 				node: node.name,
-				outcome: result.outcome,
-				reason: result.reason,
-				tier: result.tier,
-				provider: result.provider,
-				model: result.model,
-				latencyMs: result.latencyMs,
-				tiers: result.tiers.map((t) => ({
-					tier: t.tier,
-					model: t.model,
-					latencyMs: t.latencyMs,
-					costUsd: t.costUsd,
-				})),
-				failures: result.attempts
-					.filter((a) => a.status === 'failed')
-					.map((a) => ({ tier: a.tier, class: a.errorClass, status: a.httpStatus })),
-				tokens: result.usage,
-				costUsd: result.costUsd,
+				...taskLogFields(result),
 				toolCalls: result.toolCalls?.length ?? 0,
-				drill: result.drill,
 				...(storeProblem
 					? { degraded: 'no shared state' }
 					: result.degraded

@@ -21,8 +21,9 @@ import type { StateStore } from '../../lib/state/types';
 import { providerOf } from '../../lib/providers/registry';
 import { breakerPolicyOf, fieldLabel, readChainConfig, readTask } from './chainConfig';
 import { properties } from './description';
+import { taskLogFields } from './taskLog';
 import { listModels } from './modelSearch';
-import { countersOf, openStateStore, redisCredentialTest } from './stateStores';
+import { alertCountersFor, openStateStore, redisCredentialTest } from './stateStores';
 
 /**
  * What goes on every item as `resilience`: which tier answered, why, how long, what it cost;
@@ -193,25 +194,19 @@ export class ResilientLlm implements INodeType {
 				}
 			}
 		}
-		// Counters for the Resilience Alert trigger: best effort, never in the way of an item;
-		// counted in memory and written once a second for the whole process.
-		let metricsStore: StateStore | undefined;
-		if (options.recordMetrics !== false) {
-			metricsStore = store;
-			if (!metricsStore && !storeProblem) {
-				metricsStore = await openStateStore(
-					this,
-					options.stateStore === 'redis' ? 'redis' : 'embedded',
-				).catch((error: Error) => {
-					this.logger.warn('Resilient LLM: no state store for alert counters', {
-						node: node.name,
-						error: error.message,
-					});
-					return undefined;
-				});
-			}
-		}
-		const metrics = metricsStore ? countersOf(metricsStore, this.logger) : undefined;
+		// Counters for the Resilience Alert trigger: summed in memory, written once a second.
+		const metrics = await alertCountersFor(
+			this,
+			{
+				label: 'Resilient LLM',
+				name: node.name,
+				recordMetrics: options.recordMetrics !== false,
+				kind: options.stateStore === 'redis' ? 'redis' : 'embedded',
+				store,
+				storeProblem,
+			},
+			this.logger,
+		);
 		const breaker =
 			store && breakerOn
 				? new CircuitBreaker(store, breakerPolicyOf(options), undefined, guard)
@@ -350,24 +345,7 @@ export class ResilientLlm implements INodeType {
 					executionId,
 					node: node.name,
 					itemIndex: index,
-					outcome: result.outcome,
-					reason: result.reason,
-					tier: result.tier,
-					provider: result.provider,
-					model: result.model,
-					latencyMs: result.latencyMs,
-					tiers: result.tiers.map((t) => ({
-						tier: t.tier,
-						model: t.model,
-						latencyMs: t.latencyMs,
-						costUsd: t.costUsd,
-					})),
-					failures: result.attempts
-						.filter((a) => a.status === 'failed')
-						.map((a) => ({ tier: a.tier, class: a.errorClass, status: a.httpStatus })),
-					tokens: result.usage,
-					costUsd: result.costUsd,
-					drill: result.drill,
+					...taskLogFields(result),
 					...(cached ? { cached: true } : {}),
 					...(storeProblem ? { degraded: 'no shared state' } : degraded ? { degraded } : {}),
 				});

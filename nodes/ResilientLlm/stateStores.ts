@@ -169,6 +169,38 @@ export function countersOf(store: StateStore, logger?: Warn): CounterBuffer {
 }
 
 /**
+ * Where a node counts its tasks for the Resilience Alert: nowhere with Record Metrics for
+ * Alerts off; else the store the node already opened, or the one its options name. Best
+ * effort, never in the way of an item: a store that cannot be opened is logged and nothing
+ * is counted.
+ */
+export async function alertCountersFor(
+	ctx: StoreContext,
+	node: {
+		label: string;
+		name: string;
+		recordMetrics: boolean;
+		kind: 'embedded' | 'redis';
+		store?: StateStore;
+		storeProblem?: string;
+	},
+	logger: Warn,
+): Promise<CounterBuffer | undefined> {
+	if (!node.recordMetrics) return undefined;
+	let store = node.store;
+	if (!store && !node.storeProblem) {
+		store = await openStateStore(ctx, node.kind).catch((error: Error) => {
+			logger.warn(`${node.label}: no state store for alert counters`, {
+				node: node.name,
+				error: error.message,
+			});
+			return undefined;
+		});
+	}
+	return store ? countersOf(store, logger) : undefined;
+}
+
+/**
  * RESILIENT_LLM_COUNTER_FLUSH_MS: how often alert counters are written (milliseconds); once
  * a second unless set.
  */
