@@ -254,6 +254,7 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 		await editor.setText('attempts', '2', 0, chain);
 		await editor.addFixedCollectionEntry('Add Tier');
 		await editor.selectOption('provider', 'OpenAI', 1, chain);
+		await editor.pickFromList('model', MODELS.openai, 1, chain);
 		await editor.setText('attempts', '1', 1, chain);
 		await editor.setText('timeoutSeconds', '20', 1, chain);
 		assert.deepEqual(
@@ -269,6 +270,11 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 		await editor.setSwitch('circuitBreaker', true);
 		await editor.closeNode();
 		assert.equal(await editor.edge('Resilient Chat Model', 'AI Agent').count(), 1);
+		// Both tiers have a model from the list: the node shows no issue.
+		assert.deepEqual(await editor.nodesWithIssues(), []);
+		// The canvas as the README shows it: the agent with Resilient Chat Model as its model.
+		await editor.zoomToFit();
+		await saveScreenshot(editor.page, 'editor-chat-model.png');
 	});
 
 	it('every example workflow opens with no node showing an issue', async () => {
