@@ -63,26 +63,9 @@ function review(name: string, position: [number, number]): WorkflowNode {
 	};
 }
 
-/** Polls an execution until `done` says so (bounded). */
-async function executionWhen(
-	id: string,
-	done: (execution: Execution) => boolean,
-	what: string,
-	timeoutMs = 60_000,
-): Promise<Execution> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const execution = await ctx.n8n.execution(id);
-		if (done(execution)) return execution;
-		if (Date.now() > deadline)
-			throw new Error(`execution ${id} is ${execution.status}, still waiting for ${what}`);
-		await sleep(200);
-	}
-}
-
 /** The execution once it waits in `node` for the `runs`-th time. */
 function waitingIn(id: string, node: string, runs = 1): Promise<Execution> {
-	return executionWhen(
+	return ctx.n8n.executionWhen(
 		id,
 		(e) =>
 			e.status === 'waiting' &&
@@ -211,7 +194,7 @@ describe('Human Review: several waits in one execution', () => {
 		assert.equal(manager.status, 200, await manager.text());
 		refused((await postForm(link, managerForm)).status, 'the manager review is decided once');
 
-		const done = await executionWhen(id, (e) => e.finished, 'the end of the execution');
+		const done = await ctx.n8n.executionWhen(id, (e) => e.finished, 'the end of the execution');
 		assert.equal(done.status, 'success');
 		const runs = done.data!.resultData.runData;
 		assert.equal(runs['Agent Review'].length, 1);
@@ -303,7 +286,7 @@ describe('Human Review: several waits in one execution', () => {
 			previous = form;
 		}
 
-		const done = await executionWhen(id, (e) => e.finished, 'the end of the loop');
+		const done = await ctx.n8n.executionWhen(id, (e) => e.finished, 'the end of the loop');
 		assert.equal(done.status, 'success');
 		const runs = done.data!.resultData.runData;
 		assert.equal(runs.Review.length, 3, 'one wait per item');

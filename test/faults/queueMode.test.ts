@@ -58,23 +58,6 @@ after(async () => {
 	await emulator.stop();
 });
 
-/** Polls an execution until `done` says so (bounded: a stuck execution fails the test). */
-async function executionWhen(
-	id: string,
-	done: (execution: Execution) => boolean,
-	what: string,
-	timeoutMs = 120_000,
-): Promise<Execution> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const execution = await cluster.main.execution(id);
-		if (done(execution)) return execution;
-		if (Date.now() > deadline)
-			throw new Error(`execution ${id} is ${execution.status}, still waiting for ${what}`);
-		await sleep(250);
-	}
-}
-
 /** What left each output of a node in its last run. */
 function outputsOf(execution: Execution, node: string, count: number): ExecutionItem[][] {
 	const runs = execution.data?.resultData.runData[node] ?? [];
@@ -237,7 +220,11 @@ describe('faults in n8n queue mode', () => {
 
 		// n8n notices the dead worker: the execution shows as crashed, then, once n8n gives the
 		// job up, as failed. The editor offers Retry on it.
-		await executionWhen(executionId, (e) => e.status === 'error', 'n8n to give the execution up');
+		await cluster.main.executionWhen(
+			executionId,
+			(e) => e.status === 'error',
+			'n8n to give the execution up',
+		);
 		await cluster.main.rest(
 			'POST',
 			`/rest/executions/${executionId}/retry`,
@@ -246,7 +233,7 @@ describe('faults in n8n queue mode', () => {
 		);
 		const retry = (await cluster.main.executions(workflowId, 5)).find((e) => e.id !== executionId);
 		assert.ok(retry, "n8n's retry is an execution of its own");
-		const retried = await executionWhen(
+		const retried = await cluster.main.executionWhen(
 			retry.id,
 			(e) => !['new', 'running', 'waiting'].includes(e.status),
 			"n8n's retry to end",
@@ -410,7 +397,11 @@ describe('faults in n8n queue mode', () => {
 		}
 		for (const ticket of tickets) {
 			const { executionId, link } = reviews.get(ticket)!;
-			const execution = await executionWhen(executionId, (e) => e.finished, 'the resume');
+			const execution = await cluster.main.executionWhen(
+				executionId,
+				(e) => e.finished,
+				'the resume',
+			);
 			assert.equal(execution.status, 'success');
 			const approve = Number(ticket.slice(2)) % 2 === 0;
 			const perTicket = outputPerTicket(outputsOf(execution, 'Human Review', 3), [ticket]);

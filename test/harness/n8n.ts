@@ -286,6 +286,23 @@ export class N8n {
 		return this.api<Execution>('GET', `/executions/${id}?includeData=true`);
 	}
 
+	/** Polls an execution until `done` says so; bounded: a stuck execution fails the caller. */
+	async executionWhen(
+		id: string,
+		done: (execution: Execution) => boolean,
+		what: string,
+		timeoutMs = 120_000,
+	): Promise<Execution> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const execution = await this.execution(id);
+			if (done(execution)) return execution;
+			if (Date.now() > deadline)
+				throw new Error(`execution ${id} is ${execution.status}, still waiting for ${what}`);
+			await sleep(200);
+		}
+	}
+
 	/** The newest execution of a workflow, once it has finished (bounded wait). */
 	async latestExecution(workflowId: string, timeoutMs = 60_000): Promise<Execution> {
 		const deadline = Date.now() + timeoutMs;
