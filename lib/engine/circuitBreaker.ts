@@ -103,13 +103,26 @@ export class CircuitBreaker {
 		);
 	}
 
-	/** Whether the circuit is cooling down now, so a retry on it would only be skipped. */
-	async isOpen(circuit: string): Promise<boolean> {
+	/**
+	 * Whether the circuit is cooling down now, so a retry on it would only be skipped; with
+	 * `probing`, a circuit whose probe is in flight after a cool-down counts as open too.
+	 */
+	async isOpen(circuit: string, probing = false): Promise<boolean> {
 		try {
 			const snapshot = await this.store.snapshot(circuit, this.clock.epochMs());
-			return snapshot.state === 'open';
+			return snapshot.state === 'open' || (probing && snapshot.state === 'half_open');
 		} catch {
 			return false;
+		}
+	}
+
+	/** An open circuit's failures and the end of its cool-down, for people; none if unknown. */
+	async openState(circuit: string): Promise<{ failures: number; openUntil: number } | undefined> {
+		try {
+			const snapshot = await this.store.snapshot(circuit, this.clock.epochMs());
+			return snapshot.openUntil > 0 ? snapshot : undefined;
+		} catch {
+			return undefined;
 		}
 	}
 }

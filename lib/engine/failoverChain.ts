@@ -1,7 +1,6 @@
 import { createAdapter } from '../providers';
 import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../providers/types';
 import type { AbortCause, OutputCheck } from './classifyError';
-import { FIRST_CALL_LEASE_MS } from '../state/breakerRules';
 import { CircuitBreaker, breakerOutcome } from './circuitBreaker';
 import { classifyError, classifyOutput } from './classifyError';
 import { realClock } from './clock';
@@ -59,8 +58,8 @@ interface PreparedTier {
 	price: Price | undefined;
 }
 
-/** How long a call waits for a circuit's test call in flight before passing the tier over. */
-const PROBE_WAIT_MS = FIRST_CALL_LEASE_MS;
+/** The longest pause between two looks at a circuit whose test call is in flight. */
+const GATE_POLL_MAX_MS = 100;
 
 /** Extra time the SDK's own timeout gets behind the engine's, so the engine's always fires first. */
 const SDK_TIMEOUT_SLACK_MS = 1_000;
@@ -183,30 +182,30 @@ export class FailoverChain {
 			request.model = model;
 
 			for (let attempt = 1; attempt <= tier.attempts; attempt++) {
-				const remaining = deadlineAt - this.clock.now();
-				if (remaining <= 0 || options.signal?.aborted) {
+				if (deadlineAt - this.clock.now() <= 0 || options.signal?.aborted) {
 					stopReason = 'deadline_exceeded';
 					break;
 				}
 				let probe = false;
 				if (this.breaker) {
-					let gate = await this.breaker.admit(tier.circuit);
-					if (gate.degraded) degraded.add(gate.degraded);
-					// A test call is in flight (the circuit's first, or the probe after a cool-down):
-					// its outcome decides, soon. A test call that hangs is not waited for long.
-					const waitUntil = this.clock.now() + Math.min(PROBE_WAIT_MS, remaining);
-					for (let pause = 5; gate.value === 'wait'; pause = Math.min(pause * 2, 100)) {
-						if (this.clock.now() + pause >= waitUntil || options.signal?.aborted) break;
-						await this.clock.sleep(pause, options.signal);
-						gate = await this.breaker.admit(tier.circuit);
-						if (gate.degraded) degraded.add(gate.degraded);
-					}
-					if (gate.value === 'open' || gate.value === 'wait') {
-						// Known to be down: no call, no wait, straight to the next tier.
-						this.skip(attempts, index, attempt, 'skipped: circuit open');
+					const gate = await this.passGate(tier, deadlineAt, degraded, options.signal);
+					if (gate === 'deadline') {
+						stopReason = 'deadline_exceeded';
 						break;
 					}
-					probe = gate.value === 'probe';
+					if (gate === 'open') {
+						// Known to be down: no call, no wait, straight to the next tier.
+						await this.skipOpen(attempts, index, attempt, tier.circuit);
+						break;
+					}
+					probe = gate === 'probe';
+				}
+				// Measured after the gate: time spent there (and in the store) is the task's too.
+				const remaining = deadlineAt - this.clock.now();
+				if (remaining <= 0) {
+					if (probe) await this.breaker?.release(tier.circuit);
+					stopReason = 'deadline_exceeded';
+					break;
 				}
 				const outcome = await this.attempt(tier, request, remaining, options.signal);
 				// A stopped execution says nothing about the provider's health.
@@ -282,7 +281,7 @@ export class FailoverChain {
 					// end in a skip.
 					record.decision = 'next_tier';
 					this.events.onAttempt?.(record);
-					this.skip(attempts, index, attempt + 1, 'skipped: circuit open');
+					await this.skipOpen(attempts, index, attempt + 1, tier.circuit);
 					break;
 				}
 				if (step.action === 'retry') {
@@ -324,8 +323,57 @@ export class FailoverChain {
 		});
 	}
 
+	/**
+	 * Waits at the circuit breaker's gate until a call may go out. Behind a test call in
+	 * flight (a circuit's first call, or the probe after a cool-down) it waits for that call's
+	 * outcome, as long as the task's deadline and the tier's timeout allow: a healthy but slow
+	 * provider is never passed over. Only a circuit that actually opened is 'open'.
+	 */
+	private async passGate(
+		tier: PreparedTier,
+		deadlineAt: number,
+		degraded: Set<string>,
+		signal: AbortSignal | undefined,
+	): Promise<'allow' | 'probe' | 'open' | 'deadline'> {
+		const breaker = this.breaker as CircuitBreaker;
+		const waitUntil = Math.min(deadlineAt, this.clock.now() + tier.timeoutMs);
+		for (let pause = 5; ; pause = Math.min(pause * 2, GATE_POLL_MAX_MS)) {
+			const gate = await breaker.admit(tier.circuit);
+			if (gate.degraded) degraded.add(gate.degraded);
+			if (gate.value !== 'wait') return gate.value;
+			const now = this.clock.now();
+			if (signal?.aborted || now >= deadlineAt) return 'deadline';
+			if (now >= waitUntil) {
+				// A test call still unanswered after a whole try's time: an opened circuit stays
+				// passed over; behind a first call, nothing says the provider is down.
+				return (await breaker.isOpen(tier.circuit, true)) ? 'open' : 'allow';
+			}
+			await this.clock.sleep(Math.min(pause, waitUntil - now), signal);
+		}
+	}
+
+	/** Records a tier passed over because its circuit is open, saying since when and until when. */
+	private async skipOpen(
+		attempts: AttemptRecord[],
+		index: number,
+		attempt: number,
+		circuit: string,
+	): Promise<void> {
+		const open = await this.breaker?.openState(circuit);
+		const detail = open
+			? `${open.failures} ${open.failures === 1 ? 'failure' : 'failures'}, next probe at ${clockTime(open.openUntil)}`
+			: undefined;
+		this.skip(attempts, index, attempt, 'skipped: circuit open', detail);
+	}
+
 	/** Records a tier (or one try of it) passed over without a call. */
-	private skip(attempts: AttemptRecord[], index: number, attempt: number, message: string): void {
+	private skip(
+		attempts: AttemptRecord[],
+		index: number,
+		attempt: number,
+		message: string,
+		detail?: string,
+	): void {
 		const { provider, model } = this.tiers[index].config;
 		const record: AttemptRecord = {
 			tier: index + 1,
@@ -338,6 +386,7 @@ export class FailoverChain {
 			costUsd: 0,
 			decision: 'next_tier',
 			message,
+			...(detail ? { detail } : {}),
 		};
 		attempts.push(record);
 		this.events.onAttempt?.(record);
@@ -422,12 +471,13 @@ export class FailoverChain {
 			const classes = [
 				...new Set(list.map((a) => `${a.errorClass}${a.httpStatus ? ` (${a.httpStatus})` : ''}`)),
 			];
-			return `tier ${first.tier} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}`;
+			const skipped = circuitOpen.find((s) => s.tier === first.tier);
+			return `tier ${first.tier} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}${skipped ? `, then skipped, ${openWords(skipped)}` : ''}`;
 		});
 		for (const skipped of circuitOpen) {
 			if (!byTier.has(skipped.tier))
 				parts.push(
-					`tier ${skipped.tier} ${skipped.provider}/${skipped.model}: skipped, circuit open`,
+					`tier ${skipped.tier} ${skipped.provider}/${skipped.model}: skipped, ${openWords(skipped)}`,
 				);
 		}
 		const what = parts.length ? `; ${parts.join('; ')}` : '';
@@ -474,4 +524,14 @@ export class FailoverChain {
 		this.events.onResult?.(result);
 		return result;
 	}
+}
+
+/** A time of day for people reading a reason, in UTC (the engine does not know their zone). */
+function clockTime(epochMs: number): string {
+	return `${new Date(epochMs).toISOString().slice(11, 19)} UTC`;
+}
+
+/** "circuit open after 5 failures, next probe at 10:42:35 UTC", or just "circuit open". */
+function openWords(skipped: AttemptRecord): string {
+	return skipped.detail ? `circuit open after ${skipped.detail}` : 'circuit open';
 }

@@ -124,6 +124,8 @@ export interface AttemptRecord {
 	/** What the engine did next: retry, next_tier, stop. */
 	decision?: 'retry' | 'next_tier' | 'stop';
 	message?: string;
+	/** For a tier passed over because its circuit is open: its failures and next probe. */
+	detail?: string;
 	usage?: TokenUsage;
 	costUsd: number;
 }

@@ -29,10 +29,12 @@ export const CLOSED: BreakerRow = {
 };
 
 /**
- * How long a circuit's first call holds the others back. Short: a first call that hangs, or
- * whose n8n died, says nothing yet about the provider, and the others then go ahead.
+ * How long a circuit's first call holds the others back: long enough for a provider to turn
+ * a call away (no quota, a bad key, overloaded: answered at once), far shorter than any
+ * answer. A first call still running after it has in effect been accepted, and the others go
+ * ahead; one that hangs, or whose n8n died, says nothing about the provider either.
  */
-export const FIRST_CALL_LEASE_MS = 2_000;
+export const FIRST_CALL_HOLD_MS = 250;
 
 /** A stored row, which may predate some fields; none stored is a circuit never called. */
 export function rowOf(stored: Partial<BreakerRow> | undefined): BreakerRow {
@@ -57,7 +59,7 @@ export function admission(
 	if (row.fresh)
 		return {
 			admission: 'probe',
-			row: { ...CLOSED, probe_until: now + FIRST_CALL_LEASE_MS },
+			row: { ...CLOSED, probe_until: now + FIRST_CALL_HOLD_MS },
 			changed: true,
 		};
 	if (row.state === 'closed')

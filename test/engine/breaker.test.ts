@@ -112,7 +112,7 @@ describe('circuit breaker', () => {
 		assert.equal(skipped.outcome, 'needs_human');
 		assert.match(
 			skipped.reasonText,
-			/tier 1 anthropic\/claude-haiku-4-5: skipped, circuit open; tier 2 openai\/gpt-4o-mini: skipped, circuit open/,
+			/tier 1 anthropic\/claude-haiku-4-5: skipped, circuit open after 3 failures, next probe at \d\d:\d\d:\d\d UTC; tier 2 openai\/gpt-4o-mini: skipped, circuit open after 3 failures, next probe at \d\d:\d\d:\d\d UTC\./,
 		);
 		clock.advanceTo(OPENED_AT + POLICY.openMs);
 		emulator.resetCounts();
@@ -133,6 +133,31 @@ describe('circuit breaker', () => {
 			'reopened for a full cool-down from the failed probe',
 		);
 		assert.equal((await first('d')).attempts[0].message, 'skipped: circuit open');
+	});
+
+	it('a reason names the tries a tier failed and the skip that followed, in words', async () => {
+		const { emulator } = ctx;
+		emulator.loadScenario({ rules: [{ provider: 'anthropic', fault: 'overloaded' }] });
+		emulator.resetCounts();
+		const file = join(mkdtempSync(join(tmpdir(), 'breaker-')), 'state.sqlite');
+		const clock = new VirtualClock();
+		const chain = new FailoverChain(
+			{ tiers: [tier(emulator, 'anthropic', { attempts: 5 })], backoff: { initialDelayMs: 10 } },
+			{
+				breaker: new CircuitBreaker(new SqliteStateStore(file), POLICY, clock),
+				random: HALF,
+				clock,
+			},
+		);
+		const result = await clock.run(chain.run({ prompt: 'x' }));
+		assert.equal(emulator.count('anthropic'), 3, 'the third failure opened the circuit');
+		const probeAt = new Date(clock.epochStart + OPENED_AT + POLICY.openMs)
+			.toISOString()
+			.slice(11, 19);
+		assert.equal(
+			result.reasonText,
+			`Every model in the chain failed; tier 1 anthropic/claude-haiku-4-5: overloaded (529) after 3 tries, then skipped, circuit open after 3 failures, next probe at ${probeAt} UTC.`,
+		);
 	});
 
 	it('drills never touch the shared breaker', async () => {

@@ -151,6 +151,40 @@ export function ensureRuntime(
 	const dir = runtimeDir();
 	if (isInstalled(dir)) return dir;
 	mkdirSync(dir, { recursive: true });
+	// Two test processes starting at once must not build into one folder together.
+	const lock = join(dir, '.installing');
+	const waitUntil = Date.now() + 30 * 60_000;
+	for (;;) {
+		try {
+			mkdirSync(lock);
+			writeFileSync(join(lock, 'pid'), String(process.pid));
+			break;
+		} catch {
+			if (isInstalled(dir)) return dir;
+			if (!lockHolderAlive(lock)) rmSync(lock, { recursive: true, force: true });
+			else if (Date.now() > waitUntil) throw new Error(`another install holds ${lock}`);
+			else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_000);
+		}
+	}
+	try {
+		installInto(dir, write);
+	} finally {
+		rmSync(lock, { recursive: true, force: true });
+	}
+	return dir;
+}
+
+/** Whether the process that took the install lock still runs. */
+function lockHolderAlive(lock: string): boolean {
+	try {
+		process.kill(Number(readFileSync(join(lock, 'pid'), 'utf8')), 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+function installInto(dir: string, write: (text: string) => void): void {
 	rmSync(markerPath(dir), { force: true });
 	copyFileSync(MANIFEST, join(dir, 'package.json'));
 	runInstallSteps(installSteps(dir), { cwd: dir, log: join(dir, 'install.log'), write });
@@ -159,5 +193,4 @@ export function ensureRuntime(
 		throw new Error(`the runtime's node is ${version}, expected v24`);
 	writeFileSync(markerPath(dir), `${manifestHash()}\n`);
 	write(`n8n ${N8N_VERSION} ready in ${dir}\n`);
-	return dir;
 }

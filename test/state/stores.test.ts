@@ -12,7 +12,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
-import { FIRST_CALL_LEASE_MS } from '../../lib/state/breakerRules';
+import { FIRST_CALL_HOLD_MS } from '../../lib/state/breakerRules';
 import { RedisStateStore, StateStoreUnavailableError } from '../../lib/state/redisStore';
 import { SqliteStateStore, StateStoreError } from '../../lib/state/sqliteStore';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
@@ -181,7 +181,7 @@ for (const kind of KINDS) {
 				assert.equal(await store.admit('stopped', POLICY, 2), 'allow', 'a stopped first call');
 				assert.equal(await store.admit('lost', POLICY, 0), 'probe');
 				assert.equal(
-					await store.admit('lost', POLICY, FIRST_CALL_LEASE_MS),
+					await store.admit('lost', POLICY, FIRST_CALL_HOLD_MS),
 					'allow',
 					'a first call whose caller died holds nobody up past its lease',
 				);
