@@ -274,6 +274,8 @@ export class ResilientLlm implements INodeType {
 		const executionId = this.getExecutionId();
 		/** With On Error set to stop, the first item that fails: no new item starts after it. */
 		let stopWith: NodeOperationError | undefined;
+		/** Answers a provider sent (and was paid for) that a re-run would not find in the store. */
+		let answersOnlyHere = 0;
 
 		const runTask = async ({ index, task, chain, config, key }: Prepared) => {
 			let result: TaskResult;
@@ -332,6 +334,8 @@ export class ResilientLlm implements INodeType {
 					return;
 				}
 				const { result, cached, degraded } = outcome;
+				if (result.outcome === 'answered' && !cached && (!prepared[position].key || degraded))
+					answersOnlyHere++;
 				const resilience = resilienceOf(result, cached, degraded);
 				await metrics?.countTask(workflowId, {
 					tier: result.tier,
@@ -373,7 +377,27 @@ export class ResilientLlm implements INodeType {
 				}
 			},
 		);
-		if (stopWith) throw stopWith;
+		if (stopWith) {
+			// Stopping would throw away answers already paid for that no store kept for the re-run:
+			// they are delivered instead, and the items that did not run go to a person.
+			if (answersOnlyHere === 0) throw stopWith;
+			this.logger.error(
+				`Resilient LLM: ${stopWith.message}; delivering the ${answersOnlyHere} answer(s) already received instead of stopping`,
+				{ node: node.name, workflowId, executionId },
+			);
+			for (const { index, task } of prepared) {
+				if (answered[index] || needsHuman[index]) continue;
+				needsHuman[index] = {
+					json: {
+						...items[index].json,
+						prompt: task.prompt,
+						...(task.systemPrompt ? { systemPrompt: task.systemPrompt } : {}),
+						reason: `Not sent to a model: ${stopWith.message}`,
+					},
+					pairedItem: { item: index },
+				};
+			}
+		}
 
 		return [answered.filter((i) => i !== undefined), needsHuman.filter((i) => i !== undefined)];
 	}

@@ -408,4 +408,37 @@ describe('Resilient LLM in n8n', () => {
 		assert.match(String(error?.description), /resolved to an empty string for item 1/);
 		assert.equal(ctx.emulator.stats().total, 0, 'no provider was called');
 	});
+	// Real models take seconds: a batch whose first calls open new circuits, with answers
+	// taking 2 s and 5 s in turn, on the node's defaults (breaker on, Concurrency 4).
+	for (const tiers of [1, 2]) {
+		it(`at real providers' speed, a first batch on new circuits is answered by tier 1 (${tiers} tier${tiers > 1 ? 's' : ''})`, async () => {
+			const model = `claude-slow-${tiers}`;
+			ctx.emulator.loadScenario({
+				apiKeys: KEYS,
+				latencyMs: 2_000,
+				rules: [{ provider: 'anthropic', every: 2, latencyMs: 3_000 }],
+			});
+			ctx.emulator.resetCounts();
+			const chain = {
+				tiers: [
+					{ provider: 'anthropic', model, attempts: 3, timeoutSeconds: 60 },
+					{ provider: 'openai', model: `gpt-slow-${tiers}`, attempts: 3, timeoutSeconds: 60 },
+				].slice(0, tiers),
+			};
+			const items = Array.from({ length: 8 }, (_, i) => ({ text: `Slow item ${i}` }));
+			const { outputs } = await run({ prompt: '={{ $json.text }}', chain, options: {} }, items);
+			const [answered, needsHuman] = outputs;
+			assert.equal(
+				needsHuman?.length ?? 0,
+				0,
+				JSON.stringify(needsHuman?.map((item) => item.json.reason)),
+			);
+			assert.deepEqual(
+				answered.map((item) => (item.json.resilience as { tier: number }).tier),
+				items.map(() => 1),
+			);
+			assert.equal(ctx.emulator.count('anthropic', model), 8, 'one call per item');
+			assert.equal(ctx.emulator.count('openai'), 0, 'no failover');
+		});
+	}
 });

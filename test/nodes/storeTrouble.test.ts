@@ -148,18 +148,53 @@ describe('a state store failing during a run', () => {
 			);
 	});
 
-	it('fail, with On Error set to stop: the node stops with the item named, after the calls in flight', async () => {
+	it('fail, with On Error set to stop: no item starts after the failure, and the answers already paid for, which the store could not keep, are delivered', async () => {
 		ctx.emulator.loadScenario({ apiKeys: KEYS, latencyMs: 50 });
 		ctx.emulator.resetCounts();
-		await assert.rejects(
-			execute(
-				['one', 'two', 'three', 'four', 'five', 'six'],
-				{ idempotency: 'derived', onStoreUnavailable: 'fail', concurrency: 3 },
-				{ storagePath: failingStore('idempotency', 2) },
-			),
-			/Item 2: the state store is unavailable/,
+		const { outputs, logs } = await execute(
+			['one', 'two', 'three', 'four', 'five', 'six'],
+			{ idempotency: 'derived', onStoreUnavailable: 'fail', concurrency: 3 },
+			{ storagePath: failingStore('idempotency', 2) },
 		);
 		assert.equal(ctx.emulator.stats().total, 2, 'no item started after the failure');
+		assert.deepEqual(
+			outputs[0].map((i) => i.pairedItem),
+			[{ item: 0 }, { item: 1 }],
+			'the two answers the provider sent come out',
+		);
+		for (const answer of outputs[0])
+			assert.match(
+				String(resilience(answer).degraded),
+				/storing the answer for idempotency failed/,
+			);
+		assert.deepEqual(
+			outputs[1].map((i) => i.pairedItem),
+			[2, 3, 4, 5].map((item) => ({ item })),
+			'every other item ends on Needs Human',
+		);
+		assert.match(
+			String(outputs[1][0].json.reason),
+			/^Not sent to a model: Item 2: the state store is unavailable/,
+		);
+		assert.ok(logs.some((l) => /delivering the 2 answer\(s\) already received/.test(l.message)));
+	});
+
+	it('fail, with On Error set to stop and the answers kept in the store: the node stops, and the re-run gets them without a call', async () => {
+		ctx.emulator.loadScenario({ apiKeys: KEYS, latencyMs: 50 });
+		ctx.emulator.resetCounts();
+		const storagePath = mkdtempSync(join(tmpdir(), 'store-trouble-'));
+		await execute(['one', 'two'], { idempotency: 'derived' }, { storagePath });
+		assert.equal(ctx.emulator.stats().total, 2);
+		// The store now refuses new claims: the third item fails, the first two are stored.
+		const db = new DatabaseSync(join(storagePath, 'state.sqlite'));
+		db.exec(`CREATE TRIGGER fail_claims BEFORE INSERT ON idempotency
+			BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+		db.close();
+		await assert.rejects(
+			execute(['one', 'two', 'three'], { idempotency: 'derived', concurrency: 1 }, { storagePath }),
+			/Item 2: the state store is unavailable/,
+		);
+		assert.equal(ctx.emulator.stats().total, 2, 'the stored answers were not paid for again');
 	});
 
 	it('proceed: an idempotency claim that fails runs the item without it, marked degraded', async () => {
