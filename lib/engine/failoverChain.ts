@@ -209,11 +209,13 @@ export class FailoverChain {
 				}
 				const outcome = await this.attempt(tier, request, remaining, options.signal);
 				// A stopped execution says nothing about the provider's health.
-				const unrecorded = outcome.cancelled
+				const recording = outcome.cancelled
 					? probe
-						? await this.breaker?.release(tier.circuit)
+						? this.breaker?.release(tier.circuit)
 						: undefined
-					: await this.breaker?.record(tier.circuit, outcome.failure?.errorClass, probe);
+					: this.breaker?.record(tier.circuit, outcome.failure?.errorClass, probe);
+				// Best effort, and not waited for past the deadline (the write goes on meanwhile).
+				const unrecorded = recording ? await this.beforeDeadline(recording, deadlineAt) : undefined;
 				if (unrecorded) degraded.add(unrecorded);
 				const record: AttemptRecord = {
 					tier: index + 1,
@@ -338,7 +340,9 @@ export class FailoverChain {
 		const breaker = this.breaker as CircuitBreaker;
 		const waitUntil = Math.min(deadlineAt, this.clock.now() + tier.timeoutMs);
 		for (let pause = 5; ; pause = Math.min(pause * 2, GATE_POLL_MAX_MS)) {
-			const gate = await breaker.admit(tier.circuit);
+			// A slow store (Redis far away, or failing) may not hold the task past its deadline.
+			const gate = await this.beforeDeadline(breaker.admit(tier.circuit), deadlineAt);
+			if (!gate) return 'deadline';
 			if (gate.degraded) degraded.add(gate.degraded);
 			if (gate.value !== 'wait') return gate.value;
 			const now = this.clock.now();
@@ -349,6 +353,24 @@ export class FailoverChain {
 				return (await breaker.isOpen(tier.circuit, true)) ? 'open' : 'allow';
 			}
 			await this.clock.sleep(Math.min(pause, waitUntil - now), signal);
+		}
+	}
+
+	/** A store operation's answer, or undefined when the task's deadline comes first. */
+	private async beforeDeadline<T>(
+		operation: Promise<T>,
+		deadlineAt: number,
+	): Promise<T | undefined> {
+		let cancel = () => {};
+		const expired = new Promise<undefined>((resolve) => {
+			cancel = this.clock.limit(Math.max(0, deadlineAt - this.clock.now()), () =>
+				resolve(undefined),
+			);
+		});
+		try {
+			return await Promise.race([operation, expired]);
+		} finally {
+			cancel();
 		}
 	}
 

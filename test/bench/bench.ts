@@ -29,6 +29,11 @@
  *   chaos_items_lost         (chaos) over those batches (a fifth of the primary's calls dropped
  *                            mid-body) and the executions after: items not on exactly one output,
  *                            plus answers the provider sent that no item delivered
+ *   first_batch_slow_needs_human  (slow) a real n8n, default options, 8 items at Concurrency 4,
+ *                            answers taking 2 s and 5 s in turn, one tier and two: items sent to
+ *                            Needs Human over the batches on new circuits and again on warm ones
+ *   first_batch_slow_ratio   (slow) that batch's wall time on new circuits over the same batch on
+ *                            the warm circuits (the worse of one tier and two)
  *   agent_outage_ratio       an AI Agent's two-tool task on Resilient Chat Model (breaker on):
  *                            median wall time with the primary down, once its circuit opened,
  *                            over the same with the primary up
@@ -987,6 +992,76 @@ async function idempotentHits(): Promise<void> {
 	]);
 }
 
+/**
+ * A first batch at real providers' speed in a real n8n, on the node's defaults: 8 items at
+ * Concurrency 4, each answer taking 2 s or 5 s. Run on new circuits (new models), then again on
+ * the same, now warm, circuits.
+ */
+async function slowFirstBatch(emulator: ProviderEmulator): Promise<void> {
+	emulator.loadScenario({
+		latencyMs: 2_000,
+		rules: [{ provider: 'anthropic', every: 2, latencyMs: 3_000 }],
+	});
+	progress('slow: starting a real n8n; batches of 8 items with answers of 2 s and 5 s');
+	const n8n = await N8n.start();
+	try {
+		const credentials = await emulatorCredentials(n8n, emulator);
+		let needsHuman = 0;
+		const ratios: number[] = [];
+		for (const tiers of [1, 2]) {
+			const path = `bench-slow-${tiers}`;
+			const chain = {
+				tiers: [
+					{
+						provider: 'anthropic',
+						model: `claude-bench-slow-${tiers}`,
+						attempts: 3,
+						timeoutSeconds: 60,
+					},
+					{ provider: 'openai', model: `gpt-bench-slow-${tiers}`, attempts: 3, timeoutSeconds: 60 },
+				].slice(0, tiers),
+			};
+			const id = await n8n.createWorkflow(
+				llmWorkflow(
+					`bench slow ${tiers}`,
+					path,
+					{ prompt: '={{ $json.text }}', chain, options: {} },
+					credentials,
+				),
+			);
+			const items = Array.from({ length: 8 }, (_, i) => ({ text: `Slow item ${i}` }));
+			const times: number[] = [];
+			for (const run of ['new circuits', 'warm circuits']) {
+				const started = performance.now();
+				const response = await n8n.webhook(path, { items }, 120_000);
+				times.push(performance.now() - started);
+				if (response.status !== 200)
+					throw new Error(`webhook ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+				const outputs = outputsOf(await n8n.latestExecution(id));
+				needsHuman += outputs.needsHuman.length;
+				progress(
+					`slow: ${tiers} tier(s), ${run}: ${round(times[times.length - 1] / 1000, 2)} s, ${outputs.answered.length} answered, ${outputs.needsHuman.length} on Needs Human`,
+				);
+			}
+			ratios.push(times[0] / times[1]);
+		}
+		figures.first_batch_slow_needs_human = needsHuman;
+		figures.first_batch_slow_ratio = round(Math.max(...ratios), 2);
+		rows.push([
+			'first_batch_slow_needs_human',
+			`${needsHuman}`,
+			'32 items over 4 batches; target 0',
+		]);
+		rows.push([
+			'first_batch_slow_ratio (new circuits / warm)',
+			`${figures.first_batch_slow_ratio}`,
+			`1 tier ${round(ratios[0], 2)}, 2 tiers ${round(ratios[1], 2)}; target <= 1.1`,
+		]);
+	} finally {
+		await n8n.dispose();
+	}
+}
+
 async function main(): Promise<void> {
 	// `npm run bench -- --only batch,n8n` runs some sections; all by default.
 	const onlyArg = process.argv.indexOf('--only');
@@ -1017,6 +1092,7 @@ async function main(): Promise<void> {
 		if (want('builtin')) await builtinComparison(emulator);
 		if (want('chaos')) await chaos(emulator);
 		if (want('agent')) await agentOutage(emulator);
+		if (want('slow')) await slowFirstBatch(emulator);
 	} finally {
 		await emulator.stop();
 	}
