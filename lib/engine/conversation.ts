@@ -3,6 +3,7 @@
  * Resilient Chat Model's task arrives as messages with tools. Checked before any call, so a
  * malformed history fails with the field named instead of as a provider's 400 on every tier.
  */
+import { IMAGE_MEDIA_TYPES } from '../providers/types';
 import { ConfigError } from './configError';
 import type { ChatMessage, Task, ToolDefinition } from './types';
 
@@ -54,6 +55,23 @@ export function validateTools(tools: unknown): void {
 	});
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function validateImages(images: unknown, at: string): void {
+	if (!Array.isArray(images)) throw new ConfigError(at, 'must be a list');
+	images.forEach((image: unknown, i) => {
+		const where = `${at}[${i}]`;
+		if (!isObject(image)) throw new ConfigError(where, 'must be an object with mediaType and data');
+		if (!(IMAGE_MEDIA_TYPES as readonly unknown[]).includes(image.mediaType))
+			throw new ConfigError(
+				`${where}.mediaType`,
+				`must be one of ${IMAGE_MEDIA_TYPES.join(', ')}, got ${JSON.stringify(image.mediaType)}`,
+			);
+		if (typeof image.data !== 'string' || image.data === '' || !BASE64.test(image.data))
+			throw new ConfigError(`${where}.data`, 'must be the image in base64');
+	});
+}
+
 export function validateMessages(messages: unknown): void {
 	if (!Array.isArray(messages) || messages.length === 0)
 		throw new ConfigError('messages', 'must be a non-empty list');
@@ -65,6 +83,11 @@ export function validateMessages(messages: unknown): void {
 			throw new ConfigError(`${at}.role`, `must be one of ${ROLES.join(', ')}`);
 		text(message.content, `${at}.content`);
 		if (message.role !== 'system') spoken = true;
+		if (message.images !== undefined) {
+			if (message.role !== 'user')
+				throw new ConfigError(`${at}.images`, 'only a user message can carry images');
+			validateImages(message.images, `${at}.images`);
+		}
 		if (message.role === 'assistant' && message.toolCalls !== undefined) {
 			if (!Array.isArray(message.toolCalls))
 				throw new ConfigError(`${at}.toolCalls`, 'must be a list');

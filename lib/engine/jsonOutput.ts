@@ -10,36 +10,51 @@ export type JsonParse = (
 ) => { ok: true; value: unknown } | { ok: false; reason: string };
 
 /**
- * The longest one answer's schema check may take. Model output is untrusted, and a `pattern`
- * that backtracks catastrophically (`^(a+)+$`) would otherwise hold n8n's main thread for
- * seconds to hours, out of reach of the task deadline. Ordinary checks take microseconds.
+ * The longest reading one answer may take: the fence taken off, the JSON parsed and the
+ * schema checked. Model output is untrusted, and a `pattern` that backtracks
+ * catastrophically (`^(a+)+$`) would otherwise hold n8n's main thread for seconds to hours,
+ * out of reach of the task deadline. Ordinary answers take microseconds.
  */
-export const SCHEMA_CHECK_LIMIT_MS = 100;
+export const ANSWER_CHECK_LIMIT_MS = 100;
 
-/** Models often wrap JSON in a Markdown fence; the fence is not part of the answer. */
-function stripFence(text: string): string {
-	const fenced = /^\s*```(?:json)?\s*\n?([\s\S]*?)\n?```\s*$/i.exec(text);
-	return (fenced ? fenced[1] : text).trim();
+const FENCE = '```';
+
+/**
+ * Models often wrap JSON in a Markdown fence (```json … ```); the fence is not part of the
+ * answer. Read with plain string steps, each linear in the answer's length: a regular
+ * expression here backtracked quadratically on a fence followed by whitespace.
+ */
+export function stripFence(text: string): string {
+	const trimmed = text.trim();
+	if (trimmed.length < 2 * FENCE.length || !trimmed.startsWith(FENCE) || !trimmed.endsWith(FENCE))
+		return trimmed;
+	let inner = trimmed.slice(FENCE.length, -FENCE.length);
+	if (inner.slice(0, 4).toLowerCase() === 'json') inner = inner.slice(4);
+	return inner.trim();
 }
 
 type Validate = ((value: unknown) => boolean) & { errors?: unknown };
 
 /**
- * Runs the check under a time limit. A regular expression cannot be interrupted on the
- * thread it runs on, except by V8's own watchdog, which a vm timeout arms for the call.
+ * Runs every step that reads the answer under the time limit. Code cannot be interrupted on
+ * the thread it runs on, except by V8's own watchdog, which a vm timeout arms for the call;
+ * `read` stays a function of this realm, so what it returns is an ordinary object here.
  */
-function timeBounded(validate: Validate): (value: unknown) => boolean | 'too_slow' {
-	const sandbox = createContext({ validate, value: undefined as unknown });
-	const check = new Script('validate(value)');
-	return (value) => {
-		sandbox.value = value;
+function timeBounded(read: JsonParse, tooSlow: string): JsonParse {
+	const sandbox = createContext({ read, text: '' });
+	const reading = new Script('read(text)');
+	return (text) => {
+		sandbox.text = text;
 		try {
-			return Boolean(check.runInContext(sandbox, { timeout: SCHEMA_CHECK_LIMIT_MS }));
+			return reading.runInContext(sandbox, {
+				timeout: ANSWER_CHECK_LIMIT_MS,
+			}) as ReturnType<JsonParse>;
 		} catch (error) {
-			if ((error as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return 'too_slow';
+			if ((error as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+				return { ok: false, reason: tooSlow };
 			throw error;
 		} finally {
-			sandbox.value = undefined;
+			sandbox.text = '';
 		}
 	};
 }
@@ -50,7 +65,6 @@ function timeBounded(validate: Validate): (value: unknown) => boolean | 'too_slo
  * `uri`…) are checked; a format this node cannot check is refused rather than ignored.
  */
 export function buildJsonParser(schema: object | undefined): JsonParse {
-	let check: (value: unknown) => boolean | 'too_slow' = () => true;
 	let validate: Validate | undefined;
 	let ajv: Ajv | undefined;
 	if (schema !== undefined) {
@@ -86,27 +100,25 @@ export function buildJsonParser(schema: object | undefined): JsonParse {
 				`uses a format this node cannot check: ${unknownFormats[0]}. Known formats: ${Object.keys(ajv.formats).sort().join(', ')}`,
 			);
 		}
-		check = timeBounded(validate);
 	}
-	return (text) => {
+	const schemaCheck = validate;
+	const read: JsonParse = (text) => {
 		let value: unknown;
 		try {
 			value = JSON.parse(stripFence(text));
 		} catch {
 			return { ok: false, reason: 'the answer is not valid JSON' };
 		}
-		const passed = check(value);
-		if (passed === 'too_slow') {
-			return {
-				ok: false,
-				reason: `checking the answer against the JSON schema took longer than ${SCHEMA_CHECK_LIMIT_MS} ms (a "pattern" in the schema may backtrack catastrophically)`,
-			};
-		}
-		if (!passed) {
-			const detail =
-				ajv && validate ? ajv.errorsText(validate.errors as never, { dataVar: 'answer' }) : '';
+		if (schemaCheck && !schemaCheck(value)) {
+			const detail = ajv ? ajv.errorsText(schemaCheck.errors as never, { dataVar: 'answer' }) : '';
 			return { ok: false, reason: `the answer does not match the JSON schema: ${detail}` };
 		}
 		return { ok: true, value };
 	};
+	return timeBounded(
+		read,
+		schemaCheck
+			? `reading the answer and checking it against the JSON schema took longer than ${ANSWER_CHECK_LIMIT_MS} ms (a "pattern" in the schema may backtrack catastrophically)`
+			: `reading the answer as JSON took longer than ${ANSWER_CHECK_LIMIT_MS} ms`,
+	);
 }

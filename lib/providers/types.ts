@@ -58,10 +58,19 @@ export interface ToolCall {
 	arguments: Record<string, unknown>;
 }
 
+/** The image types every provider here takes in a message. */
+export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+
+/** An image sent with a user message: its media type and its bytes in base64. */
+export interface ImageInput {
+	mediaType: (typeof IMAGE_MEDIA_TYPES)[number];
+	data: string;
+}
+
 /** One turn of a conversation, in one vocabulary for every provider. */
 export type ChatMessage =
 	| { role: 'system'; content: string }
-	| { role: 'user'; content: string }
+	| { role: 'user'; content: string; images?: ImageInput[] }
 	| { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
 	| { role: 'tool'; toolCallId: string; name: string; content: string };
 

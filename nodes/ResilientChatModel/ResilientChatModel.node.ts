@@ -24,6 +24,7 @@ import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
 import { alertCountersFor, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
 import { ChainChatModel } from './chatModel';
 import { OPTION_DEFAULTS, properties } from './description';
+import { keepImageParts } from './langchainParts';
 
 const LLM = new ResilientLlm().description;
 
@@ -207,7 +208,10 @@ export class ResilientChatModel implements INodeType {
 					: value;
 			},
 		});
-		return supplyModel(traced, model);
+		const supplied = supplyModel(traced, model);
+		// The SDK's adapter drops the agent's image parts unless they arrive in standard form.
+		keepImageParts(supplied.response);
+		return supplied;
 	}
 }
 

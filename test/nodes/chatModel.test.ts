@@ -24,6 +24,7 @@ import {
 } from '../../nodes/ResilientChatModel/chatModel';
 import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chatModel';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
+import { keepImageParts } from '../../nodes/ResilientChatModel/langchainParts';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { closeStateStores, flushCounters } from '../../nodes/ResilientLlm/stateStores';
 import { ensureRuntime } from '../harness/runtime';
@@ -31,6 +32,10 @@ import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
 
 const invalid = (message: string) => new Error(message);
+
+/** A 1×1 PNG. */
+const PNG =
+	'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 const asJsonSchema = (tool: FunctionTool) => tool.inputSchema as Record<string, unknown>;
 
 const LOOKUP_SCHEMA = {
@@ -134,6 +139,82 @@ describe('Resilient Chat Model: conversions', () => {
 		);
 	});
 
+	it('sends the images of a user message with it, whether given as base64, bytes or a data URL', () => {
+		const messages: Message[] = [
+			{
+				role: 'user',
+				content: [
+					{ type: 'text', text: 'What is the total?' },
+					{ type: 'file', mediaType: 'image/png', data: PNG },
+					{ type: 'file', mediaType: 'image/jpeg', data: Buffer.from(PNG, 'base64') },
+					{ type: 'file', data: `data:image/webp;base64,${PNG}` },
+					{
+						type: 'file',
+						mediaType: 'image/gif',
+						data: '',
+						providerMetadata: { url: `data:image/gif;base64,${PNG}` },
+					},
+				],
+			},
+		];
+		assert.deepEqual(toChatMessages(messages, invalid), [
+			{
+				role: 'user',
+				content: 'What is the total?',
+				images: [
+					{ mediaType: 'image/png', data: PNG },
+					{ mediaType: 'image/jpeg', data: PNG },
+					{ mediaType: 'image/webp', data: PNG },
+					{ mediaType: 'image/gif', data: PNG },
+				],
+			},
+		]);
+	});
+
+	it('refuses, naming the message and the part, a file, an image by web address, an image of another type and an image outside a user message', () => {
+		const user = (part: Message['content'][number]): Message[] => [
+			{ role: 'system', content: [{ type: 'text', text: 'You read receipts.' }] },
+			{ role: 'user', content: [{ type: 'text', text: 'Read this.' }, part] },
+		];
+		assert.throws(
+			() =>
+				toChatMessages(
+					user({ type: 'file', mediaType: 'application/pdf', data: 'JVBERi0xLjQ=' }),
+					invalid,
+				),
+			/^Error: message 1 \(user\) has a file part \(application\/pdf\), which the chain cannot send/,
+		);
+		assert.throws(
+			() => toChatMessages(user({ type: 'file', data: 'JVBERi0xLjQ=' }), invalid),
+			/^Error: message 1 \(user\) has a file part, which the chain cannot send/,
+		);
+		assert.throws(
+			() =>
+				toChatMessages(
+					user({
+						type: 'file',
+						mediaType: 'image/png',
+						data: '',
+						providerMetadata: { url: 'https://example.com/receipt.png' },
+					}),
+					invalid,
+				),
+			/^Error: message 1 \(user\) has an image part \(image\/png\) given by its web address/,
+		);
+		assert.throws(
+			() => toChatMessages(user({ type: 'file', mediaType: 'image/tiff', data: PNG }), invalid),
+			/^Error: message 1 \(user\) has an image part of type image\/tiff/,
+		);
+		assert.throws(
+			() =>
+				toChatMessages(
+					[{ role: 'assistant', content: [{ type: 'file', mediaType: 'image/png', data: PNG }] }],
+					invalid,
+				),
+			/^Error: message 0 \(assistant\) has an image part \(image\/png\); only a user message can carry images/,
+		);
+	});
+
 	it('passes function tools as JSON Schema without $schema, and refuses provider built-in tools', () => {
 		const tools = toToolDefinitions(
 			[
@@ -206,7 +287,7 @@ describe('Resilient Chat Model through the pinned n8n AI node SDK and LangChain'
 	const sdk = runtime('@n8n/ai-node-sdk') as typeof import('@n8n/ai-node-sdk');
 	const lc = runtime('@langchain/core/messages') as {
 		SystemMessage: new (text: string) => unknown;
-		HumanMessage: new (text: string) => unknown;
+		HumanMessage: new (fields: string | Record<string, unknown>) => unknown;
 		AIMessage: new (fields: Record<string, unknown>) => unknown;
 		ToolMessage: new (fields: Record<string, unknown>) => unknown;
 	};
@@ -300,6 +381,112 @@ describe('Resilient Chat Model through the pinned n8n AI node SDK and LangChain'
 		assert.equal(inputs.length, 1, 'the call is in the panel input');
 		assert.equal(outputs.length, 1, 'and in the panel output');
 	});
+	it('streamed, several tool calls of one model turn come out as separate calls, each with its id', async () => {
+		const { model } = recordingModel(
+			[
+				answered({
+					text: 'Looking up both.',
+					toolCalls: [
+						{ id: 'toolu_a', name: 'order_lookup', arguments: { orderId: '42' } },
+						{ id: 'toolu_b', name: 'order_lookup', arguments: { orderId: '43' } },
+					],
+				}),
+			],
+			{ toJsonSchema: sdk.getParametersJsonSchema },
+		);
+		const { ctx } = panelContext();
+		const supplied = sdk.supplyModel(ctx as never, model) as {
+			response: {
+				bindTools(tools: unknown[]): {
+					stream(messages: unknown[]): Promise<AsyncIterable<MessageChunk>>;
+				};
+			};
+		};
+		interface MessageChunk {
+			concat(other: MessageChunk): MessageChunk;
+			text: string;
+			tool_calls?: Array<{ id?: string; name: string; args: unknown }>;
+		}
+		const lookup = new DynamicStructuredTool({
+			name: 'order_lookup',
+			description: 'Find an order',
+			schema: z.object({ orderId: z.string() }),
+			func: async () => 'ok',
+		});
+		let joined: MessageChunk | undefined;
+		for await (const chunk of await supplied.response
+			.bindTools([lookup])
+			.stream([new lc.HumanMessage('Where are orders 42 and 43?')])) {
+			joined = joined ? joined.concat(chunk) : chunk;
+		}
+		assert.equal(joined?.text, 'Looking up both.');
+		assert.deepEqual(
+			joined?.tool_calls?.map((c) => ({ id: c.id, name: c.name, args: c.args })),
+			[
+				{ id: 'toolu_a', name: 'order_lookup', args: { orderId: '42' } },
+				{ id: 'toolu_b', name: 'order_lookup', args: { orderId: '43' } },
+			],
+		);
+	});
+
+	it("the agent's images reach the chain: image_url parts, standard and older image parts; a PDF is refused by message", async () => {
+		const { model, tasks } = recordingModel([answered({ text: 'The total is 12.' })], {
+			toJsonSchema: sdk.getParametersJsonSchema,
+		});
+		const { ctx } = panelContext();
+		const supplied = sdk.supplyModel(ctx as never, model) as {
+			response: { bindTools(tools: unknown[]): { invoke(messages: unknown[]): Promise<unknown> } };
+		};
+		// As the node's supply function does with the SDK's adapter.
+		keepImageParts(supplied.response);
+		const lookup = new DynamicStructuredTool({
+			name: 'order_lookup',
+			description: 'Find an order',
+			schema: z.object({ orderId: z.string() }),
+			func: async () => 'ok',
+		});
+		const agentModel = supplied.response.bindTools([lookup]);
+		// As n8n's AI Agent passes binary images through, and as LangChain's own parts put them.
+		await agentModel.invoke([
+			new lc.SystemMessage('You read receipts.'),
+			new lc.HumanMessage({
+				content: [
+					{ type: 'text', text: 'What is the total?' },
+					{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
+					{ type: 'image', mimeType: 'image/jpeg', data: PNG },
+					{ type: 'image', source_type: 'base64', mime_type: 'image/webp', data: PNG },
+				],
+			}),
+		]);
+		assert.deepEqual(tasks[0].messages?.[1], {
+			role: 'user',
+			content: 'What is the total?',
+			images: [
+				{ mediaType: 'image/png', data: PNG },
+				{ mediaType: 'image/jpeg', data: PNG },
+				{ mediaType: 'image/webp', data: PNG },
+			],
+		});
+		await assert.rejects(
+			agentModel.invoke([
+				new lc.SystemMessage('You read receipts.'),
+				new lc.HumanMessage({
+					content: [
+						{ type: 'text', text: 'Sum this up.' },
+						{
+							type: 'file',
+							source_type: 'base64',
+							mime_type: 'application/pdf',
+							data: 'JVBERi0xLjQ=',
+							metadata: { filename: 'receipt.pdf' },
+						},
+					],
+				}),
+			]),
+			/message 1 \(user\) has a file part \(application\/pdf\), which the chain cannot send/,
+		);
+		assert.equal(tasks.length, 1, 'nothing was sent for the refused conversation');
+	});
 });
 
 describe('Resilient Chat Model node, its supply function in process', () => {
@@ -310,13 +497,16 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 	(Module as unknown as { _initPaths(): void })._initPaths();
 	const runtime = createRequire(join(runtimeModules, 'noop.js'));
 	const lc = runtime('@langchain/core/messages') as {
-		HumanMessage: new (text: string) => unknown;
+		HumanMessage: new (fields: string | Record<string, unknown>) => unknown;
 	};
 
 	after(closeStateStores);
 
 	/** One agent-style call through the supplied model, Anthropic down, OpenAI up. */
-	async function callOnce(options: IDataObject) {
+	async function callOnce(
+		options: IDataObject,
+		messages: unknown[] = [new lc.HumanMessage('Say hello.')],
+	) {
 		emulator.loadScenario({
 			apiKeys: KEYS,
 			rules: [{ provider: 'anthropic', fault: 'overloaded' }],
@@ -359,7 +549,8 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 			context as unknown as ISupplyDataFunctions,
 			0,
 		)) as { response: { invoke(messages: unknown[]): Promise<{ text: string }> } };
-		const reply = await supplied.response.invoke([new lc.HumanMessage('Say hello.')]);
+		emulator.resetCounts();
+		const reply = await supplied.response.invoke(messages);
 		assert.equal(reply.text, `Emulated answer from openai/${MODELS.openai}.`);
 		// Alert counters are written once a second; written now, for the assertions.
 		await flushCounters();
@@ -415,6 +606,38 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 			[counters?.tasks, counters?.answeredByTier, counters?.escalated],
 			[1, [0, 1, 0, 0], 0],
 		);
+	});
+
+	it("an AI Agent's image reaches each tier in its provider's shape, the failover included", async () => {
+		await callOnce({ circuitBreaker: false, recordMetrics: false }, [
+			new lc.HumanMessage({
+				content: [
+					{ type: 'text', text: 'What is the total?' },
+					{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
+				],
+			}),
+		]);
+		const userTurns = (provider: 'anthropic' | 'openai') =>
+			emulator
+				.received(provider)
+				.map((call) => (call.body as { messages: unknown[] }).messages.at(-1));
+		const anthropicTurn = {
+			role: 'user',
+			content: [
+				{ type: 'text', text: 'What is the total?' },
+				{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+			],
+		};
+		assert.deepEqual(userTurns('anthropic'), [anthropicTurn, anthropicTurn]);
+		assert.deepEqual(userTurns('openai'), [
+			{
+				role: 'user',
+				content: [
+					{ type: 'text', text: 'What is the total?' },
+					{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
+				],
+			},
+		]);
 	});
 
 	it('Record Metrics for Alerts off: the call is not counted, though the circuit breaker uses the store', async () => {

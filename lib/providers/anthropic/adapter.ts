@@ -43,9 +43,27 @@ export function toAnthropicMessages(messages: ChatMessage[]): Anthropic.MessageP
 			case 'system':
 				break;
 			case 'user': {
+				const images = (message.images ?? []).map(
+					(image): Block => ({
+						type: 'image',
+						source: { type: 'base64', media_type: image.mediaType, data: image.data },
+					}),
+				);
 				const blocks = userBlocks();
-				if (blocks) blocks.push({ type: 'text', text: message.content });
-				else turns.push({ role: 'user', content: message.content });
+				if (blocks) {
+					if (message.content || images.length === 0)
+						blocks.push({ type: 'text', text: message.content });
+					blocks.push(...images);
+				} else if (images.length === 0) turns.push({ role: 'user', content: message.content });
+				else
+					turns.push({
+						role: 'user',
+						// Anthropic rejects empty text blocks; an image alone is a question too.
+						content: [
+							...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
+							...images,
+						],
+					});
 				break;
 			}
 			case 'tool': {

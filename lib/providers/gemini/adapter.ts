@@ -56,7 +56,12 @@ export function toGeminiContents(messages: ChatMessage[]): Content[] {
 		}
 		responses = undefined;
 		if (message.role === 'user') {
-			contents.push({ role: 'user', parts: [{ text: message.content }] });
+			const images: Part[] = (message.images ?? []).map((image) => ({
+				inlineData: { mimeType: image.mediaType, data: image.data },
+			}));
+			const parts: Part[] =
+				message.content || images.length === 0 ? [{ text: message.content }] : [];
+			contents.push({ role: 'user', parts: [...parts, ...images] });
 		} else if (message.role === 'assistant') {
 			const parts: Part[] = message.content ? [{ text: message.content }] : [];
 			for (const call of message.toolCalls ?? []) {

@@ -33,8 +33,13 @@ export function toOllamaMessages(messages: ChatMessage[]): Record<string, unknow
 	return messages.map((message) => {
 		switch (message.role) {
 			case 'system':
+				return { role: 'system', content: message.content };
 			case 'user':
-				return { role: message.role, content: message.content };
+				return {
+					role: 'user',
+					content: message.content,
+					...(message.images?.length ? { images: message.images.map((image) => image.data) } : {}),
+				};
 			case 'tool':
 				return {
 					role: 'tool',

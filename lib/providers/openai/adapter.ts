@@ -28,8 +28,19 @@ export function toOpenAiMessages(
 	return messages.map((message): OpenAI.Chat.ChatCompletionMessageParam => {
 		switch (message.role) {
 			case 'system':
+				return { role: 'system', content: message.content };
 			case 'user':
-				return { role: message.role, content: message.content };
+				if (!message.images?.length) return { role: 'user', content: message.content };
+				return {
+					role: 'user',
+					content: [
+						...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
+						...message.images.map((image) => ({
+							type: 'image_url' as const,
+							image_url: { url: `data:${image.mediaType};base64,${image.data}` },
+						})),
+					],
+				};
 			case 'tool':
 				return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
 			case 'assistant': {
