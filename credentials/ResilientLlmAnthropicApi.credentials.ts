@@ -30,7 +30,8 @@ export class ResilientLlmAnthropicApi implements ICredentialType {
 			name: 'baseUrl',
 			type: 'string',
 			default: 'https://api.anthropic.com',
-			description: 'Change only for a proxy, a gateway or the Resilient LLM provider emulator',
+			description:
+				'Change only for a proxy, a gateway or the Resilient LLM provider emulator. With or without a trailing /v1.',
 		},
 	];
 
@@ -43,7 +44,8 @@ export class ResilientLlmAnthropicApi implements ICredentialType {
 
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
+			// The API's paths start with /v1; a Base URL that already ends in it is taken as meant.
+			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "").replace(/\\/v1$/, "")}}',
 			url: '/v1/models',
 			method: 'GET',
 		},

@@ -6,7 +6,10 @@ import type {
 	Icon,
 } from 'n8n-workflow';
 
-/** OpenAI, or any endpoint that speaks its API (vLLM, LM Studio, gateways). Own type: see README, "Credentials". */
+/**
+ * OpenAI's API, or a proxy in front of it. Its key goes only to this Base URL's host; another
+ * OpenAI-compatible server has its own credential type. Own type: see README, "Credentials".
+ */
 export class ResilientLlmOpenAiApi implements ICredentialType {
 	name = 'resilientLlmOpenAiApi';
 
@@ -23,14 +26,16 @@ export class ResilientLlmOpenAiApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'Leave empty for an OpenAI-compatible server that takes no key',
+			description:
+				'Needed for OpenAI. For another OpenAI-compatible server, use a Resilient LLM: OpenAI-Compatible API credential instead.',
 		},
 		{
 			displayName: 'Base URL',
 			name: 'baseUrl',
 			type: 'string',
 			default: 'https://api.openai.com/v1',
-			description: 'For an OpenAI-compatible endpoint, its URL up to and including /v1',
+			description:
+				'Change only for a proxy, a gateway or the Resilient LLM provider emulator: its URL up to and including /v1',
 		},
 	];
 

@@ -76,6 +76,13 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 					`must not contain a user name or password (${redact(url.href, [])}); put the key in the credential instead`,
 				);
 			}
+			// The SDKs append their paths as text: after a # or ? they would land elsewhere on the host.
+			if (/[?#]/.test(tier.baseUrl)) {
+				throw new ConfigError(
+					`${at}.baseUrl`,
+					'must not contain a ? or #: the API paths are appended to it',
+				);
+			}
 		}
 		positive(tier.attempts, `${at}.attempts`, true);
 		positive(tier.timeoutMs, `${at}.timeoutMs`);

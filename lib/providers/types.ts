@@ -163,6 +163,11 @@ export interface ProviderDescriptor<Id extends string = string> {
 	readonly hint?: string;
 	/** The n8n credential type that holds its key and base URL, and that credential's name. */
 	readonly credential: { readonly type: string; readonly displayName: string };
+	/**
+	 * A credential read when the provider's own is not selected, for workflows saved before it
+	 * had one. Its key still goes only to its own host: a tier's Base URL elsewhere gets no key.
+	 */
+	readonly fallbackCredential?: { readonly type: string; readonly displayName: string };
 	/** Whether a call without an API key cannot succeed. */
 	readonly needsKey: boolean;
 	/** Whether a tier that names its own base URL may run without any credential (self-hosted servers). */

@@ -87,6 +87,14 @@ export class ResilientChatModel implements INodeType {
 			...(this.getNodeParameter('options', itemIndex, {}) as IDataObject),
 		};
 		const config = await readChainConfig(shared, itemIndex, new Map());
+		const policy = options.circuitBreaker ? breakerPolicyOf(options) : undefined;
+		if (typeof policy === 'string') {
+			throw new NodeOperationError(node, policy, {
+				itemIndex,
+				description:
+					'Set the Circuit Breaker options to numbers, or remove them to use the defaults.',
+			});
+		}
 		const proceedWithoutStore = options.onStoreUnavailable === 'proceed';
 		const guard = new StoreGuard(proceedWithoutStore ? 'proceed' : 'fail');
 		const storeKind = options.stateStore === 'redis' ? 'redis' : 'embedded';
@@ -125,9 +133,7 @@ export class ResilientChatModel implements INodeType {
 			this.logger,
 		);
 		const breaker =
-			store && options.circuitBreaker
-				? new CircuitBreaker(store, breakerPolicyOf(options), undefined, guard)
-				: undefined;
+			store && policy ? new CircuitBreaker(store, policy, undefined, guard) : undefined;
 		const chain = buildChain(this, config, itemIndex, breaker);
 		// n8n provides the SDK (from its own modules); loaded on first use, so that the node's
 		// description can be read where n8n is not.

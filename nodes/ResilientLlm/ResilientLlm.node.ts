@@ -132,9 +132,10 @@ export class ResilientLlm implements INodeType {
 			{ name: 'resilientLlmAnthropicApi', displayName: 'Anthropic', required: false },
 			{ name: 'resilientLlmGeminiApi', displayName: 'Google Gemini', required: false },
 			{ name: 'resilientLlmOllamaApi', displayName: 'Ollama', required: false },
+			{ name: 'resilientLlmOpenAiApi', displayName: 'OpenAI', required: false },
 			{
-				name: 'resilientLlmOpenAiApi',
-				displayName: 'OpenAI / OpenAI-Compatible',
+				name: 'resilientLlmOpenAiCompatibleApi',
+				displayName: 'OpenAI-Compatible',
 				required: false,
 			},
 			{
@@ -207,9 +208,10 @@ export class ResilientLlm implements INodeType {
 			},
 			this.logger,
 		);
+		const policy = breakerOn ? breakerPolicyOf(options) : undefined;
 		const breaker =
-			store && breakerOn
-				? new CircuitBreaker(store, breakerPolicyOf(options), undefined, guard)
+			store && typeof policy === 'object'
+				? new CircuitBreaker(store, policy, undefined, guard)
 				: undefined;
 
 		// Every item's parameters are checked before any provider is called.
@@ -219,6 +221,13 @@ export class ResilientLlm implements INodeType {
 					throw new NodeOperationError(node, `Item ${index}: ${concurrency}`, {
 						itemIndex: index,
 						description: 'Set Options › Concurrency to how many items may be sent at once.',
+					});
+				}
+				if (typeof policy === 'string') {
+					throw new NodeOperationError(node, `Item ${index}: ${policy}`, {
+						itemIndex: index,
+						description:
+							'Set the Circuit Breaker options to numbers, or remove them to use the defaults.',
 					});
 				}
 				if (storeProblem && options.onStoreUnavailable !== 'proceed') {

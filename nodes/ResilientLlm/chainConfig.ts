@@ -6,9 +6,16 @@ import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } f
 import { NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
+import { ConfigError } from '../../lib/engine/configError';
+import { tierEndpoint } from '../../lib/engine/tierEndpoint';
 import type { ChainConfig, ProviderName, Task, TierConfig } from '../../lib/engine/types';
 import type { BreakerPolicy } from '../../lib/state/types';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
+import type { Connection } from '../../lib/providers/types';
+
+/** What to do about a tier's Base URL that would take a key to another host. */
+export const BASE_URL_HELP =
+	"A key goes only to the host its credential names: a tier's Base URL may only choose another path on that host. For another server, select a credential of its own (an OpenAI-Compatible credential for an OpenAI-compatible server) and leave the tier's Base URL empty.";
 
 /** The engine's field paths, in the words of the node's UI. */
 export function fieldLabel(field: string): string {
@@ -142,26 +149,54 @@ export async function readChainConfig(
 	for (const [position, tier] of (chain.tiers ?? []).entries()) {
 		const provider = String(tier.provider ?? '') as ProviderName;
 		const baseUrl = tierOption(tier, 'baseUrl');
-		let credential: ICredentialDataDecryptedObject | null | undefined;
+		let connection: Connection = { baseUrl: baseUrl?.trim() || undefined };
 		if (isProviderName(provider)) {
 			const descriptor = providerOf(provider);
-			const slot = descriptor.credential;
+			const read = async (type: string) => {
+				let credential = credentials.get(type);
+				if (credential === undefined) {
+					credential = await ctx.getCredentials(type, itemIndex).catch(() => null);
+					credentials.set(type, credential);
+				}
+				return credential;
+			};
+			let slot = descriptor.credential;
+			let credential = await read(slot.type);
+			const fallback = descriptor.fallbackCredential;
+			if (!credential && fallback) {
+				credential = await read(fallback.type);
+				if (credential) slot = fallback;
+			}
 			// A self-hosted endpoint named on the tier may need no credential at all.
 			const optional = descriptor.baseUrlReplacesCredential && Boolean(baseUrl);
-			credential = credentials.get(slot.type);
-			if (credential === undefined) {
-				credential = await ctx.getCredentials(slot.type, itemIndex).catch(() => null);
-				credentials.set(slot.type, credential);
-			}
 			if (!credential && !optional) {
 				throw new NodeOperationError(
 					ctx.getNode(),
-					`Tier ${position + 1} uses ${descriptor.label}, but no "${slot.displayName}" credential is selected on this node`,
+					`Tier ${position + 1} uses ${descriptor.label}, but no "${descriptor.credential.displayName}" credential is selected on this node`,
 					{
 						itemIndex,
 						description:
 							'Select or create that credential at the top of the node, or remove the tier from the Model Chain.',
 					},
+				);
+			}
+			const field = `tiers[${position}].baseUrl`;
+			try {
+				connection = tierEndpoint(
+					field,
+					descriptor,
+					slot.displayName,
+					credential,
+					baseUrl,
+					slot === fallback,
+				);
+			} catch (error) {
+				if (!(error instanceof ConfigError))
+					throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+				throw new NodeOperationError(
+					ctx.getNode(),
+					`${fieldLabel(field)} ${error.message.slice(field.length + 2)}`,
+					{ itemIndex, description: BASE_URL_HELP },
 				);
 			}
 		}
@@ -175,8 +210,8 @@ export async function readChainConfig(
 		tiers.push({
 			provider,
 			model: modelOf(tier),
-			apiKey: credential?.apiKey ? String(credential.apiKey) : undefined,
-			baseUrl: (baseUrl || (credential?.baseUrl as string | undefined) || undefined)?.trim(),
+			apiKey: connection.apiKey,
+			baseUrl: connection.baseUrl,
 			attempts: tier.attempts,
 			timeoutMs:
 				tier.timeoutSeconds === undefined ? undefined : Math.round(tier.timeoutSeconds * 1000),
@@ -215,21 +250,66 @@ export async function readChainConfig(
 	};
 }
 
+/** A number option, or an expression's text that is one; unset takes `fallback`; else why not. */
+function numberOption(
+	options: IDataObject,
+	name: string,
+	label: string,
+	fallback: number,
+	min: number,
+): number | string {
+	const value = options[name];
+	if (value === undefined || value === null) return fallback;
+	const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+	if (typeof n !== 'number' || !Number.isFinite(n)) {
+		return `Options › ${label} must be a number of at least ${min}, got ${JSON.stringify(value)}`;
+	}
+	return n;
+}
+
 /**
  * The circuit breaker's policy from a node's options (Resilient LLM and Resilient Chat
- * Model); an option left unset takes the engine's default.
+ * Model); an option left unset takes the engine's default. An option that is not a number
+ * (an expression's "five", "30s") is not guessed at: the text says which one and what it got.
  */
-export function breakerPolicyOf(options: IDataObject): BreakerPolicy {
-	const cooldownMs = Math.max(1, Number(options.breakerCooldownSeconds ?? 30)) * 1000;
+export function breakerPolicyOf(options: IDataObject): BreakerPolicy | string {
+	const threshold = numberOption(
+		options,
+		'breakerThreshold',
+		'Circuit Breaker Threshold',
+		DEFAULT_BREAKER_POLICY.failureThreshold,
+		1,
+	);
+	const cooldown = numberOption(
+		options,
+		'breakerCooldownSeconds',
+		'Circuit Breaker Cool-Down (Seconds)',
+		30,
+		1,
+	);
+	const rate = numberOption(
+		options,
+		'breakerFailureRatePercent',
+		'Circuit Breaker Failure Rate (%)',
+		50,
+		0,
+	);
+	const window = numberOption(
+		options,
+		'breakerWindowSeconds',
+		'Circuit Breaker Window (Seconds)',
+		60,
+		1,
+	);
+	for (const value of [threshold, cooldown, rate, window])
+		if (typeof value === 'string') return value;
+	const cooldownMs = Math.max(1, cooldown as number) * 1000;
 	return {
 		...DEFAULT_BREAKER_POLICY,
-		failureThreshold: Math.max(
-			1,
-			Number(options.breakerThreshold ?? DEFAULT_BREAKER_POLICY.failureThreshold),
-		),
+		failureThreshold: Math.max(1, threshold as number),
 		openMs: cooldownMs,
 		longOpenMs: cooldownMs * 10,
-		failureRate: Math.min(100, Math.max(0, Number(options.breakerFailureRatePercent ?? 50))) / 100,
-		rateWindowMs: Math.max(1, Number(options.breakerWindowSeconds ?? 60)) * 1000,
+		failureRate: Math.min(100, Math.max(0, rate as number)) / 100,
+		rateWindowMs: Math.max(1, window as number) * 1000,
 	};
 }

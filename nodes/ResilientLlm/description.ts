@@ -41,7 +41,7 @@ const TIER_OPTIONS: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. http://127.0.0.1:8000/v1',
 		description:
-			"Overrides the credential's base URL for this tier. Required for OpenAI-compatible tiers unless the credential has it.",
+			"Another path on the host of the tier's credential, whose key goes to no other host. Without a credential: the URL of an OpenAI-compatible or Ollama server that takes no key.",
 	},
 	{
 		displayName: 'Context Window (Tokens)',

@@ -1,13 +1,17 @@
 /**
  * The Model picker's list: the models the tier's provider offers to the credential selected
- * on the node, read from the provider's own list endpoint. "By ID" stays open for anything
+ * on the node, read from the provider's own list endpoint, with the key going only to that
+ * credential's host. "By ID" stays open for anything
  * the list does not show, or when listing fails.
  */
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { redact } from '../../lib/engine/classifyError';
+import { ConfigError } from '../../lib/engine/configError';
+import { tierEndpoint } from '../../lib/engine/tierEndpoint';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
+import { BASE_URL_HELP } from './chainConfig';
 
 /** A parameter's literal text; an expression cannot be resolved while the editor lists. */
 function literal(value: unknown): string {
@@ -28,22 +32,44 @@ export async function listModels(
 		literal(this.getCurrentNodeParameter('&tierOptions.baseUrl')) ||
 		literal(this.getCurrentNodeParameter('&baseUrl'));
 	// n8n throws for a credential slot that is left empty; that is the case handled just below.
-	const credential = this.getNode().credentials?.[descriptor.credential.type]
-		? await this.getCredentials(descriptor.credential.type)
-		: undefined;
+	const selected = async (type: string) =>
+		this.getNode().credentials?.[type] ? await this.getCredentials(type) : undefined;
+	let slot = descriptor.credential;
+	let credential = await selected(slot.type);
+	const fallback = descriptor.fallbackCredential;
+	if (!credential && fallback) {
+		credential = await selected(fallback.type);
+		if (credential) slot = fallback;
+	}
 	if (!credential && !(descriptor.baseUrlReplacesCredential && tierBaseUrl)) {
 		throw new NodeOperationError(
 			this.getNode(),
 			`Select a "${descriptor.credential.displayName}" credential on this node to list ${descriptor.label} models, or choose By ID and type the model name`,
 		);
 	}
-	const apiKey = credential?.apiKey ? String(credential.apiKey) : undefined;
+	let connection;
+	try {
+		connection = tierEndpoint(
+			'baseUrl',
+			descriptor,
+			slot.displayName,
+			credential,
+			tierBaseUrl,
+			slot === fallback,
+		);
+	} catch (error) {
+		if (!(error instanceof ConfigError))
+			throw new NodeOperationError(this.getNode(), error as Error);
+		throw new NodeOperationError(
+			this.getNode(),
+			`The tier's Base URL ${error.message.slice('baseUrl: '.length)}`,
+			{ description: BASE_URL_HELP },
+		);
+	}
+	const apiKey = connection.apiKey;
 	let models;
 	try {
-		models = await descriptor.listModels({
-			apiKey,
-			baseUrl: tierBaseUrl || literal(credential?.baseUrl) || undefined,
-		});
+		models = await descriptor.listModels(connection);
 	} catch (error) {
 		const reason = redact((error as Error).message, apiKey ? [apiKey] : []);
 		throw new NodeOperationError(

@@ -93,7 +93,7 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 
 	it('creates an Anthropic and an OpenAI credential in the credential dialog, and both tests pass', async () => {
 		// One slot per provider, each named for it; no Redis slot while the state store is embedded.
-		const labels = ['Anthropic', 'Google Gemini', 'Ollama', 'OpenAI / OpenAI-Compatible'];
+		const labels = ['Anthropic', 'Google Gemini', 'Ollama', 'OpenAI', 'OpenAI-Compatible'];
 		assert.equal(await editor.ndv().getByTestId('node-credentials-slot').count(), labels.length);
 		for (const label of labels) assert.equal(await editor.credentialSlot(label).count(), 1, label);
 		const anthropic = await editor.createCredential(
@@ -104,17 +104,14 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 		assert.deepEqual(anthropic.test.status, 'OK', anthropic.test.message);
 		assert.match(anthropic.banner, /^Connection tested successfully/);
 		const openai = await editor.createCredential(
-			'OpenAI / OpenAI-Compatible',
+			'OpenAI',
 			{ apiKey: KEYS.openai, baseUrl: emulator.urls.openai },
 			CREDENTIAL_NAMES.openai,
 		);
 		assert.deepEqual(openai.test.status, 'OK', openai.test.message);
 		assert.match(openai.banner, /^Connection tested successfully/);
 		assert.equal(await editor.selectedCredential('Anthropic'), CREDENTIAL_NAMES.anthropic);
-		assert.equal(
-			await editor.selectedCredential('OpenAI / OpenAI-Compatible'),
-			CREDENTIAL_NAMES.openai,
-		);
+		assert.equal(await editor.selectedCredential('OpenAI'), CREDENTIAL_NAMES.openai);
 	});
 
 	it('builds a two-tier chain from the Provider dropdowns and the models the emulator lists', async () => {

@@ -229,7 +229,8 @@ describe('Resilient LLM in n8n', () => {
 			],
 		};
 		for (const chain of [current, older]) {
-			// The OpenAI credential holds the key the emulator checks; the tier's URL wins.
+			// Saved before the OpenAI-Compatible credential: the OpenAI one is read, and its key
+			// goes to the tier's URL because that is on the credential's own host.
 			const { outputs } = await run(params({ chain }), [{ text: 'Summarise.' }]);
 			const item = outputs[0][0]?.json;
 			assert.equal(item?.text, 'Emulated answer from openai/qwen2.5.', JSON.stringify(outputs));

@@ -640,6 +640,29 @@ describe('Resilient Chat Model node, its supply function in process', () => {
 		]);
 	});
 
+	it('a Circuit Breaker option that is not a number stops the node, naming the option', async () => {
+		const { context } = fakeExecute({
+			items: [{}],
+			parameters: {
+				chain: { tiers: [{ provider: 'openai', model: MODELS.openai }] },
+				options: { circuitBreaker: true, breakerThreshold: 'five' },
+			},
+			credentials: {
+				resilientLlmOpenAiApi: { apiKey: KEYS.openai, baseUrl: emulator.urls.openai },
+			},
+		});
+		await assert.rejects(
+			new ResilientChatModel().supplyData.call(context as unknown as ISupplyDataFunctions, 0),
+			(error: Error) => {
+				assert.equal(
+					error.message,
+					'Options › Circuit Breaker Threshold must be a number of at least 1, got "five"',
+				);
+				return true;
+			},
+		);
+	});
+
 	it('Record Metrics for Alerts off: the call is not counted, though the circuit breaker uses the store', async () => {
 		const { counted } = await callOnce({ circuitBreaker: true, recordMetrics: false });
 		assert.equal(await counted(), undefined);

@@ -21,6 +21,7 @@ import { ResilientLlmAnthropicApi } from '../../credentials/ResilientLlmAnthropi
 import { ResilientLlmGeminiApi } from '../../credentials/ResilientLlmGeminiApi.credentials';
 import { ResilientLlmOllamaApi } from '../../credentials/ResilientLlmOllamaApi.credentials';
 import { ResilientLlmOpenAiApi } from '../../credentials/ResilientLlmOpenAiApi.credentials';
+import { ResilientLlmOpenAiCompatibleApi } from '../../credentials/ResilientLlmOpenAiCompatibleApi.credentials';
 import { ResilientLlmRedisApi } from '../../credentials/ResilientLlmRedisApi.credentials';
 import { PROVIDERS } from '../../lib/providers/registry';
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
@@ -40,6 +41,7 @@ const NODES: INodeType[] = [
 const CREDENTIALS: ICredentialType[] = [
 	new ResilientLlmAnthropicApi(),
 	new ResilientLlmOpenAiApi(),
+	new ResilientLlmOpenAiCompatibleApi(),
 	new ResilientLlmGeminiApi(),
 	new ResilientLlmOllamaApi(),
 	new ResilientLlmRedisApi(),

@@ -153,6 +153,62 @@ describe('bad input', () => {
 		);
 	});
 
+	const breakerOptions: Array<[string, unknown, string]> = [
+		[
+			'breakerThreshold',
+			'five',
+			'Circuit Breaker Threshold must be a number of at least 1, got "five"',
+		],
+		[
+			'breakerCooldownSeconds',
+			'30s',
+			'Circuit Breaker Cool-Down (Seconds) must be a number of at least 1, got "30s"',
+		],
+		[
+			'breakerFailureRatePercent',
+			'half',
+			'Circuit Breaker Failure Rate (%) must be a number of at least 0, got "half"',
+		],
+		[
+			'breakerWindowSeconds',
+			{ seconds: 60 },
+			'Circuit Breaker Window (Seconds) must be a number of at least 1, got {"seconds":60}',
+		],
+	];
+	for (const [option, value, message] of breakerOptions) {
+		it(`a Circuit Breaker option (${option}) that is not a number names the option, before any call`, async () => {
+			ctx.emulator.loadScenario({});
+			ctx.emulator.resetCounts();
+			const parameters = { options: { initialBackoffMs: 5, [option]: value } };
+			await assert.rejects(execute({ items: [{ text: 'hi' }], parameters }), (error: Error) => {
+				assert.equal(error.message, `Item 0: Options › ${message}`);
+				return true;
+			});
+			assert.equal(ctx.emulator.stats().total, 0, 'no provider was called');
+			const { outputs } = await execute({
+				items: [{ text: 'hi' }, { text: 'there' }],
+				parameters,
+				continueOnFail: true,
+			});
+			assert.deepEqual(
+				outputs[0].map((i) => i.json.error),
+				[`Item 0: Options › ${message}`, `Item 1: Options › ${message}`],
+			);
+		});
+	}
+
+	it('Circuit Breaker options given as numeric text are read as numbers', async () => {
+		ctx.emulator.loadScenario({});
+		const { outputs } = await execute({
+			items: [{ text: 'hi' }],
+			parameters: {
+				options: { initialBackoffMs: 5, breakerThreshold: '7', breakerCooldownSeconds: '45' },
+			},
+		});
+		assert.equal(outputs[0].length, 1);
+		assert.equal(outputs[0][0].json.error, undefined);
+	});
+
 	it('a self-hosted OpenAI-compatible tier with its own base URL needs no credential', async () => {
 		ctx.emulator.loadScenario({});
 		const chain = {

@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 
 import { parseToolArguments, systemText } from '../conversation';
+import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -103,6 +104,14 @@ export function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
 	}));
 }
 
+/**
+ * The API's root: Anthropic's paths start with /v1, so a Base URL that already ends in /v1
+ * (as OpenAI's do) is taken as meant rather than doubled.
+ */
+export function anthropicRoot(baseUrl: string): string {
+	return baseUrl.trim().replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
 export class AnthropicAdapter implements ProviderAdapter {
 	readonly provider = 'anthropic' as const;
 	private readonly client: Anthropic;
@@ -111,8 +120,9 @@ export class AnthropicAdapter implements ProviderAdapter {
 		// maxRetries 0: the engine owns every retry and the whole time budget.
 		this.client = new Anthropic({
 			apiKey: settings.apiKey,
-			baseURL: settings.baseUrl,
+			baseURL: settings.baseUrl ? anthropicRoot(settings.baseUrl) : undefined,
 			maxRetries: 0,
+			fetch: fetchWithoutRedirects,
 			timeout: settings.timeoutMs,
 		});
 	}

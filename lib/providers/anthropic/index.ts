@@ -1,6 +1,6 @@
 import { getJson, isRecord, joinUrl, str } from '../modelList';
 import type { ModelInfo, ProviderDescriptor } from '../types';
-import { AnthropicAdapter } from './adapter';
+import { AnthropicAdapter, anthropicRoot } from './adapter';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 /** Pages of 1,000 models; a bound, not an expectation. */
@@ -23,7 +23,7 @@ export const anthropic = {
 		let after = '';
 		for (let page = 0; page < MAX_PAGES; page++) {
 			const url = joinUrl(
-				connection.baseUrl || DEFAULT_BASE_URL,
+				anthropicRoot(connection.baseUrl || DEFAULT_BASE_URL),
 				`/v1/models?limit=1000${after ? `&after_id=${encodeURIComponent(after)}` : ''}`,
 			);
 			const body = await getJson(

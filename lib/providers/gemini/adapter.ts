@@ -2,6 +2,7 @@ import { GoogleGenAI } from '@google/genai';
 import type { Content, FunctionDeclaration, Part } from '@google/genai';
 
 import { newToolCallId, parseToolArguments, systemText } from '../conversation';
+import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -96,6 +97,7 @@ export class GeminiAdapter implements ProviderAdapter {
 			httpOptions: {
 				...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
 				timeout: settings.timeoutMs,
+				fetch: fetchWithoutRedirects,
 			},
 		});
 	}

@@ -1,5 +1,6 @@
 import { newToolCallId, parseToolArguments } from '../conversation';
 import { MalformedResponseError, ProviderHttpError } from '../httpError';
+import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -94,7 +95,7 @@ export class OllamaAdapter implements ProviderAdapter {
 
 	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
 		const tools = request.tools ?? [];
-		const response = await fetch(this.url, {
+		const response = await fetchWithoutRedirects(this.url, {
 			method: 'POST',
 			headers: this.headers,
 			body: JSON.stringify({

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 
 import { parseToolArguments } from '../conversation';
+import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -79,10 +80,12 @@ export class OpenAiAdapter implements ProviderAdapter {
 	constructor(settings: AdapterSettings, compatible = false) {
 		this.provider = compatible ? 'openai_compatible' : 'openai';
 		this.client = new OpenAI({
-			// Many self-hosted endpoints take no key, but the SDK insists on one.
+			// Many self-hosted endpoints take no key, but the SDK insists on one; it is not sent.
 			apiKey: settings.apiKey || 'no-key',
+			...(settings.apiKey ? {} : { defaultHeaders: { authorization: null } }),
 			baseURL: settings.baseUrl,
 			maxRetries: 0,
+			fetch: fetchWithoutRedirects,
 			timeout: settings.timeoutMs,
 		});
 	}

@@ -8,8 +8,13 @@ import type { ProviderDescriptor } from '../types';
 export const openaiCompatible = {
 	id: 'openai_compatible',
 	label: 'OpenAI-Compatible',
-	hint: "vLLM, LM Studio, a gateway: uses the OpenAI credential and the tier's Base URL",
-	credential: { type: 'resilientLlmOpenAiApi', displayName: 'Resilient LLM: OpenAI API' },
+	hint: 'vLLM, LM Studio, a gateway: uses the OpenAI-Compatible credential, or none for a server that takes no key',
+	credential: {
+		type: 'resilientLlmOpenAiCompatibleApi',
+		displayName: 'Resilient LLM: OpenAI-Compatible API',
+	},
+	// Workflows saved before this provider had its own credential read the OpenAI one.
+	fallbackCredential: { type: 'resilientLlmOpenAiApi', displayName: 'Resilient LLM: OpenAI API' },
 	needsKey: false,
 	baseUrlReplacesCredential: true,
 	wire: 'openai',
@@ -18,7 +23,7 @@ export const openaiCompatible = {
 	createAdapter: (settings) => new OpenAiAdapter(settings, true),
 	async listModels(connection, signal) {
 		if (!connection.baseUrl)
-			throw new ModelListError(undefined, "set the tier's Base URL (or the credential's) first");
+			throw new ModelListError(undefined, "set the credential's Base URL (or the tier's) first");
 		return listOpenAiModels(connection.baseUrl, connection, signal);
 	},
 	retryHint: (failure) => hintFromMessage(failure.text),
