@@ -24,6 +24,7 @@ import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
 import { alertCountersFor, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
 import { ChainChatModel } from './chatModel';
 import { OPTION_DEFAULTS, properties } from './description';
+import { n8nAiModules } from './n8nModules';
 
 const LLM = new ResilientLlm().description;
 
@@ -128,9 +129,9 @@ export class ResilientChatModel implements INodeType {
 				? new CircuitBreaker(store, breakerPolicyOf(options), undefined, guard)
 				: undefined;
 		const chain = buildChain(this, config, itemIndex, breaker);
-		// n8n provides the SDK (from its own modules); loaded on first use, so that the node's
-		// description can be read where n8n is not.
-		const { getParametersJsonSchema, supplyModel } = await import('@n8n/ai-node-sdk');
+		// n8n's own SDK, not a copy npm may have installed beside this package.
+		const { sdk, zodToJsonSchema } = n8nAiModules();
+		const { getParametersJsonSchema, supplyModel } = sdk;
 		const executionId = this.getExecutionId();
 
 		// Each finished call's summary, waiting for n8n's tracing to write that call's output.
@@ -161,6 +162,7 @@ export class ResilientChatModel implements INodeType {
 			modelId: config.tiers.map((t) => t.model).join(' → '),
 			run: async (task, signal) => await chain.run(task, { signal }),
 			toJsonSchema: getParametersJsonSchema,
+			zodToJsonSchema,
 			onResult,
 			invalid: (message) =>
 				new NodeOperationError(
