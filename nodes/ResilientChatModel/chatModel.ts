@@ -124,12 +124,9 @@ export function toChatMessages(messages: Message[], invalid: InvalidInput): Chat
  */
 export function isZodSchema(value: unknown): value is Record<string, unknown> {
 	if (!value || typeof value !== 'object') return false;
-	const standard = (value as { '~standard'?: { vendor?: unknown } })['~standard'];
-	return (
-		'_zod' in value ||
-		('_def' in value && typeof (value as { _def: unknown })._def === 'object') ||
-		standard?.vendor === 'zod'
-	);
+	// Not `~standard`: Zod 4's own JSON Schema output carries one too.
+	const def = (value as { _def?: unknown })._def;
+	return '_zod' in value || (typeof def === 'object' && def !== null);
 }
 
 /** Converts a Zod 3 schema to JSON Schema (zod-to-json-schema, as n8n's SDK uses it). */
