@@ -2,8 +2,10 @@
  * The build. n8n loads each node and credential file from dist on its own, so each is
  * bundled with what it uses (the provider SDKs included): the published package has no
  * runtime dependencies to clash with n8n's. n8n-workflow stays external: n8n provides it.
- * The AI node SDK stays external too: n8n provides it, found through the NODE_PATH n8n sets to
- * its own modules. NODE_PATH serves require() only, so dynamic imports become require().
+ * The AI node SDK stays external too: n8n provides it, and Resilient Chat Model loads n8n's own
+ * copy at run time (nodes/ResilientChatModel/n8nModules.ts), never one npm put beside the
+ * package. NODE_PATH, where n8n puts its own modules, serves require() only, so dynamic
+ * imports become require().
  * Icons and codex files are copied next to the compiled node files, where n8n looks for them.
  */
 const path = require('path');

@@ -25,6 +25,7 @@ import { alertCountersFor, openStateStore, redisCredentialTest } from '../Resili
 import { ChainChatModel } from './chatModel';
 import { OPTION_DEFAULTS, properties } from './description';
 import { keepImageParts } from './langchainParts';
+import { n8nAiModules } from './n8nModules';
 
 const LLM = new ResilientLlm().description;
 
@@ -135,9 +136,9 @@ export class ResilientChatModel implements INodeType {
 		const breaker =
 			store && policy ? new CircuitBreaker(store, policy, undefined, guard) : undefined;
 		const chain = buildChain(this, config, itemIndex, breaker);
-		// n8n provides the SDK (from its own modules); loaded on first use, so that the node's
-		// description can be read where n8n is not.
-		const { getParametersJsonSchema, supplyModel } = await import('@n8n/ai-node-sdk');
+		// n8n's own SDK, not a copy npm may have installed beside this package.
+		const { sdk, zodToJsonSchema } = n8nAiModules();
+		const { getParametersJsonSchema, supplyModel } = sdk;
 		const executionId = this.getExecutionId();
 
 		// Each finished call's summary, waiting for n8n's tracing to write that call's output.
@@ -168,6 +169,7 @@ export class ResilientChatModel implements INodeType {
 			modelId: config.tiers.map((t) => t.model).join(' → '),
 			run: async (task, signal) => await chain.run(task, { signal }),
 			toJsonSchema: getParametersJsonSchema,
+			zodToJsonSchema,
 			onResult,
 			invalid: (message) =>
 				new NodeOperationError(

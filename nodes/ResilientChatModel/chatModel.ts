@@ -188,11 +188,50 @@ export function toChatMessages(messages: Message[], invalid: InvalidInput): Chat
 	return out;
 }
 
-/** The SDK's tools as the engine's definitions; `toJsonSchema` turns a tool's schema into JSON Schema. */
+/**
+ * A Zod schema from any copy of zod (3 or 4). The SDK converts only schemas made with its own
+ * zod (an `instanceof` check): a tool built with another copy comes back as the Zod object.
+ */
+export function isZodSchema(value: unknown): value is Record<string, unknown> {
+	if (!value || typeof value !== 'object') return false;
+	// Not `~standard`: Zod 4's own JSON Schema output carries one too.
+	const def = (value as { _def?: unknown })._def;
+	return '_zod' in value || (typeof def === 'object' && def !== null);
+}
+
+/** Converts a Zod 3 schema to JSON Schema (zod-to-json-schema, as n8n's SDK uses it). */
+export type ZodConverter = (schema: unknown) => Record<string, unknown>;
+
+function zodAsJsonSchema(schema: Record<string, unknown>, zodToJsonSchema?: ZodConverter): unknown {
+	// Zod 4 schemas convert themselves; Zod 3 ones need zod-to-json-schema.
+	if (typeof schema.toJSONSchema === 'function') {
+		return (schema.toJSONSchema as () => unknown)();
+	}
+	if (zodToJsonSchema && '_def' in schema && !('_zod' in schema)) return zodToJsonSchema(schema);
+	return undefined;
+}
+
+function isJsonSchemaObject(value: unknown): value is Record<string, unknown> {
+	if (!value || typeof value !== 'object' || Array.isArray(value) || isZodSchema(value)) {
+		return false;
+	}
+	const prototype = Object.getPrototypeOf(value) as unknown;
+	if (prototype !== Object.prototype && prototype !== null) return false;
+	const type = (value as { type?: unknown }).type;
+	return type === undefined || type === 'object';
+}
+
+/**
+ * The SDK's tools as the engine's definitions; `toJsonSchema` turns a tool's schema into JSON
+ * Schema, `zodToJsonSchema` converts a Zod 3 schema `toJsonSchema` left as it was. A schema
+ * that is still not a JSON Schema object is refused: a provider would reject it, or call the
+ * tool with no arguments.
+ */
 export function toToolDefinitions(
 	tools: Tool[],
 	toJsonSchema: (tool: FunctionTool) => Record<string, unknown>,
 	invalid: InvalidInput,
+	zodToJsonSchema?: ZodConverter,
 ): ToolDefinition[] {
 	return tools.map((tool) => {
 		if (tool.type !== 'function') {
@@ -200,7 +239,21 @@ export function toToolDefinitions(
 				`the tool "${tool.name}" is a provider's built-in tool, which a chain across providers cannot pass on`,
 			);
 		}
-		const { $schema, ...parameters } = toJsonSchema(tool);
+		let schema: unknown;
+		let problem = '';
+		try {
+			schema = toJsonSchema(tool);
+			if (isZodSchema(schema)) schema = zodAsJsonSchema(schema, zodToJsonSchema);
+		} catch (error) {
+			problem = `: ${(error as Error).message}`;
+		}
+		if (!isJsonSchemaObject(schema)) {
+			const what = isZodSchema(tool.inputSchema)
+				? 'a Zod schema that could not be converted to JSON Schema'
+				: 'not a JSON Schema object';
+			throw invalid(`the input schema of tool "${tool.name}" is ${what}${problem}`);
+		}
+		const { $schema, ...parameters } = schema;
 		void $schema;
 		return {
 			name: tool.name,
@@ -242,6 +295,8 @@ export interface ChatModelDependencies {
 	/** Runs one task through the failover chain. */
 	run(task: Task, signal: AbortSignal | undefined): Promise<TaskResult>;
 	toJsonSchema(tool: FunctionTool): Record<string, unknown>;
+	/** Converts a Zod 3 schema that `toJsonSchema` left as it was (one from another zod copy). */
+	zodToJsonSchema?: ZodConverter;
 	/** Told of every finished call (logs, counters, the editor's panel). */
 	onResult?(result: TaskResult): Promise<void> | void;
 	/** The error for a conversation or tool the chain cannot send. */
@@ -278,6 +333,7 @@ export class ChainChatModel implements ChatModel {
 							this.tools,
 							this.dependencies.toJsonSchema,
 							this.dependencies.invalid,
+							this.dependencies.zodToJsonSchema,
 						),
 					}
 				: {}),

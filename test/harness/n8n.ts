@@ -49,6 +49,11 @@ export interface N8nOptions {
 	startTimeoutMs?: number;
 	/** A command n8n runs under, with its arguments (`setpriv ... --`), e.g. to drop capabilities. */
 	runUnder?: string[];
+	/**
+	 * How the package gets into the user folder: as n8n's Community Nodes page installs it
+	 * (the default), or with `npm install` in `.n8n/nodes`, the README's manual way.
+	 */
+	install?: 'community-nodes' | 'npm';
 }
 
 export interface ExecutionItem {
@@ -104,7 +109,10 @@ export class N8n {
 		mkdirSync(userFolder, { recursive: true });
 		// A folder this harness has not signed in to yet gets the package, an owner and a key.
 		const fresh = !existsSync(join(userFolder, 'api-key.txt'));
-		if (fresh) installPackage(userFolder, tarball);
+		if (fresh) {
+			if (options.install === 'npm') npmInstallPackage(userFolder, tarball);
+			else installPackage(userFolder, tarball);
+		}
 		const n8n = new N8n(userFolder, options.port ?? (await freePort()), await freePort(), options);
 		await n8n.launch();
 		await n8n.signIn(fresh);
@@ -474,6 +482,25 @@ export function processEnv(userFolder: string, brokerPort: number): Record<strin
 		N8N_PAYLOAD_SIZE_MAX: '16',
 		GENERIC_TIMEZONE: 'UTC',
 	};
+}
+
+/**
+ * The README's manual install: `npm install` in `.n8n/nodes`, which holds the package.json
+ * n8n keeps there. npm installs the package's peers that are not optional beside it, as it
+ * would for a user.
+ */
+export function npmInstallPackage(userFolder: string, tarball: string): void {
+	const nodesDir = join(userFolder, '.n8n', 'nodes');
+	mkdirSync(nodesDir, { recursive: true });
+	writeFileSync(
+		join(nodesDir, 'package.json'),
+		JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2),
+	);
+	execFileSync(
+		'npm',
+		['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
+		{ cwd: nodesDir, stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 },
+	);
 }
 
 /** What n8n's own installer does: unpack into .n8n/nodes, drop dev/peer/optional dependencies. */

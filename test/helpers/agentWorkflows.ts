@@ -66,17 +66,54 @@ export function orderTools(baseUrl: string): WorkflowNode[] {
 	];
 }
 
+/**
+ * n8n's Code Tool with an input schema typed in by hand, as `workflows/support-agent.json`
+ * has it: n8n turns that JSON Schema into a Zod schema with its own zod.
+ */
+export function codeTool(
+	name: string,
+	description: string,
+	jsCode: string,
+	inputSchema: Record<string, unknown>,
+	position: [number, number],
+): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name,
+		type: '@n8n/n8n-nodes-langchain.toolCode',
+		typeVersion: 1.3,
+		position,
+		parameters: {
+			description,
+			language: 'javaScript',
+			jsCode,
+			specifyInputSchema: true,
+			schemaType: 'manual',
+			inputSchema: JSON.stringify(inputSchema, null, 2),
+		},
+	};
+}
+
 export interface AgentWorkflowOptions {
 	name: string;
 	path: string;
 	chatModel: Record<string, unknown>;
 	credentials: CredentialRefs;
-	orderServiceUrl: string;
+	/** The two HTTP Request tools against this order service, unless `tools` are given. */
+	orderServiceUrl?: string;
+	tools?: WorkflowNode[];
 	/** The agent's On Error setting; with continueErrorOutput its error output goes to "Escalate". */
 	onError?: 'stopWorkflow' | 'continueErrorOutput' | 'continueRegularOutput';
 }
 
-/** Webhook (`{message}`) → AI Agent with Resilient Chat Model and the two order tools. */
+function toolsOf(options: AgentWorkflowOptions): WorkflowNode[] {
+	if (options.tools) return options.tools;
+	if (!options.orderServiceUrl)
+		throw new Error('agentWorkflow: give the tools or the order service URL');
+	return orderTools(options.orderServiceUrl);
+}
+
+/** Webhook (`{message}`) → AI Agent with Resilient Chat Model and its tools (the two order tools unless told). */
 export function agentWorkflow(options: AgentWorkflowOptions): Record<string, unknown> {
 	const webhook = webhookNode(options.path);
 	const agent: WorkflowNode = {
@@ -111,7 +148,7 @@ export function agentWorkflow(options: AgentWorkflowOptions): Record<string, unk
 		parameters: {},
 	};
 	const model = chatModelNode(options.chatModel, options.credentials);
-	const tools = orderTools(options.orderServiceUrl);
+	const tools = toolsOf(options);
 	const routed = options.onError === 'continueErrorOutput';
 	return {
 		name: options.name,

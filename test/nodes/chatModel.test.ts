@@ -18,16 +18,18 @@ import type { FunctionTool, Message } from '@n8n/ai-node-sdk';
 import type { Task, TaskResult } from '../../lib/engine/types';
 import {
 	ChainChatModel,
+	isZodSchema,
 	toChatMessages,
 	toGenerateResult,
 	toToolDefinitions,
 } from '../../nodes/ResilientChatModel/chatModel';
+import { loadN8nAiModules } from '../../nodes/ResilientChatModel/n8nModules';
 import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chatModel';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { keepImageParts } from '../../nodes/ResilientChatModel/langchainParts';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { closeStateStores, flushCounters } from '../../nodes/ResilientLlm/stateStores';
-import { ensureRuntime } from '../harness/runtime';
+import { ensureRuntime, n8nEntry } from '../harness/runtime';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
 
@@ -316,6 +318,68 @@ describe('Resilient Chat Model through the pinned n8n AI node SDK and LangChain'
 		};
 		return { ctx, inputs, outputs };
 	}
+
+	describe('a tool whose Zod schema comes from another copy of zod than the SDK’s', () => {
+		// n8n's SDK found the way the node finds it in n8n, with its zod-to-json-schema.
+		const n8n = loadN8nAiModules({ mainFilename: n8nEntry() });
+		// Copies of zod in this checkout, not the runtime's: the SDK's `instanceof` misses them.
+		const zod3 = (createRequire(__filename)('zod') as typeof import('zod')).z;
+		const zod4 = (createRequire(require.resolve('@langchain/core'))('zod') as typeof import('zod'))
+			.z;
+		const lookup = (inputSchema: unknown): FunctionTool => ({
+			type: 'function',
+			name: 'order_lookup',
+			inputSchema,
+		});
+
+		it('the SDK hands a Zod 3 schema back unconverted; the tool still goes out as JSON Schema', () => {
+			const tool = lookup(zod3.object({ orderId: zod3.string() }));
+			assert.ok(n8n.sdkPath.startsWith(ensureRuntime()), n8n.sdkPath);
+			assert.ok(isZodSchema(n8n.sdk.getParametersJsonSchema(tool)), 'the SDK left it as Zod');
+			const [definition] = toToolDefinitions(
+				[tool],
+				n8n.sdk.getParametersJsonSchema,
+				invalid,
+				n8n.zodToJsonSchema,
+			);
+			assert.deepEqual(definition.parameters, {
+				type: 'object',
+				properties: { orderId: { type: 'string' } },
+				required: ['orderId'],
+				additionalProperties: false,
+			});
+		});
+
+		it('a Zod 4 schema converts itself', () => {
+			const [definition] = toToolDefinitions(
+				[lookup(zod4.object({ orderId: zod4.string() }))],
+				n8n.sdk.getParametersJsonSchema,
+				invalid,
+				n8n.zodToJsonSchema,
+			);
+			const text = JSON.stringify(definition.parameters);
+			assert.ok(!/"_def"|"def"|"~standard"|"_zod"/.test(text), text);
+			assert.equal(definition.parameters.type, 'object');
+			assert.deepEqual(definition.parameters.properties, { orderId: { type: 'string' } });
+			assert.deepEqual(definition.parameters.required, ['orderId']);
+		});
+
+		it('without a converter, the tool is refused by name instead of sent', () => {
+			assert.throws(
+				() =>
+					toToolDefinitions(
+						[lookup(zod3.object({ orderId: zod3.string() }))],
+						n8n.sdk.getParametersJsonSchema,
+						invalid,
+					),
+				/the input schema of tool "order_lookup" is a Zod schema that could not be converted to JSON Schema/,
+			);
+			assert.throws(
+				() => toToolDefinitions([lookup({ type: 'string' })], asJsonSchema, invalid),
+				/the input schema of tool "order_lookup" is not a JSON Schema object/,
+			);
+		});
+	});
 
 	it('an agent turn: tools bound by LangChain, the conversation so far, and tool calls back as LangChain tool_calls', async () => {
 		const { model, tasks } = recordingModel(
