@@ -2,9 +2,8 @@
  * Reads a reviewer's POST: one decision per item, the reviewer's name, email and comment.
  * Anything wrong comes back as problems to show on the page; the execution keeps waiting.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
-
 import type { FormValues, ReviewItem, ReviewSettings } from './page';
+import { sameSecret } from './reviewToken';
 
 /** The largest review submission accepted; a bigger one is refused before it is read. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -26,13 +25,6 @@ function field(body: Record<string, unknown>, name: string): string | undefined 
 	const value = body[name];
 	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
 	return value === undefined || value === null ? undefined : String(value);
-}
-
-/** Compares secrets without leaking their length or content through timing. */
-function samePassword(given: string, expected: string): boolean {
-	const a = createHash('sha256').update(given).digest();
-	const b = createHash('sha256').update(expected).digest();
-	return timingSafeEqual(a, b);
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -88,7 +80,7 @@ export function parseReview(
 		if (answer !== undefined && answer.length > MAX_ANSWER_CHARS)
 			problems.push(`The answer${label(i)} is longer than ${MAX_ANSWER_CHARS} characters.`);
 	});
-	if (settings.password && !samePassword(field(body, 'password') ?? '', settings.password)) {
+	if (settings.password && !sameSecret(field(body, 'password') ?? '', settings.password)) {
 		problems.push('The review password is wrong.');
 		status = 403;
 	}

@@ -41,16 +41,6 @@ export function claimKey(wait: Wait): string {
 	return `review:${waitHash(wait)}`;
 }
 
-/**
- * Names the wait a review page was made for. All waits of one execution share its signed
- * link, so a page left open from an earlier wait (the agent's, when the manager's is now
- * waiting, or the previous round of a loop) posts to the link of the wait that follows it;
- * the page sends this back, and a decision meant for another wait is refused.
- */
-export function waitId(wait: Wait): string {
-	return waitHash(wait).slice(0, 24);
-}
-
 const local = new Map<string, number>();
 
 function claimLocally(key: string, now: number): boolean {

@@ -56,9 +56,13 @@ export function escapeHtml(value: unknown): string {
 		.replace(/'/g, '&#39;');
 }
 
+/** Marks the node's own pages, so the page script tells them from a proxy's or n8n's answers. */
+export const PAGE_HEADER = 'X-Human-Review-Page';
+
 /** Headers for every page: no script but ours (by nonce), no framing, no referrer leak of the signed link. */
 export function pageHeaders(nonce: string): Record<string, string> {
 	return {
+		[PAGE_HEADER]: '1',
 		'Content-Type': 'text/html; charset=utf-8',
 		'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action 'self'; connect-src 'self'; img-src data:; base-uri 'none'; frame-ancestors 'none'`,
 		'Referrer-Policy': 'no-referrer',
@@ -113,38 +117,50 @@ function attemptsTable(attempts: ReviewAttempt[]): string {
 }
 
 /**
- * Posts the form with fetch so that a decision already taken (n8n answers 409 once the
- * execution has moved on) shows as such; without JavaScript the form posts as usual.
+ * Posts the form with fetch, to the page's own address (the link it was opened with), so
+ * that a decision already taken (n8n answers 409 once the execution has moved on) shows as
+ * such, and any other answer that is not one of this node's pages (a proxy's 404, an n8n
+ * error) shows as a decision not recorded. Without JavaScript the form posts as usual.
  */
 const ENHANCE = `
-document.querySelector('form').addEventListener('submit', async (event) => {
+const form = document.querySelector('form');
+const problem = document.getElementById('send-problem');
+function notSent(message) {
+  problem.textContent = message + ' Your decision was not recorded and the review is still open: try again, or tell the workflow owner.';
+  problem.hidden = false;
+  for (const b of form.querySelectorAll('button')) b.disabled = false;
+  problem.scrollIntoView();
+}
+form.addEventListener('submit', async (event) => {
   event.preventDefault();
-  const form = event.target;
   const body = new URLSearchParams(new FormData(form, event.submitter));
   for (const b of form.querySelectorAll('button')) b.disabled = true;
+  problem.hidden = true;
+  let response;
   try {
-    const response = await fetch(form.action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    if (response.status === 409 || response.status === 404) {
-      document.querySelector('main').innerHTML = '<div class="card"><h1>Already decided</h1><p>This review was already decided, or it closed. Nothing was changed.</p></div>';
-      return;
-    }
+    response = await fetch(window.location.href, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  } catch (error) {
+    notSent('Could not reach the review: check the connection.');
+    return;
+  }
+  if (response.headers.get('${PAGE_HEADER}')) {
     const html = await response.text();
     document.open(); document.write(html); document.close();
-  } catch (error) {
-    for (const b of form.querySelectorAll('button')) b.disabled = false;
-    alert('Could not send the decision. Check the connection and try again.');
+    return;
   }
+  if (response.status === 409) {
+    document.querySelector('main').innerHTML = '<div class="card"><h1>Already decided</h1><p>This review was already decided, or it closed. Nothing was changed.</p></div>';
+    return;
+  }
+  notSent('The server answered ' + response.status + (response.statusText ? ' ' + response.statusText : '') + (response.ok ? ' without the review.' : '.'));
 });`;
 
 export function renderReviewPage(
 	items: ReviewItem[],
 	settings: ReviewSettings,
-	action: string,
 	nonce: string,
 	values: FormValues = {},
 	problems: string[] = [],
-	/** Sent back with the decision, so that it can only decide the wait this page was made for. */
-	waitId = '',
 ): string {
 	const single = items.length === 1;
 	const sections = items
@@ -190,7 +206,9 @@ ${settings.closesAt ? `<p class="muted">This review closes at ${escapeHtml(setti
 		: '';
 	return layout(
 		items[0]?.title || 'Review needed',
-		`${problemBox}<form method="post" action="${escapeHtml(action)}">${waitId ? `<input type="hidden" name="wait" value="${escapeHtml(waitId)}">` : ''}${sections}${reviewer}</form>`,
+		// No action: the form posts to the address the page was opened with, query string and
+		// all, whatever path prefix a proxy in front of n8n adds or strips.
+		`${problemBox}<div class="card problems" role="alert" id="send-problem" hidden></div><form method="post">${sections}${reviewer}</form>`,
 		nonce,
 		ENHANCE,
 	);
@@ -221,10 +239,16 @@ export function renderAlreadyDecidedPage(nonce: string): string {
 	);
 }
 
-export function renderProblemPage(title: string, message: string, nonce: string): string {
+export function renderProblemPage(
+	title: string,
+	message: string,
+	nonce: string,
+	/** Whether to add that the review is still open for another try. */
+	stillOpen = true,
+): string {
 	return layout(
 		title,
-		`<div class="card problems" role="alert"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p class="muted">The review is still open: go back and try again.</p></div>`,
+		`<div class="card problems" role="alert"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${stillOpen ? '<p class="muted">The review is still open: go back and try again.</p>' : ''}</div>`,
 		nonce,
 	);
 }

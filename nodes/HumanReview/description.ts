@@ -1,14 +1,29 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-/** The expression operators paste into the Slack, email or Jira node that tells the reviewer. */
-export const REVIEW_LINK_EXPRESSION = '{{ $execution.resumeUrl }}';
+/**
+ * The expression operators paste into the Slack, email or Jira node that tells the reviewer:
+ * that node comes right after the Human Review Link node, whose items carry the link.
+ */
+export const REVIEW_LINK_EXPRESSION = '{{ $json.reviewLink }}';
+
+/** Where the Human Review finds the link that was sent, by default. */
+export const DEFAULT_REVIEW_LINK = "={{ $('Review Link').first().json.reviewLink }}";
 
 export const properties: INodeProperties[] = [
 	{
-		displayName: `Send the reviewer this link from a node before this one (Slack, Send Email, Jira): ${REVIEW_LINK_EXPRESSION} — it carries its own signature, so paste it whole.`,
+		displayName: `Put a Human Review Link node before the Slack, Send Email or Jira node that tells the reviewer, send its link there (${REVIEW_LINK_EXPRESSION}), and name that Human Review Link node under Review Link below. The link carries a secret of its own: paste it whole.`,
 		name: 'linkNotice',
 		type: 'notice',
 		default: '',
+	},
+	{
+		displayName: 'Review Link',
+		name: 'reviewLink',
+		type: 'string',
+		default: DEFAULT_REVIEW_LINK,
+		required: true,
+		description:
+			'The link the reviewer was sent, from the Human Review Link node before this one. Decisions are accepted only through this link, so each Human Review needs a Human Review Link node of its own.',
 	},
 	{
 		displayName: 'Title',

@@ -183,18 +183,28 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 	});
 
 	it('a Human Review on Needs Human waits and shows its review link; approving on the page ends on Approved', async () => {
-		await editor.addNodeAfter(LLM, 'Human Review', 'Human Review', { output: 1 });
+		// The panel lists the node as Human Review Link; on the canvas it is named Review Link,
+		// the name the Human Review reads its link from by default.
+		await editor.addNodeAfter(LLM, 'Human Review Link', 'Human Review Link', {
+			output: 1,
+			canvasName: 'Review Link',
+		});
+		await editor.closeNodeIfOpen();
+		await editor.addNodeAfter('Review Link', 'Human Review', 'Human Review');
 		await editor.closeNodeIfOpen();
 
 		setFaults([{ fault: 'server_error' }]);
 		const executionId = await editor.executeWorkflow('waiting');
-		// The waiting node shows its signed review link, as a Slack or email message would carry it.
+		// The waiting node shows its review link, as a Slack or email message would carry it.
 		await editor.openNode('Human Review');
 		const anchor = editor.outputPanel().locator('a[href*="/webhook-waiting/"]');
 		await anchor.waitFor();
 		assert.equal((await anchor.textContent())?.trim(), 'Open the review page');
 		const link = (await anchor.getAttribute('href')) ?? '';
-		assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+$/);
+		assert.match(
+			link,
+			/^http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+&review=[\w-]{32}$/,
+		);
 		await editor.closeNode();
 
 		const review = await browser.newPage({

@@ -1,7 +1,8 @@
 /**
  * Human Review in a real n8n, decided in a real browser (Debian's Chromium through
  * playwright-core): webhook -> Resilient LLM (every provider down) -> a message with the
- * review link -> Human Review -> Timed Out / Approved / Rejected.
+ * review link (made by the Human Review Link node) -> Human Review -> Timed Out / Approved /
+ * Rejected.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +20,7 @@ import {
 	connect,
 	humanReviewNode,
 	llmNode,
+	reviewLinkNode,
 	setNode,
 	splitItemsNode,
 	webhookNode,
@@ -58,6 +60,7 @@ async function reviewWorkflow(
 			},
 			ctx.credentials,
 		),
+		reviewLinkNode(),
 		// Stands in for the Slack or email node: the message carries the link, built with the
 		// exact expression the node tells operators to paste.
 		setNode(
@@ -79,7 +82,8 @@ async function reviewWorkflow(
 	const connections: Connections = {};
 	connect(connections, 'Webhook', 0, 'Split Items');
 	connect(connections, 'Split Items', 0, 'Resilient LLM');
-	connect(connections, 'Resilient LLM', 1, 'Compose Message');
+	connect(connections, 'Resilient LLM', 1, 'Review Link');
+	connect(connections, 'Review Link', 0, 'Compose Message');
 	connect(connections, 'Compose Message', 0, 'Human Review');
 	connect(connections, 'Human Review', 1, 'After Approval');
 	const id = await ctx.n8n.createWorkflow({
@@ -112,7 +116,7 @@ async function startReviews(
 					full.data?.resultData.runData['Compose Message'][0].data?.main[0]?.[0].json ?? {};
 				assert.match(
 					String(json.message),
-					/^Please review ticket .*: http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=/,
+					/^Please review ticket .*: http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+&review=[\w-]{32}$/,
 				);
 				links.push({ executionId: execution.id, link: String(json.reviewLink) });
 			}
@@ -242,7 +246,7 @@ describe('Human Review', () => {
 		);
 	});
 
-	it('a wrong or missing signature gets 401 and does not resume', async () => {
+	it('a wrong or missing signature gets 401, a missing or wrong review token 403, and neither resumes', async () => {
 		const workflow = await reviewWorkflow();
 		const [{ executionId, link }] = await startReviews(workflow.id, workflow.path, [
 			{ text: 'Refund?', ticket: 'T-3' },
@@ -253,6 +257,16 @@ describe('Human Review', () => {
 			assert.equal((await fetch(url)).status, 401);
 			assert.equal((await postForm(url, { decision_0: 'approve' })).status, 401);
 		}
+		// The execution's signed link without the review's own token: n8n lets it through, the
+		// node does not, and shows nothing of the review.
+		const signedOnly = link.replace(/&review=[^&]*/, '');
+		assert.notEqual(signedOnly, link);
+		const peek = await fetch(signedOnly);
+		assert.equal(peek.status, 403);
+		assert.doesNotMatch(await peek.text(), /T-3|<form/);
+		assert.equal((await postForm(signedOnly, { decision_0: 'approve' })).status, 403);
+		const forged = link.replace(/review=[^&]*/, `review=${'A'.repeat(32)}`);
+		assert.equal((await postForm(forged, { decision_0: 'approve' })).status, 403);
 		assert.ok(await stillWaiting(executionId));
 		assert.equal((await postForm(link, { decision_0: 'approve' })).status, 200);
 		const { outputs } = await finished(executionId);

@@ -29,7 +29,8 @@ after(async () => {
 	await stack?.stop();
 });
 
-const LINK = /http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+/;
+const LINK =
+	/http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+&review=[\w-]{32}/;
 
 /** Waits (bounded) until `check` returns something. */
 async function eventually<T>(

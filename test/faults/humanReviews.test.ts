@@ -1,8 +1,9 @@
 /**
  * Several Human Review waits in one execution, in a real n8n: two review nodes (agent, then
  * manager) and one review inside a loop of 3 items (Loop Over Items). All waits of an
- * execution share one signed link, so each must be decided separately, once, and a page left
- * open from an earlier wait must not decide the next one.
+ * execution share one signed link; each review link also carries a token of its own (from
+ * the Human Review Link node before it). Each wait is decided separately, once, and only
+ * through its own link: a link from an earlier wait neither opens nor decides the next one.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import {
 	connect,
 	humanReviewNode,
 	llmNode,
+	reviewLinkNode,
 	setNode,
 	splitItemsNode,
 	webhookNode,
@@ -49,12 +51,13 @@ function needsHumanNode(): WorkflowNode {
 	);
 }
 
-function review(name: string, position: [number, number]): WorkflowNode {
+function review(name: string, position: [number, number], linkNode: string): WorkflowNode {
 	return {
 		...humanReviewNode(
 			{
 				title: '=Ticket {{ $json.ticket }}',
 				details: '={{ $json.text }}',
+				reviewLink: `={{ $(${JSON.stringify(linkNode)}).first().json.reviewLink }}`,
 				options: { stateStore: 'embedded' },
 			},
 			position,
@@ -85,15 +88,22 @@ async function onlyExecution(workflowId: string): Promise<string> {
 	}
 }
 
-/** Opens the review page as a reviewer does: the tickets it shows and the wait its form names. */
-async function openPage(link: string): Promise<{ titles: string[]; wait: string }> {
+/** Opens the review page as a reviewer does: the tickets it shows. */
+async function openPage(link: string): Promise<{ titles: string[] }> {
 	const response = await fetch(link, { signal: AbortSignal.timeout(30_000) });
 	assert.equal(response.status, 200);
 	const html = await response.text();
-	const wait = /<input type="hidden" name="wait" value="([0-9a-f]+)">/.exec(html)?.[1];
-	assert.ok(wait, 'the form names its wait');
 	const titles = [...html.matchAll(/<h1>Ticket ([^<]+)<\/h1>/g)].map((m) => m[1]);
-	return { titles, wait };
+	return { titles };
+}
+
+/** A link that is not this review's: 403, nothing of the review shown, nothing resumed. */
+async function notThisReview(link: string, form: Record<string, string>, what: string) {
+	const page = await fetch(link, { signal: AbortSignal.timeout(30_000) });
+	assert.equal(page.status, 403, `${what}: the page`);
+	assert.doesNotMatch(await page.text(), /<form/);
+	const decision = await postForm(link, form);
+	assert.equal(decision.status, 403, `${what}: the decision`);
 }
 
 function outputsOf(execution: Execution, node: string, runIndex = -1): ExecutionItem[][] {
@@ -121,10 +131,12 @@ describe('Human Review: several waits in one execution', () => {
 			webhookNode(path, 'onReceived'),
 			splitItemsNode(),
 			needsHumanNode(),
-			setNode('Agent Message', { reviewLink: `=${REVIEW_LINK_EXPRESSION}` }, [660, 120]),
-			review('Agent Review', [880, 120]),
+			reviewLinkNode('Agent Link', [550, 120]),
+			setNode('Agent Message', { agentLink: `=${REVIEW_LINK_EXPRESSION}` }, [660, 120]),
+			review('Agent Review', [880, 120], 'Agent Link'),
+			reviewLinkNode('Manager Link', [990, 0]),
 			setNode('Manager Message', { managerLink: `=${REVIEW_LINK_EXPRESSION}` }, [1100, 0]),
-			review('Manager Review', [1320, 0]),
+			review('Manager Review', [1320, 0], 'Manager Link'),
 			setNode('Approved by Manager', { outcome: 'approved' }, [1540, 0]),
 			setNode('Rejected by Manager', { outcome: 'rejected by manager' }, [1540, 200]),
 			setNode('Rejected by Agent', { outcome: 'rejected by agent' }, [1100, 300]),
@@ -132,9 +144,11 @@ describe('Human Review: several waits in one execution', () => {
 		const connections: Connections = {};
 		connect(connections, 'Webhook', 0, 'Split Items');
 		connect(connections, 'Split Items', 0, 'Resilient LLM');
-		connect(connections, 'Resilient LLM', 1, 'Agent Message');
+		connect(connections, 'Resilient LLM', 1, 'Agent Link');
+		connect(connections, 'Agent Link', 0, 'Agent Message');
 		connect(connections, 'Agent Message', 0, 'Agent Review');
-		connect(connections, 'Agent Review', 1, 'Manager Message');
+		connect(connections, 'Agent Review', 1, 'Manager Link');
+		connect(connections, 'Manager Link', 0, 'Manager Message');
 		connect(connections, 'Agent Review', 2, 'Rejected by Agent');
 		connect(connections, 'Manager Message', 0, 'Manager Review');
 		connect(connections, 'Manager Review', 1, 'Approved by Manager');
@@ -152,11 +166,10 @@ describe('Human Review: several waits in one execution', () => {
 		const id = await onlyExecution(workflowId);
 
 		const atAgent = await waitingIn(id, 'Agent Review');
-		const link = String(outputsOf(atAgent, 'Agent Message')[0][0].json.reviewLink);
+		const link = String(outputsOf(atAgent, 'Agent Message')[0][0].json.agentLink);
 		const agentPage = await openPage(link);
 		assert.deepEqual(agentPage.titles, tickets);
 		const agentForm = {
-			wait: agentPage.wait,
 			decision_0: 'approve',
 			decision_1: 'approve',
 			decision_2: 'reject',
@@ -169,30 +182,31 @@ describe('Human Review: several waits in one execution', () => {
 
 		const atManager = await waitingIn(id, 'Manager Review');
 		const managerLink = String(outputsOf(atManager, 'Manager Message')[0][0].json.managerLink);
-		assert.equal(managerLink, link, 'both waits answer the same signed link');
-		// The agent's page, still open, sent again now that the manager's review waits there.
-		const stale = await postForm(link, agentForm);
-		assert.equal(stale.status, 409, "the agent's page does not decide the manager's review");
-		assert.match(await stale.text(), /Already decided/);
+		const signed = (url: string) => new URL(url).searchParams.get('signature');
+		assert.equal(signed(managerLink), signed(link), 'both waits answer the same signed link');
+		assert.notEqual(managerLink, link, 'but each review has a link of its own');
+		// The agent's link, used again now that the manager's review waits there.
+		await notThisReview(link, agentForm, "the agent's link on the manager's review");
 		assert.equal((await ctx.n8n.execution(id)).status, 'waiting');
 
-		const managerPage = await openPage(link);
+		const managerPage = await openPage(managerLink);
 		assert.deepEqual(
 			managerPage.titles,
 			['A-0', 'A-1'],
 			'the manager sees what the agent approved',
 		);
-		assert.notEqual(managerPage.wait, agentPage.wait);
 		const managerForm = {
-			wait: managerPage.wait,
 			decision_0: 'approve',
 			decision_1: 'reject',
 			comment: 'A-1 needs a manager call.',
 			name: 'Manager',
 		};
-		const manager = await postForm(link, managerForm);
+		const manager = await postForm(managerLink, managerForm);
 		assert.equal(manager.status, 200, await manager.text());
-		refused((await postForm(link, managerForm)).status, 'the manager review is decided once');
+		refused(
+			(await postForm(managerLink, managerForm)).status,
+			'the manager review is decided once',
+		);
 
 		const done = await ctx.n8n.executionWhen(id, (e) => e.finished, 'the end of the execution');
 		assert.equal(done.status, 'success');
@@ -212,7 +226,7 @@ describe('Human Review: several waits in one execution', () => {
 		>;
 		assert.equal(decisions.reviewer, 'Manager');
 		assert.equal(
-			(await postForm(link, managerForm)).status,
+			(await postForm(managerLink, managerForm)).status,
 			409,
 			'a decision after the end resumes nothing',
 		);
@@ -234,8 +248,9 @@ describe('Human Review: several waits in one execution', () => {
 			splitItemsNode(),
 			needsHumanNode(),
 			loop,
-			setNode('Review Message', { reviewLink: `=${REVIEW_LINK_EXPRESSION}` }, [880, 120]),
-			review('Review', [1100, 120]),
+			reviewLinkNode('Review Link', [770, 120]),
+			setNode('Review Message', { link: `=${REVIEW_LINK_EXPRESSION}` }, [880, 120]),
+			review('Review', [1100, 120], 'Review Link'),
 			setNode('Approved', { outcome: 'approved' }, [1320, 0]),
 			setNode('Rejected', { outcome: 'rejected' }, [1320, 200]),
 			setNode('Done', { finished: 'yes' }, [880, -120]),
@@ -245,7 +260,8 @@ describe('Human Review: several waits in one execution', () => {
 		connect(connections, 'Split Items', 0, 'Resilient LLM');
 		connect(connections, 'Resilient LLM', 1, 'Loop Over Items');
 		connect(connections, 'Loop Over Items', 0, 'Done');
-		connect(connections, 'Loop Over Items', 1, 'Review Message');
+		connect(connections, 'Loop Over Items', 1, 'Review Link');
+		connect(connections, 'Review Link', 0, 'Review Message');
 		connect(connections, 'Review Message', 0, 'Review');
 		connect(connections, 'Review', 1, 'Approved');
 		connect(connections, 'Review', 2, 'Rejected');
@@ -264,26 +280,26 @@ describe('Human Review: several waits in one execution', () => {
 		const id = await onlyExecution(workflowId);
 
 		const approve = (round: number) => round !== 1;
-		let previous: Record<string, string> | undefined;
+		let previous: { link: string; form: Record<string, string> } | undefined;
 		let link = '';
 		for (const [round, ticket] of tickets.entries()) {
 			const waiting = await waitingIn(id, 'Review', round + 1);
-			link = String(outputsOf(waiting, 'Review Message', round)[0][0].json.reviewLink);
+			link = String(outputsOf(waiting, 'Review Message', round)[0][0].json.link);
 			if (previous) {
-				// Last round's page, sent again while this round waits on the same link.
-				const stale = await postForm(link, previous);
-				assert.equal(stale.status, 409, `round ${round}: last round's page decides nothing`);
+				// Last round's link, used again while this round waits.
+				assert.notEqual(previous.link, link, `round ${round} has a link of its own`);
+				await notThisReview(previous.link, previous.form, `round ${round}: last round's link`);
 				assert.equal((await ctx.n8n.execution(id)).status, 'waiting');
 			}
 			const page = await openPage(link);
 			assert.deepEqual(page.titles, [ticket], `round ${round} reviews ${ticket}`);
 			const form: Record<string, string> = approve(round)
-				? { wait: page.wait, decision_0: 'approve', name: 'Ops' }
-				: { wait: page.wait, decision_0: 'reject', comment: 'No.', name: 'Ops' };
+				? { decision_0: 'approve', name: 'Ops' }
+				: { decision_0: 'reject', comment: 'No.', name: 'Ops' };
 			const decided = await postForm(link, form);
 			assert.equal(decided.status, 200, `round ${round}: ${await decided.text()}`);
 			refused((await postForm(link, form)).status, `round ${round} is decided once`);
-			previous = form;
+			previous = { link, form };
 		}
 
 		const done = await ctx.n8n.executionWhen(id, (e) => e.finished, 'the end of the loop');
@@ -306,6 +322,10 @@ describe('Human Review: several waits in one execution', () => {
 			['L-1', 'rejected'],
 			['L-2', 'approved'],
 		]);
-		assert.equal((await postForm(link, previous!)).status, 409, 'nothing resumes after the end');
+		assert.equal(
+			(await postForm(link, previous!.form)).status,
+			409,
+			'nothing resumes after the end',
+		);
 	});
 });

@@ -137,6 +137,21 @@ export function humanReviewNode(
 	};
 }
 
+/** The Human Review Link node: adds `reviewLink` (the link to one review) to each item. */
+export function reviewLinkNode(
+	name = 'Review Link',
+	position: [number, number] = [550, 120],
+): WorkflowNode {
+	return {
+		id: randomUUID(),
+		name,
+		type: 'n8n-nodes-resilient-llm.humanReviewLink',
+		typeVersion: 1,
+		position,
+		parameters: {},
+	};
+}
+
 /** Connects `from` output `output` to `to`'s input 0, on top of what `connections` has. */
 export function connect(
 	connections: Record<

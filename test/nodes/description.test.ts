@@ -25,6 +25,7 @@ import { ResilientLlmOpenAiCompatibleApi } from '../../credentials/ResilientLlmO
 import { ResilientLlmRedisApi } from '../../credentials/ResilientLlmRedisApi.credentials';
 import { PROVIDERS } from '../../lib/providers/registry';
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
+import { HumanReviewLink } from '../../nodes/HumanReviewLink/HumanReviewLink.node.ts';
 import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { OPTIONS_LEFT_OUT } from '../../nodes/ResilientChatModel/description';
@@ -36,6 +37,7 @@ const NODES: INodeType[] = [
 	new ResilientLlm(),
 	new ResilientChatModel(),
 	new HumanReview(),
+	new HumanReviewLink(),
 	new ResilienceAlert(),
 ];
 const CREDENTIALS: ICredentialType[] = [
@@ -349,8 +351,16 @@ describe('the provider registry decides', () => {
 		assert.deepEqual(redis?.displayOptions, { show: { '/options.stateStore': ['redis'] } });
 	});
 
-	it('every node shows its Redis slot, labelled, only when its State Store is Redis', () => {
-		for (const node of NODES) {
+	it('every node with a State Store shows its Redis slot, labelled, only when that is Redis', () => {
+		// The Human Review Link node keeps no state: it only adds a link to its items.
+		const stateful = NODES.filter((node) =>
+			JSON.stringify(node.description.properties).includes('"name":"stateStore"'),
+		);
+		assert.deepEqual(
+			NODES.filter((node) => !stateful.includes(node)).map((node) => node.description.name),
+			['humanReviewLink'],
+		);
+		for (const node of stateful) {
 			const redis = node.description.credentials?.find((c) => c.name === 'resilientLlmRedisApi');
 			assert.equal(redis?.displayName, 'Redis (State Store)', node.description.name);
 			const [path, values] = Object.entries(redis?.displayOptions?.show ?? {})[0] ?? [];

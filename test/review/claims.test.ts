@@ -84,69 +84,6 @@ describe('Human Review: each wait is decided once', () => {
 		}
 	});
 
-	/** The page a reviewer opens for a wait, and the wait it names in its form. */
-	async function pageWait(post: ReviewPost): Promise<string> {
-		const page = await decide({ ...post, method: 'GET' });
-		assert.equal(page.status, 200);
-		const match = /<input type="hidden" name="wait" value="([0-9a-f]+)">/.exec(page.body);
-		assert.ok(match, 'the form names its wait');
-		return match[1];
-	}
-
-	it('a page left open from an earlier wait cannot decide the wait that follows on the same link', async () => {
-		const id = executionId();
-		// Agent, then manager: both waits of the execution answer the same signed link.
-		const agentPage = await pageWait({ executionId: id, node: 'Agent review', runIndex: 0 });
-		const agent = await decide({
-			executionId: id,
-			node: 'Agent review',
-			runIndex: 0,
-			body: { decision_0: 'approve', wait: agentPage },
-		});
-		assert.equal(agent.status, 200);
-		const stale = await decide({
-			executionId: id,
-			node: 'Manager review',
-			runIndex: 0,
-			body: { decision_0: 'approve', wait: agentPage },
-		});
-		assert.equal(stale.status, 409, "the agent's page does not decide the manager's review");
-		assert.match(stale.body, /Already decided/);
-		assert.equal(stale.workflowData, undefined);
-		const managerPage = await pageWait({ executionId: id, node: 'Manager review', runIndex: 0 });
-		assert.notEqual(managerPage, agentPage);
-		const manager = await decide({
-			executionId: id,
-			node: 'Manager review',
-			runIndex: 0,
-			body: { decision_0: 'reject', comment: 'No.', wait: managerPage },
-		});
-		assert.equal(manager.status, 200, 'the manager still decides');
-		assert.deepEqual(
-			(manager.workflowData as unknown[][]).map((output) => output.length),
-			[0, 0, 1],
-		);
-
-		// The same in a loop: the first round's page posted while the second round waits.
-		const loop = executionId();
-		const round1 = await pageWait({ executionId: loop, node: 'Review', runIndex: 0 });
-		const late = await decide({
-			executionId: loop,
-			node: 'Review',
-			runIndex: 1,
-			body: { decision_0: 'approve', wait: round1 },
-		});
-		assert.equal(late.status, 409);
-		const round2 = await pageWait({ executionId: loop, node: 'Review', runIndex: 1 });
-		const current = await decide({
-			executionId: loop,
-			node: 'Review',
-			runIndex: 1,
-			body: { decision_0: 'approve', wait: round2 },
-		});
-		assert.equal(current.status, 200);
-	});
-
 	for (const store of ['embedded', 'redis'] as const) {
 		it(`${store}: a second decision sent to another n8n process is refused there too`, async () => {
 			const post: ReviewPost = {
