@@ -1,6 +1,8 @@
 /**
  * The circuit breaker's rules, as pure functions of its stored row. Every state store keeps
- * the row its own way and applies exactly these rules inside one atomic operation.
+ * the row its own way and applies exactly these rules inside one atomic operation: the
+ * Redis store as their Lua translation (redisScripts.ts), held to these functions by
+ * test/state/redisStore.test.ts. A change here is made there too.
  */
 import type { Admission, BreakerOutcome, BreakerPolicy, BreakerSnapshot } from './types';
 

@@ -1,8 +1,12 @@
 /**
  * Alert counters summed in memory and written to the store once per interval, so that a task
  * costs no store write: one write per interval carries every task counted since the last.
- * A write that fails keeps its counts for the next one; close() writes what is left.
+ * A write that fails is sent again as it was, under the same write id, before anything
+ * counted since: the store adds it once though the failure came after it was done (a lost
+ * reply). close() writes what is left.
  */
+import { randomUUID } from 'node:crypto';
+
 import type { Schedule } from '../engine/sleep';
 import { countsOfTask } from './types';
 import type { Counters, CounterStore, MinuteCounts, TaskOutcome } from './types';
@@ -29,8 +33,16 @@ export interface CounterBufferOptions {
 	onFlushed?: () => void;
 }
 
+/** One write to the store: the same id each time it is sent. */
+interface Write {
+	id: string;
+	counts: MinuteCounts[];
+}
+
 export class CounterBuffer implements CounterStore {
 	private pending = new Map<string, MinuteCounts>();
+	/** A write that failed, kept as it was for the next flush. */
+	private unsent?: Write;
 	private cancelTimer?: () => void;
 	private writing?: Promise<void>;
 	private closed = false;
@@ -50,7 +62,8 @@ export class CounterBuffer implements CounterStore {
 	/** Tasks counted and not yet written. */
 	get pendingTasks(): number {
 		let tasks = 0;
-		for (const counts of this.pending.values()) tasks += counts.tasks;
+		for (const counts of [...(this.unsent?.counts ?? []), ...this.pending.values()])
+			tasks += counts.tasks;
 		return tasks;
 	}
 
@@ -71,25 +84,32 @@ export class CounterBuffer implements CounterStore {
 	}
 
 	/**
-	 * Writes every pending count in one write. On failure the counts are kept (added to any
-	 * counted meanwhile) for the next flush, and the error is thrown.
+	 * Writes every pending count: a write that failed before goes first, as it was, then one
+	 * write with everything counted since. On failure the write is kept for the next flush and
+	 * the error is thrown.
 	 */
 	async flush(): Promise<void> {
 		// One write at a time: counts taken by a write in flight are not taken twice.
 		while (this.writing) await this.writing;
+		if (this.unsent) await this.write(this.unsent);
 		if (this.pending.size === 0) return;
-		const batch = [...this.pending.values()];
+		const batch = { id: randomUUID(), counts: [...this.pending.values()] };
 		this.pending = new Map();
-		const writing = this.store.addCounts(batch, this.now());
+		await this.write(batch);
+	}
+
+	private async write(batch: Write): Promise<void> {
+		const writing = this.store.addCounts(batch.counts, this.now(), batch.id);
 		this.writing = writing.then(
 			() => undefined,
 			() => undefined,
 		);
 		try {
 			await writing;
+			this.unsent = undefined;
 			this.options.onFlushed?.();
 		} catch (error) {
-			this.merge(batch);
+			this.unsent = batch;
 			this.arm();
 			throw error;
 		} finally {
@@ -129,7 +149,7 @@ export class CounterBuffer implements CounterStore {
 
 	/** One timer while counts wait; none when there is nothing to write. */
 	private arm(): void {
-		if (this.cancelTimer || this.closed || this.pending.size === 0) return;
+		if (this.cancelTimer || this.closed || (this.pending.size === 0 && !this.unsent)) return;
 		this.cancelTimer = this.schedule(this.flushEveryMs, () => {
 			this.cancelTimer = undefined;
 			this.flush()

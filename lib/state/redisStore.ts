@@ -1,16 +1,21 @@
 /**
  * The shared state store on Redis, for n8n's queue mode and several instances. Each
- * operation is an optimistic transaction (WATCH, read, decide with the same rules as the
- * embedded store, MULTI/EXEC, retry on conflict): atomic across workers.
+ * operation is one Lua script (redisScripts.ts) that reads, decides with the same rules as
+ * the embedded store and writes inside Redis: atomic across workers, and one round trip.
+ * Operations of one process share its connection concurrently (pipelined), so a burst of
+ * breaker checks takes about one round trip, not one each.
  *
  * Once connected, the client reconnects for as long as the process lives, with a capped
  * backoff: a Redis restart needs no n8n restart. While it is away every command fails at
  * once (no offline queue) or after the per-command timeout, never hangs a task.
  */
+import { randomUUID } from 'node:crypto';
+
 import Redis from 'ioredis';
 
-import { admission, afterOutcome, isOpen, rowOf, snapshotOf } from './breakerRules';
+import { FIRST_CALL_HOLD_MS, isOpen, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
+import { ADD_COUNTS, ADMIT, CLAIM, COMPLETE, RECORD, RELEASE, RENEW } from './redisScripts';
 import { StateStoreUnavailableError, countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
@@ -41,24 +46,52 @@ export const DEFAULT_PREFIX = 'resilient-llm:';
 export const MAX_RECONNECT_DELAY_MS = 1_000;
 /** No command waits longer than this for Redis, so a hung server never hangs a task. */
 export const COMMAND_TIMEOUT_MS = 2_000;
+/** Counters older than a day are of no use to any window; nor is the marker of a write that old. */
+const COUNTERS_TTL_S = 86_400;
 
-interface IdemRecord {
-	status: 'processing' | 'done';
-	owner: string;
-	leaseUntil: number;
-	result?: string;
-	expiresAt: number;
+/** A SCAN MATCH pattern for keys that start with `literal`: glob characters in it match themselves. */
+export function globPrefix(literal: string): string {
+	return literal.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-const MAX_CONFLICT_RETRIES = 20;
+/** The scripts, run by SHA (ioredis sends the script itself when Redis does not know it yet). */
+interface ScriptCommands {
+	rllmAdmit(
+		key: string,
+		now: number,
+		probeLeaseMs: number,
+		firstCallLeaseMs: number,
+	): Promise<Admission>;
+	rllmRecord(
+		key: string,
+		outcome: BreakerOutcome,
+		now: number,
+		...policy: number[]
+	): Promise<number>;
+	rllmClaim(
+		key: string,
+		owner: string,
+		leaseMs: number,
+		now: number,
+	): Promise<[string, (string | number)?]>;
+	rllmRenew(key: string, owner: string, leaseMs: number, now: number): Promise<number>;
+	rllmComplete(
+		key: string,
+		owner: string,
+		result: string,
+		ttlMs: number,
+		now: number,
+	): Promise<number>;
+	rllmRelease(key: string, owner: string): Promise<number>;
+	rllmAddCounts(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+}
 
 export { StateStoreUnavailableError };
 
 export class RedisStateStore implements StateStore {
-	private readonly redis: Redis;
+	private readonly redis: Redis & ScriptCommands;
 	private readonly prefix: string;
-	/** WATCH is per connection: this client's transactions run one at a time. */
-	private queue: Promise<unknown> = Promise.resolve();
+	private lastError?: string;
 
 	constructor(settings: RedisSettings) {
 		this.prefix = settings.prefix || DEFAULT_PREFIX;
@@ -78,8 +111,17 @@ export class RedisStateStore implements StateStore {
 			enableOfflineQueue: false,
 			// Never give up: 100, 200, 400, 800 ms, then once a second until Redis is back.
 			retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), MAX_RECONNECT_DELAY_MS),
-		});
-		this.redis.on('error', () => undefined); // surfaced per command instead
+		}) as Redis & ScriptCommands;
+		// Surfaced per command instead; the last one says why a first connection closed.
+		this.redis.on('error', (error: Error) => (this.lastError = error.message));
+		this.redis.defineCommand('rllmAdmit', { numberOfKeys: 1, lua: ADMIT });
+		this.redis.defineCommand('rllmRecord', { numberOfKeys: 1, lua: RECORD });
+		this.redis.defineCommand('rllmClaim', { numberOfKeys: 1, lua: CLAIM });
+		this.redis.defineCommand('rllmRenew', { numberOfKeys: 1, lua: RENEW });
+		this.redis.defineCommand('rllmComplete', { numberOfKeys: 1, lua: COMPLETE });
+		this.redis.defineCommand('rllmRelease', { numberOfKeys: 1, lua: RELEASE });
+		// Its keys depend on the counts: their number comes first in each call.
+		this.redis.defineCommand('rllmAddCounts', { lua: ADD_COUNTS });
 	}
 
 	private get where(): string {
@@ -96,9 +138,10 @@ export class RedisStateStore implements StateStore {
 			await this.redis.ping();
 		} catch (error) {
 			this.redis.disconnect();
-			throw new StateStoreUnavailableError(
-				`${this.where} is unreachable: ${(error as Error).message}`,
-			);
+			// A refused password closes the connection: its reason came as an error event.
+			let reason = (error as Error).message;
+			if (/Connection is closed/i.test(reason) && this.lastError) reason = this.lastError;
+			throw new StateStoreUnavailableError(`${this.where} is unreachable: ${reason}`);
 		}
 	}
 
@@ -119,42 +162,8 @@ export class RedisStateStore implements StateStore {
 		}
 	}
 
-	/** WATCH key, read it, let `decide` write, EXEC; retried when another client changed the key. */
-	private transact<T>(
-		key: string,
-		decide: (value: string | null) => { value?: string; ttlMs?: number; del?: boolean; result: T },
-	): Promise<T> {
-		const run = this.queue.then(() => this.named(() => this.watchedUpdate(key, decide)));
-		this.queue = run.catch(() => undefined);
-		return run;
-	}
-
-	private async watchedUpdate<T>(
-		key: string,
-		decide: (value: string | null) => { value?: string; ttlMs?: number; del?: boolean; result: T },
-	): Promise<T> {
-		for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-			let next: ReturnType<typeof decide>;
-			try {
-				await this.redis.watch(key);
-				next = decide(await this.redis.get(key));
-			} catch (error) {
-				// A WATCH left behind would make this connection's next transaction fail.
-				await this.redis.unwatch().catch(() => undefined);
-				throw error;
-			}
-			const multi = this.redis.multi();
-			if (next.del) multi.del(key);
-			else if (next.value !== undefined) {
-				if (next.ttlMs) multi.set(key, next.value, 'PX', Math.max(1, Math.round(next.ttlMs)));
-				else multi.set(key, next.value);
-			}
-			const done = await multi.exec();
-			if (done !== null) return next.result;
-		}
-		throw new StateStoreUnavailableError(
-			`Redis key ${key} kept changing under ${MAX_CONFLICT_RETRIES} attempts`,
-		);
+	private idemKey(key: string): string {
+		return `${this.prefix}idem:${key}`;
 	}
 
 	async claim(
@@ -163,20 +172,19 @@ export class RedisStateStore implements StateStore {
 		leaseMs: number,
 		now = Date.now(),
 	): Promise<IdempotencyClaim> {
-		return this.transact<IdempotencyClaim>(`${this.prefix}idem:${key}`, (raw) => {
-			const row = raw ? (JSON.parse(raw) as IdemRecord) : undefined;
-			if (row?.status === 'done' && row.expiresAt > now && row.result !== undefined)
-				return { result: { status: 'done', result: row.result } };
-			if (row?.status === 'processing' && row.leaseUntil > now && row.owner !== owner)
-				return { result: { status: 'busy', leaseUntil: row.leaseUntil } };
-			const claimed: IdemRecord = {
-				status: 'processing',
-				owner,
-				leaseUntil: now + leaseMs,
-				expiresAt: 0,
-			};
-			return { value: JSON.stringify(claimed), ttlMs: leaseMs * 2, result: { status: 'claimed' } };
-		});
+		const [status, value] = await this.named(() =>
+			this.redis.rllmClaim(this.idemKey(key), owner, Math.round(leaseMs), now),
+		);
+		if (status === 'done') return { status: 'done', result: String(value) };
+		if (status === 'busy') return { status: 'busy', leaseUntil: Number(value) };
+		return { status: 'claimed' };
+	}
+
+	async renew(key: string, owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+		const renewed = await this.named(() =>
+			this.redis.rllmRenew(this.idemKey(key), owner, Math.round(leaseMs), now),
+		);
+		return renewed === 1;
 	}
 
 	async complete(
@@ -186,40 +194,30 @@ export class RedisStateStore implements StateStore {
 		ttlMs: number,
 		now = Date.now(),
 	): Promise<void> {
-		await this.transact(`${this.prefix}idem:${key}`, (raw) => {
-			const row = raw ? (JSON.parse(raw) as IdemRecord) : undefined;
-			if (row?.owner !== owner) return { result: undefined };
-			const done: IdemRecord = {
-				status: 'done',
+		await this.named(() =>
+			this.redis.rllmComplete(
+				this.idemKey(key),
 				owner,
-				leaseUntil: 0,
 				result,
-				expiresAt: now + ttlMs,
-			};
-			return { value: JSON.stringify(done), ttlMs, result: undefined };
-		});
+				Math.max(1, Math.round(ttlMs)),
+				now,
+			),
+		);
 	}
 
 	async release(key: string, owner: string): Promise<void> {
-		await this.transact(`${this.prefix}idem:${key}`, (raw) => {
-			const row = raw ? (JSON.parse(raw) as IdemRecord) : undefined;
-			return row?.owner === owner && row.status === 'processing'
-				? { del: true, result: undefined }
-				: { result: undefined };
-		});
+		await this.named(() => this.redis.rllmRelease(this.idemKey(key), owner));
 	}
 
 	async admit(circuit: string, policy: BreakerPolicy, now = Date.now()): Promise<Admission> {
-		return this.transact(`${this.prefix}breaker:${circuit}`, (raw) => {
-			const decision = admission(
-				rowOf(raw ? (JSON.parse(raw) as BreakerRow) : undefined),
-				policy,
+		return this.named(() =>
+			this.redis.rllmAdmit(
+				`${this.prefix}breaker:${circuit}`,
 				now,
-			);
-			return decision.changed
-				? { value: JSON.stringify(decision.row), result: decision.admission }
-				: { result: decision.admission };
-		});
+				policy.probeLeaseMs,
+				FIRST_CALL_HOLD_MS,
+			),
+		);
 	}
 
 	async record(
@@ -228,15 +226,19 @@ export class RedisStateStore implements StateStore {
 		policy: BreakerPolicy,
 		now = Date.now(),
 	): Promise<void> {
-		await this.transact(`${this.prefix}breaker:${circuit}`, (raw) => {
-			const row = afterOutcome(
-				rowOf(raw ? (JSON.parse(raw) as BreakerRow) : undefined),
+		await this.named(() =>
+			this.redis.rllmRecord(
+				`${this.prefix}breaker:${circuit}`,
 				outcome,
-				policy,
 				now,
-			);
-			return { value: JSON.stringify(row), result: undefined };
-		});
+				policy.failureThreshold,
+				policy.openMs,
+				policy.longOpenMs,
+				policy.failureRate,
+				policy.rateWindowMs,
+				policy.rateMinCalls,
+			),
+		);
 	}
 
 	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {
@@ -245,6 +247,7 @@ export class RedisStateStore implements StateStore {
 	}
 
 	async openCircuits(now = Date.now()): Promise<string[]> {
+		const literal = `${this.prefix}breaker:`;
 		return this.named(async () => {
 			const circuits: string[] = [];
 			let cursor = '0';
@@ -252,16 +255,17 @@ export class RedisStateStore implements StateStore {
 				const [next, keys] = await this.redis.scan(
 					cursor,
 					'MATCH',
-					`${this.prefix}breaker:*`,
+					`${globPrefix(literal)}*`,
 					'COUNT',
 					200,
 				);
 				cursor = next;
-				for (const key of keys) {
-					const raw = await this.redis.get(key);
-					if (raw && isOpen(rowOf(JSON.parse(raw) as BreakerRow), now))
-						circuits.push(key.slice(`${this.prefix}breaker:`.length));
-				}
+				const rows = keys.length > 0 ? await this.redis.mget(...keys) : [];
+				keys.forEach((key, i) => {
+					const raw = rows[i];
+					if (key.startsWith(literal) && raw && isOpen(rowOf(JSON.parse(raw) as BreakerRow), now))
+						circuits.push(key.slice(literal.length));
+				});
 			} while (cursor !== '0');
 			return circuits.sort();
 		});
@@ -271,29 +275,21 @@ export class RedisStateStore implements StateStore {
 		return this.addCounts([countsOfTask(workflowId, outcome, now)]);
 	}
 
-	async addCounts(counts: MinuteCounts[]): Promise<void> {
+	/**
+	 * One script adds every count, or none. A write sent again under the same `writeId` (its
+	 * reply was lost) is not added twice.
+	 */
+	async addCounts(counts: MinuteCounts[], _now?: number, writeId = randomUUID()): Promise<void> {
 		if (counts.length === 0) return;
-		// HINCRBY is atomic on its own; the pipeline only saves round trips.
-		const pipeline = this.redis.pipeline();
-		for (const c of counts) {
-			const key = `${this.prefix}counters:${c.minute}:${c.workflowId}`;
-			pipeline.hincrby(key, 'tasks', c.tasks).hincrby(key, 'cost_micros', c.costMicros);
-			c.answeredByTier.forEach((n, i) => {
-				if (n) pipeline.hincrby(key, `t${i + 1}`, n);
-			});
-			if (c.escalated) pipeline.hincrby(key, 'escalated', c.escalated);
-			if (c.workflowName)
-				pipeline.hset(`${this.prefix}workflow-names`, c.workflowId, c.workflowName);
-			pipeline
-				.expire(key, 86_400)
-				.sadd(`${this.prefix}counters:${c.minute}`, c.workflowId)
-				.expire(`${this.prefix}counters:${c.minute}`, 86_400);
-		}
-		await this.named(async () => {
-			// A pipeline resolves even when its commands failed: each reply carries its own error.
-			const failed = (await pipeline.exec())?.find(([error]) => error);
-			if (failed) throw failed[0];
-		});
+		const keys = [`${this.prefix}workflow-names`, `${this.prefix}counter-write:${writeId}`];
+		for (const c of counts)
+			keys.push(
+				`${this.prefix}counters:${c.minute}:${c.workflowId}`,
+				`${this.prefix}counters:${c.minute}`,
+			);
+		await this.named(() =>
+			this.redis.rllmAddCounts(keys.length, ...keys, JSON.stringify(counts), COUNTERS_TTL_S),
+		);
 	}
 
 	async readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>> {

@@ -275,12 +275,34 @@ export class SqliteStateStore implements StateStore {
 		now = Date.now(),
 	): Promise<void> {
 		await this.transaction(() => {
+			// Whoever holds the lease: only an answer stored already (and not expired) stays.
 			this.db
 				.prepare(
-					`UPDATE idempotency SET status = 'done', result = ?, expires_at = ?, lease_until = 0 WHERE key = ? AND owner = ?`,
+					`INSERT INTO idempotency (key, status, owner, lease_until, result, expires_at) VALUES (?, 'done', ?, 0, ?, ?)
+					ON CONFLICT(key) DO UPDATE SET status = 'done', owner = excluded.owner, lease_until = 0, result = excluded.result,
+					expires_at = excluded.expires_at WHERE NOT (status = 'done' AND expires_at > ?)`,
 				)
-				.run(result, now + ttlMs, key, owner);
+				.run(key, owner, result, now + ttlMs, now);
 			this.purgeNowAndThen(now);
+		});
+	}
+
+	async renew(key: string, owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+		return this.transaction(() => {
+			const row = this.db
+				.prepare('SELECT status, owner, expires_at FROM idempotency WHERE key = ?')
+				.get(key) as { status: string; owner: string; expires_at: number } | undefined;
+			const stored = row?.status === 'done' && row.expires_at > now;
+			if (stored || (row?.status === 'processing' && row.owner !== owner)) return false;
+			// A record that is gone (purged, or an answer past its TTL) is nobody's: the owner takes it.
+			this.db
+				.prepare(
+					`INSERT INTO idempotency (key, status, owner, lease_until, result, expires_at) VALUES (?, 'processing', ?, ?, NULL, 0)
+					ON CONFLICT(key) DO UPDATE SET status = 'processing', owner = excluded.owner, lease_until = excluded.lease_until,
+					result = NULL, expires_at = 0`,
+				)
+				.run(key, owner, now + leaseMs);
+			return true;
 		});
 	}
 
@@ -379,6 +401,7 @@ export class SqliteStateStore implements StateStore {
 		return this.addCounts([countsOfTask(workflowId, outcome, now)], now);
 	}
 
+	/** One transaction: all or nothing, so a failed write sent again adds its counts once (no `writeId` needed). */
 	async addCounts(counts: MinuteCounts[], now = Date.now()): Promise<void> {
 		if (counts.length === 0) return;
 		await this.transaction(() => {

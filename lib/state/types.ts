@@ -63,6 +63,15 @@ export function emptyCounters(): Counters {
 /** Runs a task at most once per key (see idempotency.ts); also the Human Review's decision claims. */
 export interface IdempotencyStore {
 	claim(key: string, owner: string, leaseMs: number, now?: number): Promise<IdempotencyClaim>;
+	/**
+	 * Extends the owner's lease to `now + leaseMs` while it still works. False once the key is
+	 * no longer its own: another caller took it over, or an answer is stored.
+	 */
+	renew(key: string, owner: string, leaseMs: number, now?: number): Promise<boolean>;
+	/**
+	 * Stores the answer unless one is stored already, whoever holds the lease: an answer that
+	 * was paid for is kept even when its owner's lease lapsed while it worked.
+	 */
 	complete(key: string, owner: string, result: string, ttlMs: number, now?: number): Promise<void>;
 	/** Gives the key up without a result (the task failed), so a later run may try again. */
 	release(key: string, owner: string): Promise<void>;
@@ -134,8 +143,12 @@ export function countsOfTask(workflowId: string, outcome: TaskOutcome, now: numb
 export interface CounterStore {
 	/** Adds one finished task to its workflow's counters for the minute it finished in. */
 	countTask(workflowId: string, outcome: TaskOutcome, now?: number): Promise<void>;
-	/** Adds counts already summed per workflow and minute, in one write. */
-	addCounts(counts: MinuteCounts[], now?: number): Promise<void>;
+	/**
+	 * Adds counts already summed per workflow and minute, in one write: all of them or none.
+	 * The same write sent again with the same `writeId` (after a failure that may have come
+	 * after the write was done) is added once.
+	 */
+	addCounts(counts: MinuteCounts[], now?: number, writeId?: string): Promise<void>;
 	/** Totals per workflow over [fromMs, toMs). */
 	readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>>;
 }

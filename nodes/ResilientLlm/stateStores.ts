@@ -8,6 +8,7 @@
  * second, and written at once when the process is told to stop (SIGTERM, SIGINT) or the
  * stores are closed.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,6 +56,29 @@ export function redisSettings(credential: ICredentialDataDecryptedObject): Redis
 	};
 }
 
+/** Hashes passwords for store keys; new in every process, so a key says nothing outside it. */
+const KEY_SECRET = randomBytes(32);
+
+/**
+ * Which open store a Redis credential gets: one per everything that defines its connection,
+ * so that a credential with another password, user or TLS setting never gets another's
+ * authenticated connection. The password goes in only as a keyed hash.
+ */
+export function redisStoreKey(settings: RedisSettings): string {
+	const password = settings.password
+		? createHmac('sha256', KEY_SECRET).update(settings.password).digest('hex')
+		: '';
+	return `redis:${JSON.stringify([
+		settings.host,
+		settings.port,
+		settings.user ?? '',
+		password,
+		settings.database ?? 0,
+		Boolean(settings.ssl),
+		settings.prefix ?? DEFAULT_PREFIX,
+	])}`;
+}
+
 /**
  * Where the embedded store lives: n8n's storage folder for the Resilient LLM node
  * (`<n8n folder>/storage/<node type>`), worked out as n8n does for contexts without
@@ -84,7 +108,7 @@ export async function openStateStore(
 		const settings = redisSettings(
 			credential ?? (await ctx.getCredentials('resilientLlmRedisApi')),
 		);
-		key = `redis:${settings.user ?? ''}@${settings.host}:${settings.port}/${settings.database}/${settings.prefix}`;
+		key = redisStoreKey(settings);
 		create = async () => {
 			const store = new RedisStateStore(settings);
 			await store.connect();

@@ -18,6 +18,8 @@ import { VirtualClock } from '../helpers/virtualClock';
 /** A counter store that keeps every write it was given, and fails the next `failNext` of them. */
 class RecordingStore implements CounterStore {
 	writes: MinuteCounts[][] = [];
+	/** The write id of every write asked for, failed or not. */
+	writeIds: Array<string | undefined> = [];
 	failNext = 0;
 	private readonly totals = new Map<string, Counters>();
 
@@ -25,7 +27,8 @@ class RecordingStore implements CounterStore {
 		throw new Error('the buffer writes summed counts, never one task');
 	}
 
-	async addCounts(counts: MinuteCounts[]): Promise<void> {
+	async addCounts(counts: MinuteCounts[], _now?: number, writeId?: string): Promise<void> {
+		this.writeIds.push(writeId);
 		if (this.failNext > 0) {
 			this.failNext--;
 			throw new Error('Redis at 127.0.0.1:6379 is unavailable: Connection is closed.');
@@ -163,10 +166,17 @@ describe('CounterBuffer', () => {
 		assert.equal(errors.length, 2);
 		assert.equal(buffer.pendingTasks, 7);
 
-		// The store is back: everything counted during the outage arrives, once.
+		// The store is back: everything counted during the outage arrives, once. The failed write
+		// goes again as it was, under its id (it may have been done before its failure), then
+		// the tasks counted since.
 		await advance(clock, FLUSH_EVERY_MS);
-		assert.equal(store.writes.length, 1);
-		assert.deepEqual(store.writes[0][0].answeredByTier, [5, 2, 0, 0]);
+		assert.deepEqual(
+			store.writes.map((w) => w.map((c) => c.answeredByTier)),
+			[[[5, 0, 0, 0]], [[0, 2, 0, 0]]],
+		);
+		const [failed, again, done, since] = store.writeIds;
+		assert.ok(failed && failed === again && again === done, 'one write id for all its tries');
+		assert.ok(since && since !== failed, 'a new write for the new tasks');
 		await advance(clock, 10 * FLUSH_EVERY_MS);
 		const totals = await buffer.readCounters(0, Number.MAX_SAFE_INTEGER);
 		assert.equal(totals.get('wf-a')?.tasks, 7, 'counted once, none lost');

@@ -15,9 +15,11 @@ import { promisify } from 'node:util';
 import { FIRST_CALL_HOLD_MS } from '../../lib/state/breakerRules';
 import { RedisStateStore, StateStoreUnavailableError } from '../../lib/state/redisStore';
 import { SqliteStateStore, StateStoreError } from '../../lib/state/sqliteStore';
+import { runOnce } from '../../lib/state/idempotency';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
 import { RedisServer } from '../harness/redis';
 import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
+import { until } from '../helpers/until';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'state-store-'));
 const POLICY = TEST_BREAKER_POLICY;
@@ -101,14 +103,121 @@ for (const kind of KINDS) {
 				assert.equal((await store.claim('k', 'dead', 1_000, 0)).status, 'claimed');
 				assert.equal((await store.claim('k', 'alive', 1_000, 500)).status, 'busy');
 				assert.equal((await store.claim('k', 'alive', 1_000, 1_001)).status, 'claimed');
-				await store.complete('k', 'dead', 'late result', 60_000, 1_002);
+				assert.equal(
+					await store.renew('k', 'dead', 1_000, 1_002),
+					false,
+					'an owner that lost its lease is told so',
+				);
+				assert.equal((await store.claim('k', 'third', 1_000, 1_003)).status, 'busy');
+				await store.release('k', 'dead');
 				assert.equal(
 					(await store.claim('k', 'third', 1_000, 1_003)).status,
 					'busy',
-					'the dead owner cannot complete a key it lost',
+					'only the owner releases',
 				);
 				await store.release('k', 'alive');
 				assert.equal((await store.claim('k', 'third', 1_000, 1_004)).status, 'claimed');
+				await store.close();
+			});
+
+			it('an owner that renews its lease keeps the key for as long as it works', async () => {
+				const store = await kind.open();
+				assert.equal((await store.claim('k', 'slow', 1_000, 0)).status, 'claimed');
+				assert.equal(await store.renew('k', 'slow', 1_000, 900), true);
+				assert.deepEqual(await store.claim('k', 'other', 1_000, 1_500), {
+					status: 'busy',
+					leaseUntil: 1_900,
+				});
+				assert.equal(await store.renew('k', 'slow', 1_000, 1_800), true);
+				assert.equal((await store.claim('k', 'other', 1_000, 2_500)).status, 'busy');
+				assert.equal(await store.renew('k', 'other', 1_000, 2_600), false, 'not its key');
+				// Renewals stop (the owner died): its lease runs out and the key is taken over.
+				assert.equal((await store.claim('k', 'other', 1_000, 2_801)).status, 'claimed');
+				assert.equal(await store.renew('k', 'slow', 1_000, 2_802), false);
+				assert.equal(await store.renew('k', 'other', 1_000, 2_803), true);
+				await store.complete('k', 'other', 'answer', 60_000, 2_804);
+				assert.equal(
+					await store.renew('k', 'other', 1_000, 2_805),
+					false,
+					'done: nothing to renew',
+				);
+				assert.equal(
+					await store.renew('k', 'other', 1_000, 62_805),
+					true,
+					'an answer past its TTL is no answer: the key is free again',
+				);
+				await store.close();
+			});
+
+			it('an owner whose lease lapsed while it worked still stores its answer; the first answer stored stays', async () => {
+				const store = await kind.open();
+				assert.equal((await store.claim('k', 'first', 1_000, 0)).status, 'claimed');
+				assert.equal((await store.claim('k', 'second', 1_000, 1_001)).status, 'claimed');
+				await store.complete('k', 'first', 'answer of the first', 60_000, 1_002);
+				assert.deepEqual(
+					await store.claim('k', 'third', 1_000, 1_003),
+					{ status: 'done', result: 'answer of the first' },
+					'a paid answer is kept though its lease was lost',
+				);
+				await store.complete('k', 'second', 'answer of the second', 60_000, 1_004);
+				await store.release('k', 'second');
+				assert.deepEqual(
+					await store.claim('k', 'third', 1_000, 1_005),
+					{ status: 'done', result: 'answer of the first' },
+					'the answer served stays the same',
+				);
+				// With no record left at all (purged), a late answer is stored too.
+				await store.complete('gone', 'late', 'late answer', 60_000, 5_000);
+				assert.deepEqual(await store.claim('gone', 'other', 1_000, 5_001), {
+					status: 'done',
+					result: 'late answer',
+				});
+				await store.close();
+			});
+
+			it('runOnce renews the lease while the task runs: a second run waits and gets the one paid answer', async () => {
+				const store = await kind.open();
+				const leaseMs = 600;
+				let paidCalls = 0;
+				let finish!: (answer: string) => void;
+				const claimedAt = Date.now();
+				const first = runOnce(
+					store,
+					'slow-task',
+					'worker-1',
+					{ leaseMs, ttlMs: 60_000, renewEveryMs: 50 },
+					() => {
+						paidCalls++;
+						return new Promise<string>((resolve) => (finish = resolve));
+					},
+					() => true,
+				);
+				// Well past the first lease: without renewals the key would be free now.
+				await until(
+					() => Date.now() > claimedAt + 2.5 * leaseMs,
+					'the first lease to pass twice over',
+				);
+				let secondDone = false;
+				const second = runOnce(
+					store,
+					'slow-task',
+					'worker-2',
+					{ leaseMs, ttlMs: 60_000, pollMs: 20 },
+					async () => {
+						paidCalls++;
+						return 'answer of worker 2';
+					},
+					() => true,
+				).finally(() => (secondDone = true));
+				await until(
+					() => secondDone || paidCalls > 1 || Date.now() > claimedAt + 4 * leaseMs,
+					'the second run to wait a while',
+				);
+				assert.equal(paidCalls, 1, 'the second run waits for the first, which still works');
+				finish('answer of worker 1');
+				assert.deepEqual(await first, { result: 'answer of worker 1', cached: false });
+				assert.deepEqual(await second, { result: 'answer of worker 1', cached: true });
+				assert.equal(paidCalls, 1);
 				await store.close();
 			});
 
