@@ -12,7 +12,13 @@ import { N8n } from '../harness/n8n';
 import { ROOT } from '../harness/pack';
 import { runtimeDir } from '../harness/runtime';
 import { postForm } from '../helpers/http';
-import { connect, humanReviewNode, setNode, webhookNode } from '../helpers/workflows';
+import {
+	connect,
+	humanReviewNode,
+	reviewLinkNode,
+	setNode,
+	webhookNode,
+} from '../helpers/workflows';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,6 +50,7 @@ describe('n8n in production mode', () => {
 		const path = 'production-review';
 		const nodes = [
 			webhookNode(path, 'onReceived'),
+			reviewLinkNode('Review Link', [110, 0]),
 			setNode('Compose Message', { reviewLink: `=${REVIEW_LINK_EXPRESSION}` }, [220, 0]),
 			humanReviewNode(
 				{ title: '=Ticket {{ $json.body.ticket }}', details: 'Refund 40 EUR?' },
@@ -51,7 +58,8 @@ describe('n8n in production mode', () => {
 			),
 		];
 		const connections: Parameters<typeof connect>[0] = {};
-		connect(connections, 'Webhook', 0, 'Compose Message');
+		connect(connections, 'Webhook', 0, 'Review Link');
+		connect(connections, 'Review Link', 0, 'Compose Message');
 		connect(connections, 'Compose Message', 0, 'Human Review');
 		const workflowId = await n8n.createWorkflow({ name: 'Production mode', nodes, connections });
 
@@ -61,7 +69,7 @@ describe('n8n in production mode', () => {
 		const link = String(
 			run.data?.resultData.runData['Compose Message'][0].data?.main[0]?.[0].json.reviewLink,
 		);
-		assert.match(link, /\/webhook-waiting\/\d+\?signature=/);
+		assert.match(link, /\/webhook-waiting\/\d+\?signature=[0-9a-f]+&review=/);
 		assert.equal((await postForm(link, { decision_0: 'approve' })).status, 200);
 		await executionIn(workflowId, ['success']);
 

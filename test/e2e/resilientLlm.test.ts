@@ -90,6 +90,7 @@ describe('Resilient LLM in n8n', () => {
 				'resilientLlmGeminiApi',
 				'resilientLlmOllamaApi',
 				'resilientLlmOpenAiApi',
+				'resilientLlmOpenAiCompatibleApi',
 				'resilientLlmRedisApi',
 			],
 		);
@@ -117,6 +118,7 @@ describe('Resilient LLM in n8n', () => {
 			'resilientLlmOpenAiApi',
 			'resilientLlmGeminiApi',
 			'resilientLlmOllamaApi',
+			'resilientLlmOpenAiCompatibleApi',
 			'resilientLlmRedisApi',
 		]) {
 			assert.ok(
