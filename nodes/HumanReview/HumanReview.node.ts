@@ -278,8 +278,10 @@ export class HumanReview implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Timed Out', 'Approved', 'Rejected'],
 		// Shown on the waiting node in the editor: the review link, to open the review page there.
+		// The editor resolves this with the node's parameters and $execution only: the review's
+		// token lives in the Review Link node's output, so the tooltip points there.
 		waitingNodeTooltip:
-			'={{ "Waiting for a decision. <a href=\'" + $parameter["reviewLink"] + "\' target=\'_blank\'>Open the review page</a>" }}',
+			"Waiting for a decision. The review page's link, with its token, is the reviewLink field in the Review Link node's output.",
 		webhooks: [
 			{
 				name: 'default',

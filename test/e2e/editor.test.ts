@@ -195,12 +195,16 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 
 		setFaults([{ fault: 'server_error' }]);
 		const executionId = await editor.executeWorkflow('waiting');
-		// The waiting node shows its review link, as a Slack or email message would carry it.
+		// The waiting node says where its link is; the Review Link node's output shows it, as
+		// a Slack or email message would carry it.
 		await editor.openNode('Human Review');
-		const anchor = editor.outputPanel().locator('a[href*="/webhook-waiting/"]');
-		await anchor.waitFor();
-		assert.equal((await anchor.textContent())?.trim(), 'Open the review page');
-		const link = (await anchor.getAttribute('href')) ?? '';
+		await editor
+			.outputPanel()
+			.getByText('is the reviewLink field in the Review Link node')
+			.waitFor();
+		await editor.closeNode();
+		await editor.openNode('Review Link');
+		const link = await editor.outputValue('reviewLink');
 		assert.match(
 			link,
 			/^http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+&review=[\w-]{32}$/,

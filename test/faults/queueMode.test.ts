@@ -19,6 +19,7 @@ import { emulatorCredentials } from '../helpers/n8nFixture';
 import {
 	connect,
 	humanReviewNode,
+	reviewLinkNode,
 	llmNode,
 	setNode,
 	splitItemsNode,
@@ -321,6 +322,7 @@ describe('faults in n8n queue mode', () => {
 				credentials,
 				{ onError: 'continueErrorOutput' },
 			),
+			reviewLinkNode('Review Link', [550, 120]),
 			setNode('Compose Message', { reviewLink: `=${REVIEW_LINK_EXPRESSION}` }, [660, 120]),
 			{
 				...humanReviewNode({
@@ -336,7 +338,8 @@ describe('faults in n8n queue mode', () => {
 		const connections: Connections = {};
 		connect(connections, 'Webhook', 0, 'Split Items');
 		connect(connections, 'Split Items', 0, 'Resilient LLM');
-		connect(connections, 'Resilient LLM', 1, 'Compose Message');
+		connect(connections, 'Resilient LLM', 1, 'Review Link');
+		connect(connections, 'Review Link', 0, 'Compose Message');
 		connect(connections, 'Compose Message', 0, 'Human Review');
 		connect(connections, 'Human Review', 1, 'After Approval');
 		connect(connections, 'Human Review', 2, 'After Rejection');

@@ -22,6 +22,7 @@ import type {
 } from 'n8n-workflow';
 
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
+import { HumanReviewLink } from '../../nodes/HumanReviewLink/HumanReviewLink.node.ts';
 import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
@@ -48,6 +49,7 @@ const OURS: Record<string, INodeType> = {
 	'n8n-nodes-resilient-llm.resilientLlm': new ResilientLlm(),
 	'n8n-nodes-resilient-llm.resilientChatModel': new ResilientChatModel(),
 	'n8n-nodes-resilient-llm.humanReview': new HumanReview(),
+	'n8n-nodes-resilient-llm.humanReviewLink': new HumanReviewLink(),
 	'n8n-nodes-resilient-llm.resilienceAlert': new ResilienceAlert(),
 };
 
