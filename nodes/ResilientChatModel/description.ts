@@ -7,7 +7,7 @@
  */
 import type { INodeProperties } from 'n8n-workflow';
 
-import { properties as llmProperties } from '../ResilientLlm/description';
+import { CREDENTIALS_NOTICE, properties as llmProperties } from '../ResilientLlm/description';
 
 /** Resilient LLM options that do not apply to a chat model. */
 export const OPTIONS_LEFT_OUT = [
@@ -35,6 +35,7 @@ export const OPTION_DEFAULTS: Record<string, unknown> = Object.fromEntries(
 );
 
 export const properties: INodeProperties[] = [
+	CREDENTIALS_NOTICE,
 	{
 		displayName:
 			'Connect this node to the Chat Model input of an AI Agent, Basic LLM Chain or another AI node. Each call it gets runs through the Model Chain.',

@@ -141,7 +141,22 @@ const TIER_FIELDS: INodeProperties[] = [
 	{ displayName: 'Output Price', name: 'outputPrice', type: 'hidden', default: 0 },
 ];
 
+/**
+ * Shown right under the credential slots, which n8n lists above the parameters. A slot's
+ * displayOptions cannot ask whether any tier uses its provider, so every slot stays in view;
+ * and n8n refuses to run a node whose slot names a credential it cannot find, even one no
+ * tier uses (an imported workflow's slot stays when its tier is removed).
+ */
+export const CREDENTIALS_NOTICE: INodeProperties = {
+	displayName:
+		'Only the providers used in the Model Chain need a credential. If n8n says this node "uses invalid credential", a slot above names one you do not have: select or create it there.',
+	name: 'credentialsNotice',
+	type: 'notice',
+	default: '',
+};
+
 export const properties: INodeProperties[] = [
+	CREDENTIALS_NOTICE,
 	{
 		displayName: 'Prompt',
 		name: 'prompt',

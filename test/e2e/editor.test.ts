@@ -13,7 +13,7 @@ import type { Browser, Locator } from 'playwright-core';
 import { ProviderEmulator } from '../../lib/emulator/server';
 import type { Rule } from '../../lib/emulator/scenario';
 import { N8n, OWNER } from '../harness/n8n';
-import { workflowFiles } from '../harness/stack';
+import { CREDENTIAL_NAMES as STACK_CREDENTIAL_NAMES, workflowFiles } from '../harness/stack';
 import { launchChromium } from '../helpers/browser';
 import { EDITOR_VIEWPORT, Editor, saveScreenshot } from '../helpers/editor';
 import { KEYS, MODELS } from '../helpers/emulator';
@@ -23,10 +23,10 @@ let n8n: N8n;
 let browser: Browser;
 let editor: Editor;
 
-/** Names the example workflows look their credentials up by (as in test/harness/stack.ts). */
+/** Names the example workflows look their credentials up by: those the dialog proposes. */
 const CREDENTIAL_NAMES = {
-	anthropic: 'Resilient LLM: Anthropic',
-	openai: 'Resilient LLM: OpenAI',
+	anthropic: STACK_CREDENTIAL_NAMES.resilientLlmAnthropicApi,
+	openai: STACK_CREDENTIAL_NAMES.resilientLlmOpenAiApi,
 };
 const LLM = 'Resilient LLM';
 const TRIGGER = 'When clicking ‘Execute workflow’';
@@ -99,15 +99,14 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 		const anthropic = await editor.createCredential(
 			'Anthropic',
 			{ apiKey: KEYS.anthropic, baseUrl: emulator.urls.anthropic },
-			CREDENTIAL_NAMES.anthropic,
+			// The name n8n proposes is kept: the example workflows look credentials up by it.
 		);
 		assert.deepEqual(anthropic.test.status, 'OK', anthropic.test.message);
 		assert.match(anthropic.banner, /^Connection tested successfully/);
-		const openai = await editor.createCredential(
-			'OpenAI',
-			{ apiKey: KEYS.openai, baseUrl: emulator.urls.openai },
-			CREDENTIAL_NAMES.openai,
-		);
+		const openai = await editor.createCredential('OpenAI', {
+			apiKey: KEYS.openai,
+			baseUrl: emulator.urls.openai,
+		});
 		assert.deepEqual(openai.test.status, 'OK', openai.test.message);
 		assert.match(openai.banner, /^Connection tested successfully/);
 		assert.equal(await editor.selectedCredential('Anthropic'), CREDENTIAL_NAMES.anthropic);
@@ -293,23 +292,23 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 		// through the API, under the names the workflow files look them up by.
 		const others: Array<[string, string, Record<string, unknown>]> = [
 			[
-				'Resilient LLM: Gemini',
+				STACK_CREDENTIAL_NAMES.resilientLlmGeminiApi,
 				'resilientLlmGeminiApi',
 				{ apiKey: KEYS.gemini, baseUrl: emulator.urls.gemini },
 			],
 			[
-				'Resilient LLM: Ollama',
+				STACK_CREDENTIAL_NAMES.resilientLlmOllamaApi,
 				'resilientLlmOllamaApi',
 				{ apiKey: '', baseUrl: emulator.urls.ollama },
 			],
-			['Slack bot', 'slackApi', { accessToken: 'xoxb-fake-slack-token' }],
+			[STACK_CREDENTIAL_NAMES.slackApi, 'slackApi', { accessToken: 'xoxb-fake-slack-token' }],
 			[
-				'Reviewer mailbox (SMTP)',
+				STACK_CREDENTIAL_NAMES.smtp,
 				'smtp',
 				{ user: 'n8n', password: 'unused', host: '127.0.0.1', port: 2525, secure: false },
 			],
 			[
-				'Jira (ops)',
+				STACK_CREDENTIAL_NAMES.jiraSoftwareServerApi,
 				'jiraSoftwareServerApi',
 				{ email: 'n8n-bot', password: 'unused', domain: 'http://127.0.0.1:9' },
 			],

@@ -13,18 +13,31 @@ import { after, before, describe, it } from 'node:test';
 import { OWNER } from '../harness/n8n';
 import { n8nEntry, nodeBinary } from '../harness/runtime';
 import { Stack, WORKFLOW_DIR, workflowFiles } from '../harness/stack';
+import type { WorkflowFile } from '../harness/stack';
 import { launchChromium } from '../helpers/browser';
 import { Editor, saveScreenshot } from '../helpers/editor';
+import { proposedCredentialName } from '../helpers/credentialNames';
 import { postForm } from '../helpers/http';
+import { isProviderName, providerOf } from '../../lib/providers/registry';
 
 let stack: Stack;
 const ids: Record<string, string> = {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
-	stack = await Stack.start();
-	for (const file of workflowFiles()) ids[file.file] = await stack.importWorkflow(file);
+	// Without credentials: the first tests make only those each example needs.
+	stack = await Stack.start({ credentials: false });
 });
+
+/** Every credential, then every example imported and active: what the tests below run on. */
+let imported: Promise<void> | undefined;
+function importExamples(): Promise<void> {
+	imported ??= (async () => {
+		await stack.createCredentials();
+		for (const file of workflowFiles()) ids[file.file] = await stack.importWorkflow(file);
+	})();
+	return imported;
+}
 after(async () => {
 	await stack?.stop();
 });
@@ -142,7 +155,153 @@ describe('workflow files', () => {
 	});
 });
 
+describe("imported by a user who made only the example's credentials, under the names the dialog proposed", () => {
+	interface SavedNode {
+		type: string;
+		parameters: { chain?: { tiers?: Array<{ provider?: string }> } };
+		credentials?: Record<string, { id: string | null; name: string }>;
+	}
+	const MODEL_NODES = [
+		'n8n-nodes-resilient-llm.resilientLlm',
+		'n8n-nodes-resilient-llm.resilientChatModel',
+	];
+
+	/**
+	 * The credential types a user makes for an example: those of the providers its tiers use,
+	 * and those of the services its other nodes post to (n8n publishes no workflow whose node
+	 * lacks a required credential).
+	 */
+	function neededTypes(file: WorkflowFile): string[] {
+		const types = new Set<string>();
+		for (const node of file.json.nodes as SavedNode[]) {
+			if (MODEL_NODES.includes(node.type)) {
+				for (const tier of node.parameters.chain?.tiers ?? []) {
+					assert.ok(isProviderName(tier.provider), `${file.file}: ${tier.provider}`);
+					types.add(providerOf(tier.provider).credential.type);
+				}
+			} else for (const type of Object.keys(node.credentials ?? {})) types.add(type);
+		}
+		return [...types].sort();
+	}
+
+	/** What the credential dialog shows as the new credential's name, as n8n computes it. */
+	async function dialogName(type: string): Promise<string> {
+		const types = await stack.n8n.rest<Array<{ name: string; displayName: string }>>(
+			'GET',
+			'/types/credentials.json',
+		);
+		const displayName = types.find((t) => t.name === type)?.displayName;
+		assert.ok(displayName, `n8n knows no credential type ${type}`);
+		const proposed = proposedCredentialName(displayName);
+		const { name } = await stack.n8n.rest<{ name: string }>(
+			'GET',
+			`/rest/credentials/new?name=${encodeURIComponent(proposed)}`,
+		);
+		return name;
+	}
+
+	/** One run of each example on its happy path; what it answered. */
+	const RUNS: Record<string, () => Promise<unknown>> = {
+		'support-ticket-summary.json': async () => {
+			stack.setScenario({});
+			const response = await stack.n8n.webhook('support-ticket', {
+				id: 'T-1',
+				subject: 'Parcel arrived damaged',
+				text: 'The blender arrived cracked.',
+			});
+			assert.equal(response.status, 200, JSON.stringify(response.body));
+			return (response.body as { answeredBy: string }).answeredBy;
+		},
+		'refund-approval.json': async () => {
+			stack.setScenario({
+				rules: [{ provider: 'anthropic', reply: '{"decision": "approve", "reason": "Damaged."}' }],
+			});
+			const response = await stack.n8n.webhook('refund-request', {
+				refundId: 'R-1',
+				amount: 89,
+				currency: 'EUR',
+				deliveredDaysAgo: 4,
+				message: 'The blender arrived cracked.',
+			});
+			assert.equal(response.status, 200, JSON.stringify(response.body));
+			return (response.body as { decidedBy: string }).decidedBy;
+		},
+		'support-agent.json': async () => {
+			stack.setScenario({});
+			const response = await stack.n8n.webhook('support-agent', {
+				message: 'Where is my order 1001?',
+			});
+			assert.equal(response.status, 200, JSON.stringify(response.body));
+			return (response.body as { answer: string }).answer;
+		},
+		'document-pipeline.json': async () => {
+			stack.setScenario({});
+			const before = stack.slack.messages.length;
+			const response = await stack.n8n.webhook('document-batch', {
+				documents: [{ name: 'a.txt', text: 'Quarterly report.' }],
+			});
+			assert.equal(response.status, 200, JSON.stringify(response.body));
+			const report = await eventually(
+				() =>
+					stack.slack.messages.slice(before).find((m) => m.text.startsWith('Document pipeline')),
+				'the tier report',
+			);
+			return report.text;
+		},
+	};
+	const ANSWERS: Record<string, RegExp> = {
+		'support-ticket-summary.json': /^anthropic\/claude-haiku-4-5$/,
+		'refund-approval.json': /^anthropic\/claude-sonnet-4-5$/,
+		'support-agent.json': /Emulated answer from anthropic\/claude-haiku-4-5/,
+		'document-pipeline.json': /tier 1 \(openai\/gpt-4o-mini\): 1 documents?,/,
+	};
+
+	it('every example has a run here', () => {
+		assert.deepEqual(
+			Object.keys(RUNS).sort(),
+			workflowFiles()
+				.map((f) => f.file)
+				.sort(),
+		);
+	});
+
+	for (const file of workflowFiles()) {
+		it(`${file.file} connects every credential on import and runs`, async () => {
+			const made: string[] = [];
+			let workflowId: string | undefined;
+			try {
+				for (const type of neededTypes(file))
+					made.push(
+						await stack.n8n.createCredential(
+							await dialogName(type),
+							type,
+							stack.credentialData(type),
+						),
+					);
+				workflowId = await stack.importWorkflow(file);
+				const stored = await stack.n8n.api<{ nodes: Array<SavedNode & { name: string }> }>(
+					'GET',
+					`/workflows/${workflowId}`,
+				);
+				const unconnected = stored.nodes.flatMap((node) =>
+					Object.entries(node.credentials ?? {})
+						.filter(([, ref]) => !ref.id)
+						.map(([type, ref]) => `${node.name}: "${ref.name}" (${type})`),
+				);
+				assert.deepEqual(unconnected, [], 'credential slots left unconnected');
+				assert.match(String(await RUNS[file.file]()), ANSWERS[file.file]);
+			} finally {
+				// The next example starts with none of these credentials, and its webhook path free.
+				if (workflowId) await stack.n8n.api('POST', `/workflows/${workflowId}/deactivate`);
+				for (const id of made) await stack.n8n.api('DELETE', `/credentials/${id}`);
+			}
+		});
+	}
+});
+
 describe('on the canvas', () => {
+	before(importExamples);
+
 	it('the refund workflow opens in the n8n editor with every node, and is saved as a screenshot', async () => {
 		const browser = await launchChromium();
 		try {
@@ -174,6 +333,8 @@ describe('on the canvas', () => {
 });
 
 describe('support-ticket-summary', () => {
+	before(importExamples);
+
 	const ticket = (id: string) => ({
 		id,
 		subject: 'Parcel arrived damaged',
@@ -251,6 +412,8 @@ describe('support-ticket-summary', () => {
 });
 
 describe('refund-approval', () => {
+	before(importExamples);
+
 	const request = (refundId: string) => ({
 		refundId,
 		amount: 89,
@@ -327,6 +490,8 @@ describe('refund-approval', () => {
 });
 
 describe('document-pipeline', () => {
+	before(importExamples);
+
 	const documents = (prefix: string) => ({
 		documents: [1, 2, 3, 4].map((n) => ({
 			name: `${prefix}-${n}.txt`,

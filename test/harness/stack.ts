@@ -32,11 +32,27 @@ export const REAL_KEY_ENV = {
 	gemini: 'GEMINI_API_KEY',
 } as const;
 
+/**
+ * The credential name each type the examples use is looked up by: the name n8n's credential
+ * dialog proposes for a new one (see test/helpers/credentialNames.ts).
+ */
+export const CREDENTIAL_NAMES: Record<string, string> = {
+	resilientLlmAnthropicApi: 'Resilient LLM: Anthropic account',
+	resilientLlmOpenAiApi: 'Resilient LLM: OpenAI account',
+	resilientLlmGeminiApi: 'Resilient LLM: Google Gemini account',
+	resilientLlmOllamaApi: 'Resilient LLM: Ollama account',
+	slackApi: 'Slack account',
+	smtp: 'SMTP account',
+	jiraSoftwareServerApi: 'Jira SW Server account',
+};
+
 export interface StackOptions extends N8nOptions {
 	/** Use real providers for keys found in the environment (the demo does; tests do not). */
 	realProviders?: boolean;
 	emulatorPort?: number;
 	log?: (line: string) => void;
+	/** false: start without credentials, for a test that makes its own. */
+	credentials?: boolean;
 }
 
 export interface WorkflowFile {
@@ -84,7 +100,7 @@ export class Stack {
 		log(`SMTP server at 127.0.0.1:${stack.smtp.port}`);
 		stack.n8n = await N8n.start({ ...options, env: { ...proxyEnv, ...options.env } });
 		log(`n8n at ${stack.n8n.baseUrl}`);
-		await stack.createCredentials();
+		if (options.credentials !== false) await stack.createCredentials();
 		return stack;
 	}
 
@@ -99,54 +115,51 @@ export class Stack {
 		});
 	}
 
-	/** Credentials under the names the workflow files use, pointing at the emulator and the fakes. */
-	private async createCredentials(): Promise<void> {
+	/**
+	 * What a credential of each type the examples use holds here: the emulator's or a real
+	 * provider's URL and key, or a fake's address.
+	 */
+	credentialData(type: string): Record<string, unknown> {
 		const urls = this.emulator.urls;
 		const provider = (name: keyof typeof REAL_KEY_ENV, realBaseUrl: string) => {
 			const key = this.options.realProviders ? process.env[REAL_KEY_ENV[name]] : undefined;
 			if (key) {
-				this.realProviders.push(name);
+				if (!this.realProviders.includes(name)) this.realProviders.push(name);
 				return { apiKey: key, baseUrl: realBaseUrl };
 			}
 			return { apiKey: EMULATOR_KEYS[name], baseUrl: urls[name] };
 		};
-		const credentials: Array<[string, string, Record<string, unknown>]> = [
-			[
-				'Resilient LLM: Anthropic',
-				'resilientLlmAnthropicApi',
-				provider('anthropic', 'https://api.anthropic.com'),
-			],
-			[
-				'Resilient LLM: OpenAI',
-				'resilientLlmOpenAiApi',
-				provider('openai', 'https://api.openai.com/v1'),
-			],
-			[
-				'Resilient LLM: Gemini',
-				'resilientLlmGeminiApi',
-				provider('gemini', 'https://generativelanguage.googleapis.com'),
-			],
-			['Resilient LLM: Ollama', 'resilientLlmOllamaApi', { baseUrl: urls.ollama, apiKey: '' }],
-			['Slack bot', 'slackApi', { accessToken: 'xoxb-fake-slack-token' }],
-			[
-				'Reviewer mailbox (SMTP)',
-				'smtp',
-				{
+		switch (type) {
+			case 'resilientLlmAnthropicApi':
+				return provider('anthropic', 'https://api.anthropic.com');
+			case 'resilientLlmOpenAiApi':
+				return provider('openai', 'https://api.openai.com/v1');
+			case 'resilientLlmGeminiApi':
+				return provider('gemini', 'https://generativelanguage.googleapis.com');
+			case 'resilientLlmOllamaApi':
+				return { baseUrl: urls.ollama, apiKey: '' };
+			case 'slackApi':
+				return { accessToken: 'xoxb-fake-slack-token' };
+			case 'smtp':
+				return {
 					user: 'n8n',
 					password: 'fake-smtp-password',
 					host: '127.0.0.1',
 					port: this.smtp.port,
 					secure: false,
 					disableStartTls: true,
-				},
-			],
-			[
-				'Jira (ops)',
-				'jiraSoftwareServerApi',
-				{ email: 'n8n-bot', password: 'fake-jira-password', domain: this.jira.url },
-			],
-		];
-		for (const [name, type, data] of credentials) await this.n8n.createCredential(name, type, data);
+				};
+			case 'jiraSoftwareServerApi':
+				return { email: 'n8n-bot', password: 'fake-jira-password', domain: this.jira.url };
+			default:
+				throw new Error(`the stack has no credential of type ${type}`);
+		}
+	}
+
+	/** Every credential the examples use, under the names they look them up by. */
+	async createCredentials(): Promise<void> {
+		for (const [type, name] of Object.entries(CREDENTIAL_NAMES))
+			await this.n8n.createCredential(name, type, this.credentialData(type));
 	}
 
 	/** Imports a workflow file as the editor's paste would, activates it, and returns its id. */

@@ -444,12 +444,13 @@ export class Editor {
 
 	/**
 	 * Creates a credential from a slot of the open node ("Connect to ..." or the slot's
-	 * "Create new credential"), fills and names it, saves it, and reads its connection test.
+	 * "Create new credential"), fills it, names it (or keeps the name n8n proposes), saves it,
+	 * and reads its connection test.
 	 */
 	async createCredential(
 		slotLabel: string,
 		fields: Record<string, string>,
-		name: string,
+		name?: string,
 	): Promise<CredentialResult> {
 		const slot = this.credentialSlot(slotLabel);
 		const empty = slot.getByTestId('node-credentials-empty-state');
@@ -468,10 +469,12 @@ export class Editor {
 			const input = dialog.getByTestId(`parameter-input-${key}`).locator('input, textarea');
 			await input.fill(value);
 		}
-		const title = dialog.getByTestId('credential-name');
-		await title.click();
-		await title.getByTestId('inline-edit-input').fill(name);
-		await title.getByTestId('inline-edit-input').press('Enter');
+		if (name !== undefined) {
+			const title = dialog.getByTestId('credential-name');
+			await title.click();
+			await title.getByTestId('inline-edit-input').fill(name);
+			await title.getByTestId('inline-edit-input').press('Enter');
+		}
 		const tested = this.page.waitForResponse(
 			(r) => r.url().endsWith('/rest/credentials/test') && r.request().method() === 'POST',
 		);

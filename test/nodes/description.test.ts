@@ -351,6 +351,22 @@ describe('the provider registry decides', () => {
 		assert.deepEqual(redis?.displayOptions, { show: { '/options.stateStore': ['redis'] } });
 	});
 
+	it("under the provider slots, before anything else, a notice says only the Model Chain's providers need one", () => {
+		// n8n shows a node's credential slots above its parameters, and a credential's
+		// displayOptions cannot ask whether any tier of the Model Chain uses its provider: all
+		// the slots stand there, so the first parameter says which of them matter.
+		for (const node of [llm.description, new ResilientChatModel().description]) {
+			const [first] = node.properties;
+			assert.equal(first.type, 'notice', node.name);
+			assert.equal(first.displayOptions, undefined, `${node.name}: shown whatever is chosen`);
+			assert.match(
+				first.displayName,
+				/^Only the providers used in the Model Chain need a credential\b/,
+			);
+			assert.match(first.displayName, /uses invalid credential/);
+		}
+	});
+
 	it('every node with a State Store shows its Redis slot, labelled, only when that is Redis', () => {
 		// The Human Review Link node keeps no state: it only adds a link to its items.
 		const stateful = NODES.filter((node) =>
