@@ -48,6 +48,8 @@ export class ResilientLlmAnthropicApi implements ICredentialType {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "").replace(/\\/v1$/, "")}}',
 			url: '/v1/models',
 			method: 'GET',
+			// A redirect to another host must not take the key with it: n8n's test would follow it.
+			disableFollowRedirect: true,
 		},
 		rules: [
 			{

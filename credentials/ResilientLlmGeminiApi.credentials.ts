@@ -44,6 +44,8 @@ export class ResilientLlmGeminiApi implements ICredentialType {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
 			url: '/v1beta/models',
 			method: 'GET',
+			// A redirect to another host must not take the key with it: n8n's test would follow it.
+			disableFollowRedirect: true,
 		},
 		rules: [
 			{

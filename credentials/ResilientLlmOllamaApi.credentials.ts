@@ -46,6 +46,8 @@ export class ResilientLlmOllamaApi implements ICredentialType {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
 			url: '/api/tags',
 			method: 'GET',
+			// A redirect to another host must not take the key with it: n8n's test would follow it.
+			disableFollowRedirect: true,
 		},
 		rules: [
 			{

@@ -49,6 +49,8 @@ export class ResilientLlmOpenAiApi implements ICredentialType {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
 			url: '/models',
 			method: 'GET',
+			// A redirect to another host must not take the key with it: n8n's test would follow it.
+			disableFollowRedirect: true,
 		},
 		rules: [
 			{

@@ -51,6 +51,8 @@ export class ResilientLlmOpenAiCompatibleApi implements ICredentialType {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
 			url: '/models',
 			method: 'GET',
+			// A redirect to another host must not take the key with it: n8n's test would follow it.
+			disableFollowRedirect: true,
 		},
 		rules: [
 			{

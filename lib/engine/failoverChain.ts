@@ -277,7 +277,8 @@ export class FailoverChain {
 				if (
 					step.action === 'retry' &&
 					breakerOutcome(failure.errorClass) !== undefined &&
-					(await this.breaker?.isOpen(tier.circuit))
+					this.breaker &&
+					(await this.beforeDeadline(this.breaker.isOpen(tier.circuit), deadlineAt))
 				) {
 					// This failure, or another task's, opened the circuit: waiting to retry would
 					// end in a skip.
@@ -341,8 +342,15 @@ export class FailoverChain {
 		const waitUntil = Math.min(deadlineAt, this.clock.now() + tier.timeoutMs);
 		for (let pause = 5; ; pause = Math.min(pause * 2, GATE_POLL_MAX_MS)) {
 			// A slow store (Redis far away, or failing) may not hold the task past its deadline.
-			const gate = await this.beforeDeadline(breaker.admit(tier.circuit), deadlineAt);
-			if (!gate) return 'deadline';
+			const admitting = breaker.admit(tier.circuit);
+			const gate = await this.beforeDeadline(admitting, deadlineAt);
+			if (!gate) {
+				// A test call granted after the task gave up must not hold the circuit for others.
+				void admitting
+					.then((late) => (late.value === 'probe' ? breaker.release(tier.circuit) : undefined))
+					.catch(() => undefined);
+				return 'deadline';
+			}
 			if (gate.degraded) degraded.add(gate.degraded);
 			if (gate.value !== 'wait') return gate.value;
 			const now = this.clock.now();
@@ -350,7 +358,9 @@ export class FailoverChain {
 			if (now >= waitUntil) {
 				// A test call still unanswered after a whole try's time: an opened circuit stays
 				// passed over; behind a first call, nothing says the provider is down.
-				return (await breaker.isOpen(tier.circuit, true)) ? 'open' : 'allow';
+				return (await this.beforeDeadline(breaker.isOpen(tier.circuit, true), deadlineAt))
+					? 'open'
+					: 'allow';
 			}
 			await this.clock.sleep(Math.min(pause, waitUntil - now), signal);
 		}
@@ -381,7 +391,9 @@ export class FailoverChain {
 		attempt: number,
 		circuit: string,
 	): Promise<void> {
-		const open = await this.breaker?.openState(circuit);
+		const open = this.breaker
+			? await this.beforeDeadline(this.breaker.openState(circuit), this.clock.now() + 1_000)
+			: undefined;
 		const detail = open
 			? `${open.failures} ${open.failures === 1 ? 'failure' : 'failures'}, next probe at ${clockTime(open.openUntil)}`
 			: undefined;

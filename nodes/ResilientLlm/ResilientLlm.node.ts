@@ -318,7 +318,7 @@ export class ResilientLlm implements INodeType {
 				]
 					.filter(Boolean)
 					.join('; ') || undefined;
-			return { result, cached, degraded };
+			return { result, cached, degraded, kept: !unstored };
 		};
 
 		await inPool(
@@ -343,7 +343,7 @@ export class ResilientLlm implements INodeType {
 					return;
 				}
 				const { result, cached, degraded } = outcome;
-				if (result.outcome === 'answered' && !cached && (!prepared[position].key || degraded))
+				if (result.outcome === 'answered' && !cached && !(prepared[position].key && outcome.kept))
 					answersOnlyHere++;
 				const resilience = resilienceOf(result, cached, degraded);
 				await metrics?.countTask(workflowId, {
@@ -388,7 +388,7 @@ export class ResilientLlm implements INodeType {
 		);
 		if (stopWith) {
 			// Stopping would throw away answers already paid for that no store kept for the re-run:
-			// they are delivered instead, and the items that did not run go to a person.
+			// they are delivered instead, and the items that did not finish go to a person.
 			if (answersOnlyHere === 0) throw stopWith;
 			this.logger.error(
 				`Resilient LLM: ${stopWith.message}; delivering the ${answersOnlyHere} answer(s) already received instead of stopping`,
@@ -401,7 +401,7 @@ export class ResilientLlm implements INodeType {
 						...items[index].json,
 						prompt: task.prompt,
 						...(task.systemPrompt ? { systemPrompt: task.systemPrompt } : {}),
-						reason: `Not sent to a model: ${stopWith.message}`,
+						reason: `Did not finish: ${stopWith.message}`,
 					},
 					pairedItem: { item: index },
 				};

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { Execution } from '../harness/n8n';
+import { CaptureServer } from '../helpers/captureServer';
 import { KEYS, MODELS } from '../helpers/emulator';
 import { useN8n } from '../helpers/n8nFixture';
 import { LLM_TYPE, llmWorkflow } from '../helpers/workflows';
@@ -160,6 +161,43 @@ describe('Resilient LLM in n8n', () => {
 				/401|400|Authorization|invalid|not valid|unauthorized/i,
 				`${type}: ${bad.message}`,
 			);
+		}
+	});
+
+	it('a credential test does not follow a redirect to another host, so the key stays on its own', async () => {
+		const other = new CaptureServer();
+		await other.start();
+		const redirecting = new CaptureServer((request, res) => {
+			res.writeHead(302, { location: `${other.url}${request.path}` });
+			res.end();
+		});
+		await redirecting.start();
+		try {
+			const cases = [
+				['resilientLlmAnthropicApi', KEYS.anthropic],
+				['resilientLlmOpenAiApi', KEYS.openai],
+				['resilientLlmGeminiApi', KEYS.gemini],
+				['resilientLlmOllamaApi', KEYS.ollama],
+			] as const;
+			for (const [type, apiKey] of cases) {
+				const data = { apiKey, baseUrl: redirecting.url };
+				const id = await ctx.n8n.createCredential(`redirected ${type}`, type, data);
+				const result = await ctx.n8n.rest<{ status: string; message: string }>(
+					'POST',
+					'/rest/credentials/test',
+					{ credentials: { id, name: 'redirected', type, data } },
+				);
+				assert.equal(result.status, 'Error', `${type}: ${result.message}`);
+			}
+			assert.equal(
+				redirecting.requests.length,
+				cases.length,
+				"each test reached its credential's host",
+			);
+			assert.deepEqual(other.requests, [], 'the other host received nothing');
+		} finally {
+			await redirecting.stop();
+			await other.stop();
 		}
 	});
 

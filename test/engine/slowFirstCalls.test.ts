@@ -84,3 +84,48 @@ describe('fresh circuits with slow answers', () => {
 		await store.close();
 	});
 });
+
+describe('a breaker store slower than the task', () => {
+	it("a probe granted after the task's deadline is handed back, not held for its lease", async () => {
+		const { emulator } = ctx;
+		emulator.loadScenario({});
+		const file = join(mkdtempSync(join(tmpdir(), 'slow-store-')), 'state.sqlite');
+		const store = new SqliteStateStore(file);
+		const policy = {
+			failureThreshold: 1,
+			openMs: 50,
+			longOpenMs: 60_000,
+			probeLeaseMs: 30_000,
+			failureRate: 0,
+			rateWindowMs: 60_000,
+			rateMinCalls: 10,
+		};
+		const t = tier(emulator, 'anthropic');
+		const circuit = CircuitBreaker.circuitOf(t);
+		await store.record(circuit, 'transient', policy, Date.now()); // open, cool-down 50 ms
+		await new Promise((resolve) => setTimeout(resolve, 60));
+		// The store answers the task's breaker check only after the task's deadline.
+		let admitted: Promise<unknown> | undefined;
+		const slow: typeof store = Object.create(store);
+		slow.admit = (...args: Parameters<typeof store.admit>) => {
+			admitted = new Promise((resolve) => setTimeout(resolve, 300)).then(() =>
+				store.admit(...args),
+			);
+			return admitted as ReturnType<typeof store.admit>;
+		};
+		const chain = new FailoverChain(
+			{ tiers: [t], deadlineMs: 100 },
+			{ breaker: new CircuitBreaker(slow, policy) },
+		);
+		const result = await chain.run({ prompt: 'x' });
+		assert.equal(result.reason, 'deadline_exceeded');
+		assert.equal(await admitted, 'probe', 'the late check was granted the probe');
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		assert.equal(
+			await store.admit(circuit, policy, Date.now()),
+			'probe',
+			'the next caller may test the circuit at once',
+		);
+		await store.close();
+	});
+});

@@ -174,7 +174,7 @@ describe('a state store failing during a run', () => {
 		);
 		assert.match(
 			String(outputs[1][0].json.reason),
-			/^Not sent to a model: Item 2: the state store is unavailable/,
+			/^Did not finish: Item 2: the state store is unavailable/,
 		);
 		assert.ok(logs.some((l) => /delivering the 2 answer\(s\) already received/.test(l.message)));
 	});
