@@ -24,6 +24,7 @@ export class HumanReviewLink implements INodeType {
 		description:
 			'Make the link for the next Human Review, to send the reviewer from a Slack, email or Jira node',
 		defaults: { name: 'Review Link' },
+		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		properties: [
