@@ -6,15 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import type {
-	ICredentialDataDecryptedObject,
-	ILoadOptionsFunctions,
-	INodeListSearchResult,
-} from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, INodeListSearchResult } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { listModels } from '../../nodes/ResilientLlm/modelSearch';
+import { pickerContext } from '../helpers/pickerContext';
 import { CaptureServer } from '../helpers/captureServer';
 import type { Answer } from '../helpers/captureServer';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
@@ -196,36 +193,6 @@ describe('at run time', () => {
 		});
 	}
 });
-
-/** n8n's ILoadOptionsFunctions as the model picker sees it, for the tier at `chain.tiers[0]`. */
-function pickerContext(
-	tier: Record<string, unknown>,
-	selected: Record<string, ICredentialDataDecryptedObject>,
-): ILoadOptionsFunctions {
-	const parameters = { chain: { tiers: [tier] } };
-	return {
-		getNode: () => ({
-			id: 'node-1',
-			name: 'Resilient LLM',
-			type: 'n8n-nodes-resilient-llm.resilientLlm',
-			typeVersion: 1,
-			position: [0, 0],
-			parameters,
-			credentials: Object.fromEntries(
-				Object.keys(selected).map((type) => [type, { id: type, name: type }]),
-			),
-		}),
-		getCurrentNodeParameter: (name: string) =>
-			name
-				.slice(1)
-				.split('.')
-				.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], tier),
-		getCredentials: async (type: string) => {
-			if (!selected[type]) throw new Error('Node does not require credentials');
-			return selected[type];
-		},
-	} as unknown as ILoadOptionsFunctions;
-}
 
 const list = (tier: Record<string, unknown>, selected = credentials()) =>
 	listModels.call(pickerContext(tier, selected));
