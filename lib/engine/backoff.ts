@@ -1,15 +1,8 @@
+import { BACKOFF_DEFAULTS } from './defaults';
 import type { BackoffConfig } from './types';
 
-/**
- * The first retry within 100 ms: a provider failing now and then answers it, without sending
- * the item to a weaker model. A provider that stays down is the circuit breaker's affair, and
- * a provider's own retry hint wins over these figures.
- */
-export const DEFAULT_BACKOFF: BackoffConfig = {
-	initialDelayMs: 100,
-	maxDelayMs: 10_000,
-	maxHintMs: 60_000,
-};
+/** The engine's backoff when a chain names none. */
+export const DEFAULT_BACKOFF: BackoffConfig = BACKOFF_DEFAULTS;
 
 /**
  * Exponential backoff with full jitter: a uniform wait in [0, min(max, initial * 2^(n-1))].

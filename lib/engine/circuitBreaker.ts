@@ -8,18 +8,11 @@ import { createHash } from 'node:crypto';
 import { StoreGuard } from '../state/storeTrouble';
 import type { Admission, BreakerOutcome, BreakerPolicy, BreakerStore } from '../state/types';
 import { realClock } from './clock';
+import { BREAKER_DEFAULTS } from './defaults';
 import type { Clock } from './clock';
 import type { ErrorClass, TierConfig } from './types';
 
-export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
-	failureThreshold: 5,
-	openMs: 30_000,
-	longOpenMs: 300_000,
-	probeLeaseMs: 30_000,
-	failureRate: 0.5,
-	rateWindowMs: 60_000,
-	rateMinCalls: 10,
-};
+export const DEFAULT_BREAKER_POLICY: BreakerPolicy = BREAKER_DEFAULTS;
 
 /** What a failure says about the provider's health. Bad output and bad requests say nothing. */
 export function breakerOutcome(

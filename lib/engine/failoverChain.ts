@@ -6,6 +6,7 @@ import { classifyError, classifyOutput } from './classifyError';
 import { realClock } from './clock';
 import { conversationOf } from './conversation';
 import type { Clock } from './clock';
+import { CHAIN_DEFAULTS } from './defaults';
 import { drillAdapter, drillAffects } from './drill';
 import { buildJsonParser } from './jsonOutput';
 import { nextStep } from './nextStep';
@@ -25,12 +26,7 @@ import type {
 } from './types';
 import { validateChain, validateTask } from './validateChain';
 
-export const DEFAULTS = {
-	attempts: 3,
-	timeoutMs: 60_000,
-	deadlineMs: 120_000,
-	maxOutputTokens: 1024,
-} as const;
+export const DEFAULTS = CHAIN_DEFAULTS;
 
 /** Observability plugs in from outside: the engine never logs. */
 export interface ChainEvents {

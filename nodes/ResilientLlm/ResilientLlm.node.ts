@@ -10,6 +10,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { CHAIN_DEFAULTS, RUN_DEFAULTS } from '../../lib/engine/defaults';
 import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
@@ -169,7 +170,7 @@ export class ResilientLlm implements INodeType {
 		// On unless switched off: every execution learns at once that a provider is down.
 		const breakerOn = options.circuitBreaker !== false;
 		const guard = new StoreGuard(options.onStoreUnavailable === 'proceed' ? 'proceed' : 'fail');
-		const concurrency = concurrencyOf(options.concurrency ?? 4);
+		const concurrency = concurrencyOf(options.concurrency ?? RUN_DEFAULTS.concurrency);
 
 		// Shared state, when asked for. If it cannot be had: fail the items, or go on without it.
 		let store: StateStore | undefined;
@@ -279,7 +280,10 @@ export class ResilientLlm implements INodeType {
 		}
 
 		const signal = this.getExecutionCancelSignal();
-		const ttlMs = Math.max(1, Number(options.idempotencyTtlHours ?? 24) * 3_600_000);
+		const ttlMs = Math.max(
+			1,
+			Number(options.idempotencyTtlHours ?? RUN_DEFAULTS.idempotencyTtlHours) * 3_600_000,
+		);
 		const executionId = this.getExecutionId();
 		/** With On Error set to stop, the first item that fails: no new item starts after it. */
 		let stopWith: NodeOperationError | undefined;
@@ -292,7 +296,7 @@ export class ResilientLlm implements INodeType {
 			let unstored: string | undefined;
 			if (store && key) {
 				// The lease outlives the task's deadline: a lease that ran out means its owner died.
-				const leaseMs = (config.deadlineMs ?? 120_000) + 5_000;
+				const leaseMs = (config.deadlineMs ?? CHAIN_DEFAULTS.deadlineMs) + 5_000;
 				const owner = `${executionId}:${index}:${randomUUID()}`;
 				({
 					result,

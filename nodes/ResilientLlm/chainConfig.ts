@@ -5,7 +5,7 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
+import { BREAKER_DEFAULTS, CHAIN_DEFAULTS, LONG_OPEN_FACTOR } from '../../lib/engine/defaults';
 import { ConfigError } from '../../lib/engine/configError';
 import { tierEndpoint } from '../../lib/engine/tierEndpoint';
 import type { ChainConfig, ProviderName, Task, TierConfig } from '../../lib/engine/types';
@@ -232,9 +232,10 @@ export async function readChainConfig(
 				? undefined
 				: Math.round(Number(options.deadlineSeconds) * 1000),
 		maxOutputTokens: options.maxOutputTokens as number | undefined,
-		temperature: (options.temperature as number | undefined) ?? 0.2,
+		temperature: (options.temperature as number | undefined) ?? CHAIN_DEFAULTS.temperature,
 		output: {
-			requireComplete: (options.requireComplete as boolean | undefined) ?? true,
+			requireComplete:
+				(options.requireComplete as boolean | undefined) ?? CHAIN_DEFAULTS.requireComplete,
 			json: outputFormat === 'json',
 			...(schema ? { jsonSchema: schema } : {}),
 		},
@@ -277,38 +278,38 @@ export function breakerPolicyOf(options: IDataObject): BreakerPolicy | string {
 		options,
 		'breakerThreshold',
 		'Circuit Breaker Threshold',
-		DEFAULT_BREAKER_POLICY.failureThreshold,
+		BREAKER_DEFAULTS.failureThreshold,
 		1,
 	);
 	const cooldown = numberOption(
 		options,
 		'breakerCooldownSeconds',
 		'Circuit Breaker Cool-Down (Seconds)',
-		30,
+		BREAKER_DEFAULTS.openMs / 1000,
 		1,
 	);
 	const rate = numberOption(
 		options,
 		'breakerFailureRatePercent',
 		'Circuit Breaker Failure Rate (%)',
-		50,
+		BREAKER_DEFAULTS.failureRate * 100,
 		0,
 	);
 	const window = numberOption(
 		options,
 		'breakerWindowSeconds',
 		'Circuit Breaker Window (Seconds)',
-		60,
+		BREAKER_DEFAULTS.rateWindowMs / 1000,
 		1,
 	);
 	for (const value of [threshold, cooldown, rate, window])
 		if (typeof value === 'string') return value;
 	const cooldownMs = Math.max(1, cooldown as number) * 1000;
 	return {
-		...DEFAULT_BREAKER_POLICY,
+		...BREAKER_DEFAULTS,
 		failureThreshold: Math.max(1, threshold as number),
 		openMs: cooldownMs,
-		longOpenMs: cooldownMs * 10,
+		longOpenMs: cooldownMs * LONG_OPEN_FACTOR,
 		failureRate: Math.min(100, Math.max(0, rate as number)) / 100,
 		rateWindowMs: Math.max(1, window as number) * 1000,
 	};

@@ -1,5 +1,11 @@
 import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
+import {
+	BACKOFF_DEFAULTS,
+	BREAKER_DEFAULTS,
+	CHAIN_DEFAULTS,
+	RUN_DEFAULTS,
+} from '../../lib/engine/defaults';
 import { PROVIDERS } from '../../lib/providers/registry';
 
 /**
@@ -114,7 +120,7 @@ const TIER_FIELDS: INodeProperties[] = [
 		name: 'attempts',
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 10 },
-		default: 3,
+		default: CHAIN_DEFAULTS.attempts,
 		description:
 			'Tries on this tier, the first included. Errors that cannot succeed (bad key, quota, prompt too long) are never retried.',
 	},
@@ -123,7 +129,7 @@ const TIER_FIELDS: INodeProperties[] = [
 		name: 'timeoutSeconds',
 		type: 'number',
 		typeOptions: { minValue: 1 },
-		default: 60,
+		default: CHAIN_DEFAULTS.timeoutMs / 1000,
 		description: 'How long one try may take',
 	},
 	{
@@ -241,7 +247,7 @@ export const properties: INodeProperties[] = [
 				name: 'initialBackoffMs',
 				type: 'number',
 				typeOptions: { minValue: 0 },
-				default: 100,
+				default: BACKOFF_DEFAULTS.initialDelayMs,
 				description:
 					"The first retry waits up to this long; each later one up to twice as long (with random jitter). A provider's own retry-after hint wins.",
 			},
@@ -249,7 +255,7 @@ export const properties: INodeProperties[] = [
 				displayName: 'Circuit Breaker',
 				name: 'circuitBreaker',
 				type: 'boolean',
-				default: true,
+				default: RUN_DEFAULTS.circuitBreaker,
 				description:
 					'Whether to share provider outages across executions (on by default): after several failures in a row a model is skipped at once for a cool-down, then one probe tests it while other calls wait for its outcome',
 			},
@@ -258,7 +264,7 @@ export const properties: INodeProperties[] = [
 				name: 'breakerCooldownSeconds',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 30,
+				default: BREAKER_DEFAULTS.openMs / 1000,
 				description:
 					'How long an open circuit skips its model before one probe goes through. Quota and auth failures open it ten times longer.',
 			},
@@ -267,7 +273,7 @@ export const properties: INodeProperties[] = [
 				name: 'breakerFailureRatePercent',
 				type: 'number',
 				typeOptions: { minValue: 0, maxValue: 100 },
-				default: 50,
+				default: BREAKER_DEFAULTS.failureRate * 100,
 				description:
 					'Also open the circuit when at least this share of the calls in one window failed (with at least 10 calls), e.g. a provider failing every other call. 0 turns this off.',
 			},
@@ -276,7 +282,7 @@ export const properties: INodeProperties[] = [
 				name: 'breakerThreshold',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 5,
+				default: BREAKER_DEFAULTS.failureThreshold,
 				description: 'Consecutive passing failures (429, 5xx, timeouts) that open the circuit',
 			},
 			{
@@ -284,7 +290,7 @@ export const properties: INodeProperties[] = [
 				name: 'breakerWindowSeconds',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 60,
+				default: BREAKER_DEFAULTS.rateWindowMs / 1000,
 				description: 'The window the failure rate is counted over',
 			},
 			{
@@ -292,7 +298,7 @@ export const properties: INodeProperties[] = [
 				name: 'concurrency',
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 64 },
-				default: 4,
+				default: RUN_DEFAULTS.concurrency,
 				description: 'How many items are sent at once. Output order is kept.',
 			},
 			{
@@ -356,7 +362,7 @@ export const properties: INodeProperties[] = [
 				name: 'idempotencyTtlHours',
 				type: 'number',
 				typeOptions: { minValue: 0.01 },
-				default: 24,
+				default: RUN_DEFAULTS.idempotencyTtlHours,
 				description: 'How long a stored answer is served',
 			},
 			{
@@ -386,14 +392,14 @@ export const properties: INodeProperties[] = [
 				name: 'maxOutputTokens',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 1024,
+				default: CHAIN_DEFAULTS.maxOutputTokens,
 			},
 			{
 				displayName: 'Max Retry Wait (Seconds)',
 				name: 'maxRetryWaitSeconds',
 				type: 'number',
 				typeOptions: { minValue: 0 },
-				default: 60,
+				default: BACKOFF_DEFAULTS.maxHintMs / 1000,
 				description:
 					'A provider asking to wait longer than this is skipped for the next tier instead',
 			},
@@ -401,7 +407,7 @@ export const properties: INodeProperties[] = [
 				displayName: 'Record Metrics for Alerts',
 				name: 'recordMetrics',
 				type: 'boolean',
-				default: true,
+				default: RUN_DEFAULTS.recordMetrics,
 				description:
 					'Whether to count tasks per tier in the state store, for the Resilience Alert trigger',
 			},
@@ -409,7 +415,7 @@ export const properties: INodeProperties[] = [
 				displayName: 'Require Complete Answer',
 				name: 'requireComplete',
 				type: 'boolean',
-				default: true,
+				default: CHAIN_DEFAULTS.requireComplete,
 				description: 'Whether an answer cut off at the token limit counts as a failure',
 			},
 			{
@@ -437,7 +443,7 @@ export const properties: INodeProperties[] = [
 				name: 'deadlineSeconds',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 120,
+				default: CHAIN_DEFAULTS.deadlineMs / 1000,
 				description:
 					'Total time per item across all tiers, waits included. An item out of time goes to Needs Human.',
 			},
@@ -446,7 +452,7 @@ export const properties: INodeProperties[] = [
 				name: 'temperature',
 				type: 'number',
 				typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
-				default: 0.2,
+				default: CHAIN_DEFAULTS.temperature,
 			},
 		],
 	},

@@ -23,6 +23,15 @@ import { ResilientLlmOllamaApi } from '../../credentials/ResilientLlmOllamaApi.c
 import { ResilientLlmOpenAiApi } from '../../credentials/ResilientLlmOpenAiApi.credentials';
 import { ResilientLlmOpenAiCompatibleApi } from '../../credentials/ResilientLlmOpenAiCompatibleApi.credentials';
 import { ResilientLlmRedisApi } from '../../credentials/ResilientLlmRedisApi.credentials';
+import { DEFAULT_BACKOFF } from '../../lib/engine/backoff';
+import { DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
+import {
+	BACKOFF_DEFAULTS,
+	BREAKER_DEFAULTS,
+	CHAIN_DEFAULTS,
+	RUN_DEFAULTS,
+} from '../../lib/engine/defaults';
+import { DEFAULTS } from '../../lib/engine/failoverChain';
 import { PROVIDERS } from '../../lib/providers/registry';
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
 import { HumanReviewLink } from '../../nodes/HumanReviewLink/HumanReviewLink.node.ts';
@@ -184,6 +193,45 @@ describe('node descriptions', () => {
 				`${at} offers nothing to choose`,
 			);
 		}
+	});
+
+	it('every parameter has a default of its own type', () => {
+		const typeOfDefault: Record<string, string> = {
+			string: 'string',
+			number: 'number',
+			boolean: 'boolean',
+			options: 'string',
+			hidden: 'string',
+			collection: 'object',
+			fixedCollection: 'object',
+			json: 'string',
+			resourceLocator: 'object',
+		};
+		for (const { at, property } of NODE_PARAMETERS) {
+			assert.notEqual(property.default, undefined, `${at} has no default`);
+			const expected = typeOfDefault[property.type];
+			if (expected === undefined || property.type === 'hidden') continue;
+			assert.equal(typeof property.default, expected, `${at}: default of a ${property.type}`);
+		}
+	});
+
+	it("the chain's defaults are the engine's: every number and switch default is read from one place", () => {
+		const options = new ResilientLlm().description.properties.find((p) => p.name === 'options');
+		const byName = new Map(
+			(options?.options as INodeProperties[]).map((option) => [option.name, option.default]),
+		);
+		assert.equal(byName.get('deadlineSeconds'), CHAIN_DEFAULTS.deadlineMs / 1000);
+		assert.equal(byName.get('maxOutputTokens'), CHAIN_DEFAULTS.maxOutputTokens);
+		assert.equal(byName.get('temperature'), CHAIN_DEFAULTS.temperature);
+		assert.equal(byName.get('initialBackoffMs'), BACKOFF_DEFAULTS.initialDelayMs);
+		assert.equal(byName.get('maxRetryWaitSeconds'), BACKOFF_DEFAULTS.maxHintMs / 1000);
+		assert.equal(byName.get('breakerThreshold'), BREAKER_DEFAULTS.failureThreshold);
+		assert.equal(byName.get('breakerCooldownSeconds'), BREAKER_DEFAULTS.openMs / 1000);
+		assert.equal(byName.get('concurrency'), RUN_DEFAULTS.concurrency);
+		// The engine's fallbacks are the same object, not a copy that can drift.
+		assert.equal(DEFAULT_BREAKER_POLICY, BREAKER_DEFAULTS);
+		assert.equal(DEFAULT_BACKOFF, BACKOFF_DEFAULTS);
+		assert.equal(DEFAULTS, CHAIN_DEFAULTS);
 	});
 
 	it('every default of a choice is one of its options', () => {
