@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 
-import { StoreGuard } from '../state/storeTrouble';
+import { StoreGuard } from '../state/storeGuard';
 import type { Admission, BreakerOutcome, BreakerPolicy, BreakerStore } from '../state/types';
-import { realClock } from './clock';
+import { realClock } from '../clock/clock';
 import { BREAKER_DEFAULTS } from './defaults';
-import type { Clock } from './clock';
+import type { Clock } from '../clock/clock';
 import type { ErrorClass, TierConfig } from './types';
 
 export const DEFAULT_BREAKER_POLICY: BreakerPolicy = BREAKER_DEFAULTS;
@@ -45,7 +45,7 @@ export class CircuitBreaker {
 		readonly policy: BreakerPolicy = DEFAULT_BREAKER_POLICY,
 		/** Its epoch time stamps the shared state, so cool-downs agree across workers. */
 		private readonly clock: Clock = realClock,
-		/** What a failing store means for the task (storeTrouble.ts). */
+		/** What a failing store means for the task (storeGuard.ts). */
 		private readonly guard: StoreGuard = new StoreGuard(),
 	) {}
 

@@ -1,11 +1,12 @@
 import { createAdapter } from '../providers';
 import type { CompletionRequest, CompletionResponse, ProviderAdapter } from '../providers/types';
 import type { AbortCause, OutputCheck } from './classifyError';
+import { backoffOf } from './backoff';
 import { CircuitBreaker, breakerOutcome } from './circuitBreaker';
 import { classifyError, classifyOutput } from './classifyError';
-import { realClock } from './clock';
-import { conversationOf } from './conversation';
-import type { Clock } from './clock';
+import { realClock } from '../clock/clock';
+import { messagesOf, validateTask } from './taskMessages';
+import type { Clock } from '../clock/clock';
 import { CHAIN_DEFAULTS } from './defaults';
 import { drillAdapter, drillAffects } from './drill';
 import { buildJsonParser } from './jsonOutput';
@@ -24,7 +25,7 @@ import type {
 	TierSummary,
 	TokenUsage,
 } from './types';
-import { validateChain, validateTask } from './validateChain';
+import { validateChain } from './validateChain';
 
 export const DEFAULTS = CHAIN_DEFAULTS;
 
@@ -80,7 +81,8 @@ export class FailoverChain {
 		private readonly config: ChainConfig,
 		dependencies: ChainDependencies = {},
 	) {
-		this.backoff = validateChain(config);
+		validateChain(config);
+		this.backoff = backoffOf(config.backoff);
 		const wantsJson = Boolean(config.output?.json || config.output?.jsonSchema);
 		this.outputCheck = {
 			requireComplete: config.output?.requireComplete ?? true,
@@ -125,7 +127,7 @@ export class FailoverChain {
 		// One request for every tier: a failover carries the whole conversation, tool results included.
 		const request: CompletionRequest = {
 			model: '',
-			messages: conversationOf(task),
+			messages: messagesOf(task),
 			...(tools.length > 0 ? { tools } : {}),
 			maxOutputTokens: this.config.maxOutputTokens ?? DEFAULTS.maxOutputTokens,
 			temperature: this.config.temperature,

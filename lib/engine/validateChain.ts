@@ -1,32 +1,9 @@
-import { DEFAULT_BACKOFF } from './backoff';
-import { redact } from './classifyError';
-import { ConfigError } from './configError';
-import { validateMessages, validateTools } from './conversation';
-import { DRILL_MODES } from './drill';
 import { PROVIDER_NAMES, isProviderName, providerOf } from '../providers/registry';
-import type { BackoffConfig, ChainConfig, Task } from './types';
-
-function positive(value: unknown, field: string, integer = false): void {
-	if (value === undefined) return;
-	if (
-		typeof value !== 'number' ||
-		!Number.isFinite(value) ||
-		value <= 0 ||
-		(integer && !Number.isInteger(value))
-	) {
-		throw new ConfigError(
-			field,
-			`must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(value)}`,
-		);
-	}
-}
-
-function nonNegative(value: unknown, field: string): void {
-	if (value === undefined) return;
-	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-		throw new ConfigError(field, `must be zero or more, got ${JSON.stringify(value)}`);
-	}
-}
+import { backoffOf } from './backoff';
+import { redact } from './classifyError';
+import { ConfigError, nonNegative, positive } from './configError';
+import { DRILL_MODES } from './drill';
+import type { ChainConfig, TierConfig } from './types';
 
 /** Text that was meant as a URL, fit to quote: whatever precedes an `@` in it may be a password. */
 function withoutUserInfo(text: string): string {
@@ -34,64 +11,11 @@ function withoutUserInfo(text: string): string {
 }
 
 /** Checks a chain before any call is made; throws ConfigError naming the field. */
-export function validateChain(config: ChainConfig): BackoffConfig {
+export function validateChain(config: ChainConfig): void {
 	if (!Array.isArray(config.tiers) || config.tiers.length === 0) {
 		throw new ConfigError('tiers', 'add at least one model tier');
 	}
-	config.tiers.forEach((tier, i) => {
-		const at = `tiers[${i}]`;
-		if (!tier || typeof tier !== 'object') throw new ConfigError(at, 'must be an object');
-		if (!isProviderName(tier.provider)) {
-			throw new ConfigError(
-				`${at}.provider`,
-				`unknown provider ${JSON.stringify(tier.provider)}; use one of ${PROVIDER_NAMES.join(', ')}`,
-			);
-		}
-		if (typeof tier.model !== 'string' || tier.model.trim() === '') {
-			throw new ConfigError(`${at}.model`, 'name the model');
-		}
-		if (
-			providerOf(tier.provider).needsKey &&
-			(typeof tier.apiKey !== 'string' || tier.apiKey === '')
-		) {
-			throw new ConfigError(`${at}.apiKey`, `${tier.provider} needs an API key`);
-		}
-		if (tier.baseUrl !== undefined && tier.baseUrl !== '') {
-			let url: URL | undefined;
-			try {
-				url = new URL(tier.baseUrl);
-			} catch {
-				// reported below
-			}
-			if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
-				throw new ConfigError(
-					`${at}.baseUrl`,
-					`is not a URL starting with http:// or https://: ${JSON.stringify(withoutUserInfo(tier.baseUrl))}`,
-				);
-			}
-			// Node's fetch refuses such URLs, and the password would end up in error messages.
-			if (url.username || url.password) {
-				throw new ConfigError(
-					`${at}.baseUrl`,
-					`must not contain a user name or password (${redact(url.href, [])}); put the key in the credential instead`,
-				);
-			}
-			// The SDKs append their paths as text: after a # or ? they would land elsewhere on the host.
-			if (/[?#]/.test(tier.baseUrl)) {
-				throw new ConfigError(
-					`${at}.baseUrl`,
-					'must not contain a ? or #: the API paths are appended to it',
-				);
-			}
-		}
-		positive(tier.attempts, `${at}.attempts`, true);
-		positive(tier.timeoutMs, `${at}.timeoutMs`);
-		positive(tier.contextWindow, `${at}.contextWindow`, true);
-		if (tier.price !== undefined) {
-			nonNegative(tier.price.inputPerMTok, `${at}.price.inputPerMTok`);
-			nonNegative(tier.price.outputPerMTok, `${at}.price.outputPerMTok`);
-		}
-	});
+	config.tiers.forEach((tier, i) => validateTier(tier, `tiers[${i}]`));
 	positive(config.deadlineMs, 'deadlineMs');
 	positive(config.maxOutputTokens, 'maxOutputTokens', true);
 	if (
@@ -119,26 +43,61 @@ export function validateChain(config: ChainConfig): BackoffConfig {
 			`must be one of ${DRILL_MODES.join(', ')}, got ${JSON.stringify(config.drill)}`,
 		);
 	}
-	const backoff = { ...DEFAULT_BACKOFF, ...config.backoff };
-	nonNegative(backoff.initialDelayMs, 'backoff.initialDelayMs');
-	nonNegative(backoff.maxDelayMs, 'backoff.maxDelayMs');
-	nonNegative(backoff.maxHintMs, 'backoff.maxHintMs');
-	return backoff;
+	backoffOf(config.backoff);
 }
 
-export function validateTask(task: Task): void {
-	validateTools(task.tools);
-	if (task.messages !== undefined) {
-		validateMessages(task.messages);
-		return;
-	}
-	if (typeof task.prompt !== 'string' || task.prompt.trim() === '') {
+function validateTier(tier: TierConfig, at: string): void {
+	if (!tier || typeof tier !== 'object') throw new ConfigError(at, 'must be an object');
+	if (!isProviderName(tier.provider)) {
 		throw new ConfigError(
-			'prompt',
-			task.prompt === undefined ? 'is missing' : 'must be non-empty text',
+			`${at}.provider`,
+			`unknown provider ${JSON.stringify(tier.provider)}; use one of ${PROVIDER_NAMES.join(', ')}`,
 		);
 	}
-	if (task.systemPrompt !== undefined && typeof task.systemPrompt !== 'string') {
-		throw new ConfigError('systemPrompt', 'must be text');
+	if (typeof tier.model !== 'string' || tier.model.trim() === '') {
+		throw new ConfigError(`${at}.model`, 'name the model');
+	}
+	if (
+		providerOf(tier.provider).needsKey &&
+		(typeof tier.apiKey !== 'string' || tier.apiKey === '')
+	) {
+		throw new ConfigError(`${at}.apiKey`, `${tier.provider} needs an API key`);
+	}
+	if (tier.baseUrl !== undefined && tier.baseUrl !== '') validateBaseUrl(tier.baseUrl, at);
+	positive(tier.attempts, `${at}.attempts`, true);
+	positive(tier.timeoutMs, `${at}.timeoutMs`);
+	positive(tier.contextWindow, `${at}.contextWindow`, true);
+	if (tier.price !== undefined) {
+		nonNegative(tier.price.inputPerMTok, `${at}.price.inputPerMTok`);
+		nonNegative(tier.price.outputPerMTok, `${at}.price.outputPerMTok`);
+	}
+}
+
+function validateBaseUrl(baseUrl: string, at: string): void {
+	let url: URL | undefined;
+	try {
+		url = new URL(baseUrl);
+	} catch {
+		// reported below
+	}
+	if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+		throw new ConfigError(
+			`${at}.baseUrl`,
+			`is not a URL starting with http:// or https://: ${JSON.stringify(withoutUserInfo(baseUrl))}`,
+		);
+	}
+	// Node's fetch refuses such URLs, and the password would end up in error messages.
+	if (url.username || url.password) {
+		throw new ConfigError(
+			`${at}.baseUrl`,
+			`must not contain a user name or password (${redact(url.href, [])}); put the key in the credential instead`,
+		);
+	}
+	// The SDKs append their paths as text: after a # or ? they would land elsewhere on the host.
+	if (/[?#]/.test(baseUrl)) {
+		throw new ConfigError(
+			`${at}.baseUrl`,
+			'must not contain a ? or #: the API paths are appended to it',
+		);
 	}
 }

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { Schedule } from '../engine/sleep';
+import type { Schedule } from '../clock/sleep';
 import { countsOfTask } from './types';
 import type { Counters, CounterStore, MinuteCounts, TaskOutcome } from './types';
 

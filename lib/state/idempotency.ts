@@ -4,7 +4,7 @@
  * working, and takes over only when the first one's lease ran out (it died). The owner
  * renews its lease while it works, so a slow task is not taken for a dead one.
  */
-import { StoreGuard } from './storeTrouble';
+import { StoreGuard } from './storeGuard';
 import type { IdempotencyStore } from './types';
 
 export interface IdempotencyOptions {
@@ -17,7 +17,7 @@ export interface IdempotencyOptions {
 	/** How often a waiting caller looks again. */
 	pollMs?: number;
 	signal?: AbortSignal;
-	/** What a failing store means for this task (storeTrouble.ts); by default it fails. */
+	/** What a failing store means for this task (storeGuard.ts); by default it fails. */
 	guard?: StoreGuard;
 }
 

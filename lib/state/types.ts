@@ -160,7 +160,7 @@ export interface StateStore extends IdempotencyStore, BreakerStore, CounterStore
 
 /**
  * The state store could not do what was asked (Redis unreachable, a broken or locked file).
- * Raised by the callers that decide what that means for the item (storeTrouble.ts).
+ * Raised by the callers that decide what that means for the item (storeGuard.ts).
  */
 export class StateStoreUnavailableError extends Error {
 	constructor(message: string) {

@@ -14,7 +14,7 @@ import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, TaskResult } from '../../lib/engine/types';
 import { providerOf } from '../../lib/providers/registry';
-import { StoreGuard } from '../../lib/state/storeTrouble';
+import { StoreGuard } from '../../lib/state/storeGuard';
 import type { StateStore } from '../../lib/state/types';
 import { breakerPolicyOf, fieldLabel, readChainConfig } from '../ResilientLlm/chainConfig';
 import { listModels } from '../ResilientLlm/modelSearch';

@@ -16,7 +16,7 @@ import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, Task, TaskResult } from '../../lib/engine/types';
 import { runOnce } from '../../lib/state/idempotency';
-import { StoreGuard } from '../../lib/state/storeTrouble';
+import { StoreGuard } from '../../lib/state/storeGuard';
 import { StateStoreUnavailableError } from '../../lib/state/types';
 import type { StateStore } from '../../lib/state/types';
 import { providerOf } from '../../lib/providers/registry';

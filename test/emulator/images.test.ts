@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { ConfigError } from '../../lib/engine/configError';
-import { validateMessages } from '../../lib/engine/conversation';
+import { validateMessages } from '../../lib/engine/taskMessages';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChatMessage } from '../../lib/engine/types';
 import type { WireProvider } from '../../lib/emulator/wire';

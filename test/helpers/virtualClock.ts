@@ -3,8 +3,8 @@
  * and cool-downs land on exact instants however busy the machine is. Calls to the emulator
  * still go over real HTTP; they take no virtual time.
  */
-import type { Clock } from '../../lib/engine/clock';
-import { sleep } from '../../lib/engine/sleep';
+import type { Clock } from '../../lib/clock/clock';
+import { sleep } from '../../lib/clock/sleep';
 import type { ProviderEmulator } from '../../lib/emulator/server';
 import type { WireProvider } from '../../lib/emulator/wire';
 

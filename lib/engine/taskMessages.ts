@@ -1,7 +1,8 @@
 /**
- * A task's conversation: a single prompt becomes a system message and one user message, a
- * Resilient Chat Model's task arrives as messages with tools. Checked before any call, so a
- * malformed history fails with the field named instead of as a provider's 400 on every tier.
+ * The messages a task sends, and their check: a single prompt becomes a system message and one
+ * user message, a Resilient Chat Model's task arrives as messages with tools. Checked before any
+ * call, so a malformed history fails with the field named instead of as a provider's 400 on
+ * every tier.
  */
 import { IMAGE_MEDIA_TYPES } from '../providers/types';
 import { ConfigError } from './configError';
@@ -13,7 +14,7 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const ROLES = ['system', 'user', 'assistant', 'tool'];
 
 /** The messages a task sends; the same for every tier, so a failover carries all of them. */
-export function conversationOf(task: Task): ChatMessage[] {
+export function messagesOf(task: Task): ChatMessage[] {
 	if (task.messages !== undefined) return task.messages;
 	const messages: ChatMessage[] = [];
 	if (task.systemPrompt) messages.push({ role: 'system', content: task.systemPrompt });
@@ -113,4 +114,22 @@ export function validateMessages(messages: unknown): void {
 		}
 	});
 	if (!spoken) throw new ConfigError('messages', 'holds only system messages; add a user message');
+}
+
+/** Checks a task before any call is made; throws ConfigError naming the field. */
+export function validateTask(task: Task): void {
+	validateTools(task.tools);
+	if (task.messages !== undefined) {
+		validateMessages(task.messages);
+		return;
+	}
+	if (typeof task.prompt !== 'string' || task.prompt.trim() === '') {
+		throw new ConfigError(
+			'prompt',
+			task.prompt === undefined ? 'is missing' : 'must be non-empty text',
+		);
+	}
+	if (task.systemPrompt !== undefined && typeof task.systemPrompt !== 'string') {
+		throw new ConfigError('systemPrompt', 'must be text');
+	}
 }
