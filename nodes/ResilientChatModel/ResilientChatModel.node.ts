@@ -9,7 +9,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
+import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, TaskResult } from '../../lib/engine/types';

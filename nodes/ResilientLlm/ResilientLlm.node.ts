@@ -11,7 +11,7 @@ import type {
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { CHAIN_DEFAULTS, RUN_DEFAULTS } from '../../lib/engine/defaults';
-import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
+import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig, Task, TaskResult } from '../../lib/engine/types';

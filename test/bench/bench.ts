@@ -51,7 +51,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
+import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { runOnce } from '../../lib/state/idempotency';
 import { RedisStateStore } from '../../lib/state/redisStore';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
+import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { HALF, MODELS, tier, useEmulator } from '../helpers/emulator';

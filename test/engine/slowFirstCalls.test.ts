@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { CircuitBreaker } from '../../lib/engine/circuitBreaker';
+import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { TaskResult } from '../../lib/engine/types';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';

@@ -24,7 +24,7 @@ import { ResilientLlmOpenAiApi } from '../../credentials/ResilientLlmOpenAiApi.c
 import { ResilientLlmOpenAiCompatibleApi } from '../../credentials/ResilientLlmOpenAiCompatibleApi.credentials';
 import { ResilientLlmRedisApi } from '../../credentials/ResilientLlmRedisApi.credentials';
 import { DEFAULT_BACKOFF } from '../../lib/engine/backoff';
-import { DEFAULT_BREAKER_POLICY } from '../../lib/engine/circuitBreaker';
+import { DEFAULT_BREAKER_POLICY } from '../../lib/engine/breaker/circuitBreaker';
 import {
 	BACKOFF_DEFAULTS,
 	BREAKER_DEFAULTS,

@@ -1,0 +1,57 @@
+/**
+ * What a call goes through before it may go out: the circuit breaker (circuitBreaker.ts), or,
+ * with none (drills, a node with the breaker off), a gate that only watches the deadline.
+ */
+import type { Deadline } from '../deadline';
+import type { ErrorClass } from '../types';
+
+/** What a call's result tells the breaker. */
+export interface CallVerdict {
+	failure?: { errorClass: ErrorClass };
+	/** The execution was stopped during the call: nothing was learned about the provider. */
+	cancelled?: boolean;
+}
+
+/** What a call sent through the gate came to. */
+export type Passage<T> =
+	| { kind: 'called'; result: T }
+	/** The circuit is open: no call was made. */
+	| { kind: 'open' }
+	/** The task's time ran out at the gate: no call was made. */
+	| { kind: 'deadline' };
+
+export interface PassOptions {
+	/** The longest wait behind a test call in flight (the tier's timeout). */
+	holdMs: number;
+	/** Shared state could not be read or written: why, for the task's result. */
+	onDegraded(reason: string): void;
+}
+
+export interface CallGate {
+	/** Lets `call` out when it may go, with the time it has left, and learns from its result. */
+	pass<T extends CallVerdict>(
+		circuit: string,
+		deadline: Deadline,
+		options: PassOptions,
+		call: (remainingMs: number) => Promise<T>,
+	): Promise<Passage<T>>;
+	/** After a failure, before a retry: whether the circuit is open now, so a retry would be skipped. */
+	openedBy(circuit: string, errorClass: ErrorClass, deadline: Deadline): Promise<boolean>;
+	/** An open circuit's failures and next probe, for people; none if unknown. */
+	describeOpen(circuit: string, deadline: Deadline): Promise<string | undefined>;
+}
+
+/** The gate without a breaker: every call goes while there is time. */
+export const NO_BREAKER: CallGate = {
+	async pass(_circuit, deadline, _options, call) {
+		const remainingMs = deadline.remainingMs();
+		if (remainingMs <= 0) return { kind: 'deadline' };
+		return { kind: 'called', result: await call(remainingMs) };
+	},
+	async openedBy() {
+		return false;
+	},
+	async describeOpen() {
+		return undefined;
+	},
+};

@@ -1,0 +1,49 @@
+import { createAdapter } from '../providers';
+import type { ProviderAdapter } from '../providers/types';
+import { circuitOf } from './breaker/circuitName';
+import { CHAIN_DEFAULTS } from './defaults';
+import { drillAdapter, drillAffects } from './drill';
+import { priceFor } from './pricing';
+import type { ChainConfig, Price, TierConfig } from './types';
+
+/** Extra time the SDK's own timeout gets behind the engine's, so the engine's always fires first. */
+export const SDK_TIMEOUT_SLACK_MS = 1_000;
+
+/** A tier ready to be called: its adapter and SDK client made once, its defaults filled in. */
+export interface PreparedTier {
+	config: TierConfig;
+	/** 0-based position in the chain. */
+	index: number;
+	/** Its circuit breaker's name: provider, model, endpoint and credential. */
+	circuit: string;
+	adapter: ProviderAdapter;
+	attempts: number;
+	timeoutMs: number;
+	price: Price | undefined;
+}
+
+/** The adapter of a tier: the test's, a drill's that fails without calling, or the provider's. */
+export type AdapterFor = (tier: TierConfig, index: number) => ProviderAdapter;
+
+export function prepareTiers(config: ChainConfig, adapterFor?: AdapterFor): PreparedTier[] {
+	const drill = config.drill && config.drill !== 'off' ? config.drill : undefined;
+	return config.tiers.map((tier, index) => {
+		const timeoutMs = tier.timeoutMs ?? CHAIN_DEFAULTS.timeoutMs;
+		return {
+			config: tier,
+			index,
+			circuit: circuitOf(tier),
+			adapter:
+				adapterFor?.(tier, index) ??
+				(drill && drillAffects(drill, index) ? drillAdapter(tier.provider, drill) : undefined) ??
+				createAdapter(tier.provider, {
+					apiKey: tier.apiKey,
+					baseUrl: tier.baseUrl || undefined,
+					timeoutMs: timeoutMs + SDK_TIMEOUT_SLACK_MS,
+				}),
+			attempts: tier.attempts ?? CHAIN_DEFAULTS.attempts,
+			timeoutMs,
+			price: priceFor(tier.provider, tier.model, tier.price),
+		};
+	});
+}

@@ -1,0 +1,67 @@
+/** Why a task needs a human, in one sentence a person can act on (e.g. in a Slack message). */
+import type { AttemptRecord, NeedsHumanReason } from './types';
+
+/** The message of a try passed over because its circuit was open. */
+export const CIRCUIT_OPEN = 'skipped: circuit open';
+
+/** What the tiers' failures and skips add up to. */
+export function reasonOf(
+	stop: NeedsHumanReason | undefined,
+	degradeBlocked: boolean,
+	contextSkipped: boolean,
+	last: AttemptRecord | undefined,
+): NeedsHumanReason {
+	if (stop) return stop;
+	if (degradeBlocked) return 'degrade_not_allowed';
+	return contextSkipped && last?.errorClass === 'context_too_long'
+		? 'no_larger_context'
+		: 'all_tiers_failed';
+}
+
+export function explain(
+	reason: NeedsHumanReason,
+	attempts: AttemptRecord[],
+	cancelled: boolean,
+	deadlineMs: number,
+): string {
+	const failed = attempts.filter((a) => a.status === 'failed');
+	const circuitOpen = attempts.filter((a) => a.message === CIRCUIT_OPEN);
+	const byTier = new Map<number, AttemptRecord[]>();
+	for (const attempt of failed) {
+		const list = byTier.get(attempt.tier) ?? [];
+		list.push(attempt);
+		byTier.set(attempt.tier, list);
+	}
+	const parts = [...byTier.values()].map((list) => {
+		const first = list[0];
+		const classes = [
+			...new Set(list.map((a) => `${a.errorClass}${a.httpStatus ? ` (${a.httpStatus})` : ''}`)),
+		];
+		const skipped = circuitOpen.find((s) => s.tier === first.tier);
+		return `tier ${first.tier} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}${skipped ? `, then skipped, ${openWords(skipped)}` : ''}`;
+	});
+	for (const skipped of circuitOpen) {
+		if (!byTier.has(skipped.tier))
+			parts.push(
+				`tier ${skipped.tier} ${skipped.provider}/${skipped.model}: skipped, ${openWords(skipped)}`,
+			);
+	}
+	const what = parts.length ? `; ${parts.join('; ')}` : '';
+	switch (reason) {
+		case 'deadline_exceeded':
+			return cancelled
+				? `The task was cancelled before a model answered${what}.`
+				: `No model answered within the task deadline of ${Math.round(deadlineMs / 100) / 10} s${what}.`;
+		case 'degrade_not_allowed':
+			return `The first model could not answer and this high-stakes task may not fall back to a different model${what}.`;
+		case 'no_larger_context':
+			return `The prompt is too long for every model in the chain${what}.`;
+		case 'all_tiers_failed':
+			return `Every model in the chain failed${what}.`;
+	}
+}
+
+/** "circuit open after 5 failures, next probe at 10:42:35 UTC", or just "circuit open". */
+function openWords(skipped: AttemptRecord): string {
+	return skipped.detail ? `circuit open after ${skipped.detail}` : 'circuit open';
+}
