@@ -2,20 +2,15 @@
  * The shared state store on Redis, for n8n's queue mode and several instances. Each
  * operation is one Lua script (redisScripts.ts) that reads, decides with the same rules as
  * the embedded store and writes inside Redis: atomic across workers, and one round trip.
- * Operations of one process share its connection concurrently (pipelined), so a burst of
- * breaker checks takes about one round trip, not one each.
- *
- * Once connected, the client reconnects for as long as the process lives, with a capped
- * backoff: a Redis restart needs no n8n restart. While it is away every command fails at
- * once (no offline queue) or after the per-command timeout, never hangs a task.
+ * Operations of one process share its connection (redisConnection.ts) concurrently
+ * (pipelined), so a burst of breaker checks takes about one round trip, not one each.
  */
 import { randomUUID } from 'node:crypto';
 
-import Redis from 'ioredis';
-
 import { FIRST_CALL_HOLD_MS, isOpen, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
-import { ADD_COUNTS, ADMIT, CLAIM, COMPLETE, RECORD, RELEASE, RENEW } from './redisScripts';
+import { DEFAULT_PREFIX, RedisConnection } from './redisConnection';
+import type { RedisSettings, ScriptedRedis } from './redisConnection';
 import { StateStoreUnavailableError, countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
@@ -29,23 +24,10 @@ import type {
 	TaskOutcome,
 } from './types';
 
-export interface RedisSettings {
-	host: string;
-	port: number;
-	password?: string;
-	user?: string;
-	database?: number;
-	ssl?: boolean;
-	/** Key prefix, so several installations can share one Redis. */
-	prefix?: string;
-}
+export { DEFAULT_PREFIX } from './redisConnection';
+export type { RedisSettings } from './redisConnection';
+export { StateStoreUnavailableError };
 
-export const DEFAULT_PREFIX = 'resilient-llm:';
-
-/** The longest wait between two reconnection attempts: Redis back means in use again within about this. */
-export const MAX_RECONNECT_DELAY_MS = 1_000;
-/** No command waits longer than this for Redis, so a hung server never hangs a task. */
-export const COMMAND_TIMEOUT_MS = 2_000;
 /** Counters older than a day are of no use to any window; nor is the marker of a write that old. */
 const COUNTERS_TTL_S = 86_400;
 
@@ -54,112 +36,35 @@ export function globPrefix(literal: string): string {
 	return literal.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** The scripts, run by SHA (ioredis sends the script itself when Redis does not know it yet). */
-interface ScriptCommands {
-	rllmAdmit(
-		key: string,
-		now: number,
-		probeLeaseMs: number,
-		firstCallLeaseMs: number,
-	): Promise<Admission>;
-	rllmRecord(
-		key: string,
-		outcome: BreakerOutcome,
-		now: number,
-		...policy: number[]
-	): Promise<number>;
-	rllmClaim(
-		key: string,
-		owner: string,
-		leaseMs: number,
-		now: number,
-	): Promise<[string, (string | number)?]>;
-	rllmRenew(key: string, owner: string, leaseMs: number, now: number): Promise<number>;
-	rllmComplete(
-		key: string,
-		owner: string,
-		result: string,
-		ttlMs: number,
-		now: number,
-	): Promise<number>;
-	rllmRelease(key: string, owner: string): Promise<number>;
-	rllmAddCounts(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
-}
-
-export { StateStoreUnavailableError };
-
 export class RedisStateStore implements StateStore {
-	private readonly redis: Redis & ScriptCommands;
+	private readonly connection: RedisConnection;
 	private readonly prefix: string;
-	private lastError?: string;
 
 	constructor(settings: RedisSettings) {
 		this.prefix = settings.prefix || DEFAULT_PREFIX;
-		this.redis = new Redis({
-			host: settings.host,
-			port: settings.port,
-			password: settings.password || undefined,
-			username: settings.user || undefined,
-			db: settings.database ?? 0,
-			...(settings.ssl ? { tls: {} } : {}),
-			// Fail fast instead of queueing commands while Redis is unreachable: never hang a task.
-			lazyConnect: true,
-			connectTimeout: COMMAND_TIMEOUT_MS,
-			commandTimeout: COMMAND_TIMEOUT_MS,
-			maxRetriesPerRequest: 0,
-			autoResendUnfulfilledCommands: false,
-			enableOfflineQueue: false,
-			// Never give up: 100, 200, 400, 800 ms, then once a second until Redis is back.
-			retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), MAX_RECONNECT_DELAY_MS),
-		}) as Redis & ScriptCommands;
-		// Surfaced per command instead; the last one says why a first connection closed.
-		this.redis.on('error', (error: Error) => (this.lastError = error.message));
-		this.redis.defineCommand('rllmAdmit', { numberOfKeys: 1, lua: ADMIT });
-		this.redis.defineCommand('rllmRecord', { numberOfKeys: 1, lua: RECORD });
-		this.redis.defineCommand('rllmClaim', { numberOfKeys: 1, lua: CLAIM });
-		this.redis.defineCommand('rllmRenew', { numberOfKeys: 1, lua: RENEW });
-		this.redis.defineCommand('rllmComplete', { numberOfKeys: 1, lua: COMPLETE });
-		this.redis.defineCommand('rllmRelease', { numberOfKeys: 1, lua: RELEASE });
-		// Its keys depend on the counts: their number comes first in each call.
-		this.redis.defineCommand('rllmAddCounts', { lua: ADD_COUNTS });
+		this.connection = new RedisConnection(settings);
 	}
 
-	private get where(): string {
-		return `Redis at ${this.redis.options.host}:${this.redis.options.port}`;
+	private get redis(): ScriptedRedis {
+		return this.connection.redis;
 	}
 
 	/**
 	 * Connects for the first time. A Redis that cannot be reached now is given up (the caller
 	 * tries a new store next time) rather than retried in the background forever.
 	 */
-	async connect(): Promise<void> {
-		try {
-			if (this.redis.status === 'wait') await this.redis.connect();
-			await this.redis.ping();
-		} catch (error) {
-			this.redis.disconnect();
-			// A refused password closes the connection: its reason came as an error event.
-			let reason = (error as Error).message;
-			if (/Connection is closed/i.test(reason) && this.lastError) reason = this.lastError;
-			throw new StateStoreUnavailableError(`${this.where} is unreachable: ${reason}`);
-		}
+	connect(): Promise<void> {
+		return this.connection.connect();
 	}
 
 	/** False once closed for good; while it reconnects it stays usable. */
 	get usable(): boolean {
-		return this.redis.status !== 'end';
+		return this.connection.usable;
 	}
 
 	/** Every operation's failure names the server, not just ioredis's words. */
-	private async named<T>(operation: () => Promise<T>): Promise<T> {
-		try {
-			return await operation();
-		} catch (error) {
-			if (error instanceof StateStoreUnavailableError) throw error;
-			throw new StateStoreUnavailableError(
-				`${this.where} is unavailable: ${(error as Error).message}`,
-			);
-		}
+	private named<T>(operation: () => Promise<T>): Promise<T> {
+		return this.connection.named(operation);
 	}
 
 	private idemKey(key: string): string {
