@@ -44,7 +44,6 @@ export function evaluateAlerts(
 	open: OpenIncidents,
 ): { events: AlertEvent[]; open: OpenIncidents } {
 	const now: OpenIncidents = {};
-	const events: AlertEvent[] = [];
 	const details = new Map<string, AlertEvent>();
 
 	for (const [workflow, c] of counters) {
@@ -82,28 +81,28 @@ export function evaluateAlerts(
 	}
 	if (thresholds.alertOnBreaker)
 		for (const circuit of openCircuits) now[`breaker_open|${circuit}`] = true;
+	return {
+		events: [
+			...changes(now, open, 'incident', details),
+			...changes(open, now, 'recovered', details),
+		],
+		open: now,
+	};
+}
 
-	for (const key of Object.keys(now)) {
-		if (open[key]) continue;
-		const [kind, subject] = split(key);
-		events.push({
-			...(details.get(key) ?? about(kind, subject)),
-			event: 'incident',
-			kind,
-			subject,
+/** An event for each incident open in `from` but not in `to`. */
+function changes(
+	from: OpenIncidents,
+	to: OpenIncidents,
+	event: AlertEvent['event'],
+	details: Map<string, AlertEvent>,
+): AlertEvent[] {
+	return Object.keys(from)
+		.filter((key) => !to[key])
+		.map((key) => {
+			const [kind, subject] = split(key);
+			return { ...(details.get(key) ?? about(kind, subject)), event, kind, subject };
 		});
-	}
-	for (const key of Object.keys(open)) {
-		if (now[key]) continue;
-		const [kind, subject] = split(key);
-		events.push({
-			...(details.get(key) ?? about(kind, subject)),
-			event: 'recovered',
-			kind,
-			subject,
-		});
-	}
-	return { events, open: now };
 }
 
 /** What an event without counters says: for a breaker, its circuit taken apart. */

@@ -27,6 +27,9 @@ function field(body: Record<string, unknown>, name: string): string | undefined 
 	return value === undefined || value === null ? undefined : String(value);
 }
 
+/** A submission as read: every field present, perhaps empty. */
+type Submitted = Required<FormValues>;
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function parseReview(
@@ -34,52 +37,18 @@ export function parseReview(
 	items: ReviewItem[],
 	settings: ReviewSettings,
 ): ParsedReview {
-	const problems: string[] = [];
-	let status = 400;
 	const name = (field(body, 'name') ?? '').trim();
 	const email = (field(body, 'email') ?? '').trim();
 	const comment = (field(body, 'comment') ?? '').trim();
 	const decisions = items.map((_, i) => field(body, `decision_${i}`));
 	const answers = items.map((_, i) => field(body, `answer_${i}`));
-	const values: FormValues = { name, email, comment, decisions, answers };
+	const values: Submitted = { name, email, comment, decisions, answers };
 	const label = (i: number) => (items.length === 1 ? '' : ` for item ${i + 1}`);
 
-	decisions.forEach((decision, i) => {
-		if (decision === undefined || decision === '')
-			problems.push(`Choose Approve or Reject${label(i)}.`);
-		else if (decision !== 'approve' && decision !== 'reject') {
-			problems.push(
-				`Unknown decision "${decision.slice(0, 40)}"${label(i)}: use approve or reject.`,
-			);
-		}
-	});
-	const required = new Set(settings.requiredFields);
-	if (required.has('name') && !name) problems.push('Enter your name.');
-	if ((required.has('email') || settings.allowedEmails.length > 0) && !email)
-		problems.push('Enter your email.');
-	if (email && !EMAIL.test(email)) problems.push('The email address does not look right.');
-	if (
-		email &&
-		settings.allowedEmails.length > 0 &&
-		!settings.allowedEmails.includes(email.toLowerCase())
-	) {
-		problems.push('This email is not on the list of reviewers for this workflow.');
-		status = 403;
-	}
-	const rejecting = decisions.some((d) => d === 'reject');
-	if (!comment && (required.has('comment') || (required.has('commentOnReject') && rejecting))) {
-		problems.push(
-			required.has('comment') ? 'Enter a comment.' : 'Enter a comment saying why you reject.',
-		);
-	}
-	if (name.length > MAX_TEXT_CHARS || email.length > MAX_TEXT_CHARS)
-		problems.push('Name and email must be shorter.');
-	if (comment.length > MAX_ANSWER_CHARS)
-		problems.push(`The comment is longer than ${MAX_ANSWER_CHARS} characters.`);
-	answers.forEach((answer, i) => {
-		if (answer !== undefined && answer.length > MAX_ANSWER_CHARS)
-			problems.push(`The answer${label(i)} is longer than ${MAX_ANSWER_CHARS} characters.`);
-	});
+	const reviewer = reviewerProblems(values, settings);
+	const problems = [...decisionProblems(values, label), ...reviewer.problems];
+	problems.push(...lengthProblems(values, label));
+	let status = reviewer.forbidden ? 403 : 400;
 	if (settings.password && !sameSecret(field(body, 'password') ?? '', settings.password)) {
 		problems.push('The review password is wrong.');
 		status = 403;
@@ -104,4 +73,63 @@ export function parseReview(
 			};
 		}),
 	};
+}
+
+function decisionProblems(values: Submitted, label: (i: number) => string): string[] {
+	const problems: string[] = [];
+	values.decisions.forEach((decision, i) => {
+		if (decision === undefined || decision === '')
+			problems.push(`Choose Approve or Reject${label(i)}.`);
+		else if (decision !== 'approve' && decision !== 'reject') {
+			problems.push(
+				`Unknown decision "${decision.slice(0, 40)}"${label(i)}: use approve or reject.`,
+			);
+		}
+	});
+	return problems;
+}
+
+/** Who may decide, and what they must say; `forbidden` when the email is not on the list. */
+function reviewerProblems(
+	{ name, email, comment, decisions }: Submitted,
+	settings: ReviewSettings,
+): { problems: string[]; forbidden: boolean } {
+	const problems: string[] = [];
+	let forbidden = false;
+	const required = new Set(settings.requiredFields);
+	if (required.has('name') && !name) problems.push('Enter your name.');
+	if ((required.has('email') || settings.allowedEmails.length > 0) && !email)
+		problems.push('Enter your email.');
+	if (email && !EMAIL.test(email)) problems.push('The email address does not look right.');
+	if (
+		email &&
+		settings.allowedEmails.length > 0 &&
+		!settings.allowedEmails.includes(email.toLowerCase())
+	) {
+		problems.push('This email is not on the list of reviewers for this workflow.');
+		forbidden = true;
+	}
+	const rejecting = decisions.some((d) => d === 'reject');
+	if (!comment && (required.has('comment') || (required.has('commentOnReject') && rejecting))) {
+		problems.push(
+			required.has('comment') ? 'Enter a comment.' : 'Enter a comment saying why you reject.',
+		);
+	}
+	return { problems, forbidden };
+}
+
+function lengthProblems(
+	{ name, email, comment, answers }: Submitted,
+	label: (i: number) => string,
+): string[] {
+	const problems: string[] = [];
+	if (name.length > MAX_TEXT_CHARS || email.length > MAX_TEXT_CHARS)
+		problems.push('Name and email must be shorter.');
+	if (comment.length > MAX_ANSWER_CHARS)
+		problems.push(`The comment is longer than ${MAX_ANSWER_CHARS} characters.`);
+	answers.forEach((answer, i) => {
+		if (answer !== undefined && answer.length > MAX_ANSWER_CHARS)
+			problems.push(`The answer${label(i)} is longer than ${MAX_ANSWER_CHARS} characters.`);
+	});
+	return problems;
 }

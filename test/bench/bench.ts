@@ -70,6 +70,7 @@ import { KEYS, MODELS } from '../helpers/emulator';
 import { emulatorCredentials } from '../helpers/n8nFixture';
 import { itemsLost, outputsOf } from '../faults/outputs';
 import { LatencyProxy } from '../helpers/latencyProxy';
+import { storeFaultOptions } from '../helpers/storeFaultOptions';
 import { OrderService } from '../helpers/orderService';
 import type { TierConfig } from '../../lib/engine/types';
 import { ProviderEmulator } from '../../lib/emulator/server';
@@ -850,20 +851,7 @@ async function chaos(emulator: ProviderEmulator): Promise<void> {
 								{ provider: 'openai', model: MODELS.openai, attempts: 2, timeoutSeconds: 30 },
 							],
 						},
-						options: {
-							stateStore: 'redis',
-							onStoreUnavailable: mode,
-							circuitBreaker: true,
-							breakerThreshold: 5,
-							breakerCooldownSeconds: 30,
-							breakerFailureRatePercent: 50,
-							breakerWindowSeconds: 60,
-							idempotency: 'custom',
-							idempotencyKey: '={{ $json.key }}',
-							recordMetrics: true,
-							concurrency: 4,
-							initialBackoffMs: 20,
-						},
+						options: storeFaultOptions('redis', mode, { initialBackoffMs: 20 }),
 					},
 					{ ...credentials, resilientLlmRedisApi: { id: redisId, name: 'Chaos Redis' } },
 					{ onError: 'continueErrorOutput' },

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 
+import { storeFaultOptions } from '../helpers/storeFaultOptions';
 import { RedisServer } from '../harness/redis';
 import { KEYS, MODELS } from '../helpers/emulator';
 import { useN8n } from '../helpers/n8nFixture';
@@ -54,23 +55,11 @@ async function batchWorkflow(mode: 'fail' | 'proceed'): Promise<{ id: string; pa
 		chain: {
 			tiers: [{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 30 }],
 		},
-		// Every option the outcome depends on, set here: defaults may change.
-		options: {
-			stateStore: 'redis',
-			onStoreUnavailable: mode,
-			circuitBreaker: true,
-			breakerThreshold: 5,
-			breakerCooldownSeconds: 30,
-			breakerFailureRatePercent: 50,
-			breakerWindowSeconds: 60,
-			idempotency: 'custom',
-			idempotencyKey: '={{ $json.key }}',
+		options: storeFaultOptions('redis', mode, {
 			idempotencyTtlHours: 1,
-			recordMetrics: true,
-			concurrency: 4,
 			deadlineSeconds: 60,
 			initialBackoffMs: 50,
-		},
+		}),
 	};
 	const id = await ctx.n8n.createWorkflow(
 		llmWorkflow(

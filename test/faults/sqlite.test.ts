@@ -14,6 +14,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
+import { storeFaultOptions } from '../helpers/storeFaultOptions';
 import { KEYS, MODELS } from '../helpers/emulator';
 import { useN8n } from '../helpers/n8nFixture';
 import { until } from '../helpers/until';
@@ -45,23 +46,11 @@ async function workflowFor(mode: 'fail' | 'proceed'): Promise<{ id: string; path
 		chain: {
 			tiers: [{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 30 }],
 		},
-		// Every option the outcome depends on, set here: defaults may change.
-		options: {
-			stateStore: 'embedded',
-			onStoreUnavailable: mode,
-			circuitBreaker: true,
-			breakerThreshold: 5,
-			breakerCooldownSeconds: 30,
-			breakerFailureRatePercent: 50,
-			breakerWindowSeconds: 60,
-			idempotency: 'custom',
-			idempotencyKey: '={{ $json.key }}',
+		options: storeFaultOptions('embedded', mode, {
 			idempotencyTtlHours: 1,
-			recordMetrics: true,
-			concurrency: 4,
 			deadlineSeconds: 60,
 			initialBackoffMs: 50,
-		},
+		}),
 	};
 	const id = await ctx.n8n.createWorkflow(
 		llmWorkflow(`SQLite trouble (${mode})`, path, parameters, ctx.credentials, {
