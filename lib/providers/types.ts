@@ -4,7 +4,12 @@
  * provider (its credential, how to list its models, how to read its errors). The engine
  * builds on these types; nothing here depends on the engine.
  */
-export type { ProviderName } from './registry';
+
+/**
+ * The providers this package speaks to, by id. The registry holds a descriptor for each and
+ * is checked against this list when it compiles.
+ */
+export type ProviderName = 'anthropic' | 'gemini' | 'ollama' | 'openai' | 'openai_compatible';
 
 /** Everything that can go wrong with a call, in one vocabulary for every provider. */
 export const ERROR_CLASSES = [

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 
-import { parseToolArguments, systemText } from '../conversation';
+import { parseToolArguments, systemText } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,
