@@ -195,4 +195,12 @@ export interface ProviderDescriptor<Id extends string = string> {
 	classifyHttp?(failure: WireFailure): ErrorClass | undefined;
 	/** A retry hint the provider puts in its error body, when the headers had none. */
 	retryHint?(failure: WireFailure): RetryHint | undefined;
+	/**
+	 * The failed HTTP answer inside whatever its adapter threw (its SDK's error class), or
+	 * undefined when the error is not one. An error this does not read is taken as an HTTP
+	 * failure only if it has a numeric `status`, with its message as the text.
+	 */
+	readFailure?(error: unknown): WireFailure | undefined;
+	/** Words its SDK puts in the name or message of an error for a call that never connected. */
+	readonly connectionWords?: readonly string[];
 }
