@@ -2,8 +2,10 @@
  * Scripted faults. A scenario is plain JSON (a file, or posted to the admin endpoint at run
  * time); rules are tried in order and the first one that applies decides the answer.
  */
-import { HTTP_FAULTS, OUTPUT_FAULTS } from './wire';
-import type { HttpFault, OutputFault, WireProvider } from './wire';
+import { HTTP_FAULTS, OUTPUT_FAULTS, WIRE_PROVIDERS } from './wire';
+import type { ConversationShape, HttpFault, OutputFault, WireProvider } from './wire';
+
+export type { ConversationShape };
 
 /**
  * Transport faults, besides the error classes the wire module can send:
@@ -34,8 +36,6 @@ export const FAULTS: readonly Fault[] = [
 	'ok',
 ];
 
-const WIRE_PROVIDERS: readonly WireProvider[] = ['anthropic', 'openai', 'gemini', 'ollama'];
-
 /** A tool call the model is scripted to make; the emulator gives it an id in the provider's style. */
 export interface ScriptedToolCall {
 	name: string;
@@ -50,18 +50,6 @@ export interface Turn {
 	toolCalls?: ScriptedToolCall[];
 	reply?: string;
 }
-
-/** What the emulator reads from a request's conversation, for rule filters and turns. */
-export interface ConversationShape {
-	/** Tool results anywhere in the request. */
-	toolResults: number;
-	/** Model turns since the last message a person wrote: the index of the turn to answer with. */
-	turn: number;
-	/** Whether the request offers the model any tools. */
-	hasTools: boolean;
-}
-
-const NO_CONVERSATION: ConversationShape = { toolResults: 0, turn: 0, hasTools: false };
 
 export interface Rule {
 	/** Which provider this rule covers; omitted or "*" for all. */
@@ -166,6 +154,48 @@ function checkTurns(turns: unknown, field: string): void {
 	});
 }
 
+/** Checks one rule of a scenario, naming the field at fault. */
+function checkRule(rule: Rule, i: number): void {
+	const at = `rules[${i}]`;
+	if (!rule || typeof rule !== 'object') throw new ScenarioError(at, 'must be an object');
+	if (
+		rule.provider !== undefined &&
+		rule.provider !== '*' &&
+		!WIRE_PROVIDERS.includes(rule.provider)
+	) {
+		throw new ScenarioError(
+			`${at}.provider`,
+			`unknown provider ${JSON.stringify(rule.provider)}; use ${WIRE_PROVIDERS.join(', ')} or *`,
+		);
+	}
+	if (rule.fault !== undefined && !FAULTS.includes(rule.fault)) {
+		throw new ScenarioError(
+			`${at}.fault`,
+			`unknown fault ${JSON.stringify(rule.fault)}; use one of ${FAULTS.join(', ')}`,
+		);
+	}
+	checkNumber(rule.times, `${at}.times`, 1);
+	checkNumber(rule.afterCalls, `${at}.afterCalls`, 0);
+	checkNumber(rule.minToolResults, `${at}.minToolResults`, 0);
+	checkNumber(rule.maxToolResults, `${at}.maxToolResults`, 0);
+	if (rule.reply !== undefined && typeof rule.reply !== 'string')
+		throw new ScenarioError(`${at}.reply`, 'must be text');
+	checkTurns(rule.turns, `${at}.turns`);
+	checkNumber(rule.afterMs, `${at}.afterMs`, 0);
+	checkNumber(rule.untilMs, `${at}.untilMs`, 0);
+	checkNumber(rule.rate, `${at}.rate`, 0, 1);
+	checkNumber(rule.every, `${at}.every`, 1);
+	if (rule.every !== undefined && !Number.isInteger(rule.every))
+		throw new ScenarioError(`${at}.every`, `must be a whole number, got ${rule.every}`);
+	checkNumber(rule.latencyMs, `${at}.latencyMs`, 0);
+	checkNumber(rule.retryAfterS, `${at}.retryAfterS`, 0);
+	checkNumber(rule.dripSeconds, `${at}.dripSeconds`, 0);
+	if (rule.rateLimit !== undefined) {
+		checkNumber(rule.rateLimit.capacity, `${at}.rateLimit.capacity`, 1);
+		checkNumber(rule.rateLimit.refillPerSecond, `${at}.rateLimit.refillPerSecond`, 0.001);
+	}
+}
+
 /** Validates a parsed scenario and returns it typed; names the offending field. */
 export function parseScenario(input: unknown): Scenario {
 	if (!input || typeof input !== 'object' || Array.isArray(input)) {
@@ -187,182 +217,6 @@ export function parseScenario(input: unknown): Scenario {
 	}
 	if (scenario.rules !== undefined && !Array.isArray(scenario.rules))
 		throw new ScenarioError('rules', 'must be a list');
-	(scenario.rules ?? []).forEach((rule, i) => {
-		const at = `rules[${i}]`;
-		if (!rule || typeof rule !== 'object') throw new ScenarioError(at, 'must be an object');
-		if (
-			rule.provider !== undefined &&
-			rule.provider !== '*' &&
-			!WIRE_PROVIDERS.includes(rule.provider)
-		) {
-			throw new ScenarioError(
-				`${at}.provider`,
-				`unknown provider ${JSON.stringify(rule.provider)}; use ${WIRE_PROVIDERS.join(', ')} or *`,
-			);
-		}
-		if (rule.fault !== undefined && !FAULTS.includes(rule.fault)) {
-			throw new ScenarioError(
-				`${at}.fault`,
-				`unknown fault ${JSON.stringify(rule.fault)}; use one of ${FAULTS.join(', ')}`,
-			);
-		}
-		checkNumber(rule.times, `${at}.times`, 1);
-		checkNumber(rule.afterCalls, `${at}.afterCalls`, 0);
-		checkNumber(rule.minToolResults, `${at}.minToolResults`, 0);
-		checkNumber(rule.maxToolResults, `${at}.maxToolResults`, 0);
-		if (rule.reply !== undefined && typeof rule.reply !== 'string')
-			throw new ScenarioError(`${at}.reply`, 'must be text');
-		checkTurns(rule.turns, `${at}.turns`);
-		checkNumber(rule.afterMs, `${at}.afterMs`, 0);
-		checkNumber(rule.untilMs, `${at}.untilMs`, 0);
-		checkNumber(rule.rate, `${at}.rate`, 0, 1);
-		checkNumber(rule.every, `${at}.every`, 1);
-		if (rule.every !== undefined && !Number.isInteger(rule.every))
-			throw new ScenarioError(`${at}.every`, `must be a whole number, got ${rule.every}`);
-		checkNumber(rule.latencyMs, `${at}.latencyMs`, 0);
-		checkNumber(rule.retryAfterS, `${at}.retryAfterS`, 0);
-		checkNumber(rule.dripSeconds, `${at}.dripSeconds`, 0);
-		if (rule.rateLimit !== undefined) {
-			checkNumber(rule.rateLimit.capacity, `${at}.rateLimit.capacity`, 1);
-			checkNumber(rule.rateLimit.refillPerSecond, `${at}.rateLimit.refillPerSecond`, 0.001);
-		}
-	});
+	(scenario.rules ?? []).forEach(checkRule);
 	return scenario;
-}
-
-interface RuleState {
-	rule: Rule;
-	used: number;
-	/** Calls to its provider and model, whichever rule answered them, for afterCalls. */
-	seen: number;
-	/** Calls that passed its other filters, for `every`. */
-	counted: number;
-	tokens: number;
-	refilledAt: number;
-}
-
-/** What the server should do with one request. */
-export interface Verdict {
-	fault: Fault;
-	latencyMs: number;
-	reply?: string;
-	/** The scripted turn to answer with, when the request offers tools and the script has one. */
-	turn?: Turn;
-	retryAfterS?: number;
-	dripSeconds?: number;
-}
-
-/** A loaded scenario with the state its rules keep (uses, windows, token buckets). */
-export class ScenarioState {
-	private readonly rules: RuleState[];
-	private readonly loadedAt: number;
-
-	constructor(
-		readonly scenario: Scenario,
-		private readonly random: () => number = Math.random,
-		now: number = Date.now(),
-	) {
-		this.loadedAt = now;
-		this.rules = (scenario.rules ?? []).map((rule) => this.stateFor(rule, now));
-	}
-
-	private stateFor(rule: Rule, now: number): RuleState {
-		return {
-			rule,
-			used: 0,
-			seen: 0,
-			counted: 0,
-			tokens: rule.rateLimit?.capacity ?? 0,
-			refilledAt: now,
-		};
-	}
-
-	/** Adds rules at run time; their windows count from now, like a fresh scenario. */
-	addRules(rules: Rule[], now: number = Date.now()): void {
-		const offset = now - this.loadedAt;
-		for (const rule of rules) {
-			this.rules.push(
-				this.stateFor(
-					{
-						...rule,
-						...(rule.afterMs !== undefined
-							? { afterMs: rule.afterMs + offset }
-							: { afterMs: offset }),
-						...(rule.untilMs !== undefined ? { untilMs: rule.untilMs + offset } : {}),
-					},
-					now,
-				),
-			);
-		}
-		this.scenario.rules = this.rules.map((s) => s.rule);
-	}
-
-	decide(
-		provider: WireProvider,
-		model: string,
-		now: number = Date.now(),
-		conversation: ConversationShape = NO_CONVERSATION,
-	): Verdict {
-		const elapsed = now - this.loadedAt;
-		const base = this.scenario.latencyMs ?? 0;
-		// Every call counts for afterCalls, including those an earlier rule answers.
-		for (const state of this.rules) if (matches(state.rule, provider, model)) state.seen++;
-		for (const state of this.rules) {
-			const rule = state.rule;
-			if (!matches(rule, provider, model)) continue;
-			if (rule.afterCalls !== undefined && state.seen <= rule.afterCalls) continue;
-			if (rule.minToolResults !== undefined && conversation.toolResults < rule.minToolResults)
-				continue;
-			if (rule.maxToolResults !== undefined && conversation.toolResults > rule.maxToolResults)
-				continue;
-			if (rule.afterMs !== undefined && elapsed < rule.afterMs) continue;
-			if (rule.untilMs !== undefined && elapsed >= rule.untilMs) continue;
-			if (rule.times !== undefined && state.used >= rule.times) continue;
-			if (rule.rateLimit) {
-				const { capacity, refillPerSecond } = rule.rateLimit;
-				state.tokens = Math.min(
-					capacity,
-					state.tokens + ((now - state.refilledAt) / 1000) * refillPerSecond,
-				);
-				state.refilledAt = now;
-				if (state.tokens >= 1) {
-					state.tokens -= 1;
-					continue; // within the limit: the next rules decide
-				}
-				state.used++;
-				return {
-					fault: 'rate_limited',
-					latencyMs: base,
-					retryAfterS: (1 - state.tokens) / refillPerSecond,
-				};
-			}
-			if (rule.every !== undefined && ++state.counted % rule.every !== 0) continue;
-			if (rule.rate !== undefined && this.random() >= rule.rate) continue;
-			state.used++;
-			// The most specific script wins: the rule's turns, its reply, then the scenario's turns.
-			const turns = rule.turns ?? (rule.reply === undefined ? this.scenario.turns : undefined);
-			return {
-				fault: rule.fault ?? 'ok',
-				latencyMs: base + (rule.latencyMs ?? 0),
-				reply: rule.reply,
-				turn: turnFor(turns, conversation),
-				retryAfterS: rule.retryAfterS,
-				dripSeconds: rule.dripSeconds,
-			};
-		}
-		return { fault: 'ok', latencyMs: base, turn: turnFor(this.scenario.turns, conversation) };
-	}
-}
-
-function turnFor(turns: Turn[] | undefined, conversation: ConversationShape): Turn | undefined {
-	if (!turns || !conversation.hasTools) return undefined;
-	return turns[conversation.turn];
-}
-
-function matches(rule: Rule, provider: WireProvider, model: string): boolean {
-	if (rule.provider !== undefined && rule.provider !== '*' && rule.provider !== provider)
-		return false;
-	if (rule.model === undefined || rule.model === '*') return true;
-	if (rule.model.endsWith('*')) return model.startsWith(rule.model.slice(0, -1));
-	return rule.model === model;
 }

@@ -1,12 +1,13 @@
 /**
- * The one place that turns anything a provider can do wrong into an ErrorClass:
- * SDK errors, HTTP statuses and bodies, headers, timeouts, dropped connections and
- * answers that arrived but are not usable. Facts behind each rule:
- * shared notes, provider-errors.md.
+ * The one place that turns anything a provider can do wrong into an ErrorClass: HTTP
+ * statuses and bodies, headers, timeouts, dropped connections and answers that arrived but
+ * are not usable. Each provider's descriptor reads its own SDK's errors and adds its own
+ * rules; the rules here hold for every provider. Facts behind each rule: shared notes,
+ * provider-errors.md.
  */
-import { MALFORMED_BODY, MalformedResponseError, ProviderHttpError } from '../providers/httpError';
+import { MALFORMED_BODY, MalformedResponseError } from '../providers/httpError';
 import { providerOf } from '../providers/registry';
-import { hintFromHeaders, headerValue } from '../providers/retryHints';
+import { hintFromHeaders } from '../providers/retryHints';
 import type { CompletionResponse, WireFailure } from '../providers/types';
 import { DrillError } from './drill';
 import type { ClassifiedFailure, ErrorClass, ProviderName, RetryHint } from './types';
@@ -22,43 +23,15 @@ function str(value: unknown): string {
 	return typeof value === 'string' ? value : '';
 }
 
-/** Pulls status, headers and the provider's error object out of whichever SDK threw. */
-function readWireError(error: unknown): WireFailure | undefined {
-	if (error instanceof ProviderHttpError) {
-		const body = isRecord(error.body) ? error.body : {};
-		const text = typeof error.body === 'string' ? error.body : str(body.error);
-		return { status: error.status, headers: error.headers, body, text };
-	}
+/**
+ * The failed HTTP answer in a thrown error: the provider reads its own SDK's errors; any other
+ * error with a numeric status is an HTTP failure with its message as the text.
+ */
+function readFailure(provider: ProviderName, error: unknown): WireFailure | undefined {
+	const read = providerOf(provider).readFailure?.(error);
+	if (read) return read;
 	if (!isRecord(error) || typeof error.status !== 'number') return undefined;
-	// @anthropic-ai/sdk and openai: APIError with .status, .headers, .error, .requestID.
-	if ('headers' in error && 'error' in error) {
-		const outer = error.error;
-		const inner = isRecord(outer) && isRecord(outer.error) ? outer.error : outer;
-		const body = isRecord(inner) ? inner : {};
-		return {
-			status: error.status,
-			headers: error.headers,
-			body,
-			text: str(body.message),
-			requestId:
-				str(error.requestID) ||
-				headerValue(error.headers, 'request-id') ||
-				headerValue(error.headers, 'x-request-id') ||
-				undefined,
-		};
-	}
-	// @google/genai: ApiError whose message is the JSON error body.
-	if (typeof error.message === 'string') {
-		let body: Record<string, unknown> = {};
-		try {
-			const parsed: unknown = JSON.parse(error.message);
-			if (isRecord(parsed) && isRecord(parsed.error)) body = parsed.error;
-		} catch {
-			// Not JSON: keep the bare status.
-		}
-		return { status: error.status, body, text: str(body.message) || error.message };
-	}
-	return { status: error.status, body: {}, text: '' };
+	return { status: error.status, body: {}, text: str(error.message) };
 }
 
 /**
@@ -229,6 +202,47 @@ function causeChain(error: unknown): string {
 }
 
 /**
+ * A call that timed out, never connected, or got a body cut off part-way, read from the names,
+ * codes and messages along the error's causes.
+ */
+function classifyTransport(
+	provider: ProviderName,
+	chain: string,
+	syntaxError: boolean,
+): ClassifiedFailure | undefined {
+	if (/TimeoutError|timed out/i.test(chain)) {
+		return { errorClass: 'timeout', message: 'the provider did not answer in time' };
+	}
+	// A body cut off part-way arrived: the server's fault, not the connection's ("Unterminated
+	// string in JSON" is not undici's "terminated").
+	if (
+		syntaxError ||
+		/Unexpected token|is not valid JSON|Could not parse|Unexpected end of JSON|Unterminated string in JSON/i.test(
+			chain,
+		)
+	) {
+		return { errorClass: 'server_error', message: 'malformed response body (not JSON)' };
+	}
+	const lower = chain.toLowerCase();
+	const sdkWords = providerOf(provider).connectionWords ?? [];
+	if (
+		/fetch failed/i.test(chain) ||
+		sdkWords.some((word) => lower.includes(word.toLowerCase())) ||
+		CONNECTION_CODES.test(chain)
+	) {
+		const code = CONNECTION_CODES.exec(chain)?.[0];
+		return {
+			errorClass: 'connection',
+			message: `connection failed${code ? ` (${code})` : ''}`,
+		};
+	}
+	if (/AbortError|aborted/i.test(chain)) {
+		return { errorClass: 'timeout', message: 'the request was aborted' };
+	}
+	return undefined;
+}
+
+/**
  * Classifies a thrown failure. `abortCause` is set when the engine's own timer aborted the
  * attempt: whatever the SDK made of that, it is a timeout.
  */
@@ -271,7 +285,7 @@ function classify(
 					: `malformed: ${error.what}`,
 		};
 	}
-	const wire = readWireError(error);
+	const wire = readFailure(provider, error);
 	if (wire?.status !== undefined) {
 		const errorClass = classifyStatus(provider, wire);
 		const retryHint = hintFor(provider, wire);
@@ -287,33 +301,8 @@ function classify(
 			message: redact(shortMessage(described), secrets),
 		};
 	}
-	const chain = causeChain(error);
-	if (/TimeoutError|APIConnectionTimeoutError|timed out/i.test(chain)) {
-		return { errorClass: 'timeout', message: 'the provider did not answer in time' };
-	}
-	// A body cut off part-way arrived: the server's fault, not the connection's ("Unterminated
-	// string in JSON" is not undici's "terminated").
-	if (
-		error instanceof SyntaxError ||
-		/Unexpected token|is not valid JSON|Could not parse|Unexpected end of JSON|Unterminated string in JSON/i.test(
-			chain,
-		)
-	) {
-		return { errorClass: 'server_error', message: 'malformed response body (not JSON)' };
-	}
-	if (
-		/APIConnectionError|fetch failed|Connection error/i.test(chain) ||
-		CONNECTION_CODES.test(chain)
-	) {
-		const code = CONNECTION_CODES.exec(chain)?.[0];
-		return {
-			errorClass: 'connection',
-			message: `connection failed${code ? ` (${code})` : ''}`,
-		};
-	}
-	if (/AbortError|aborted/i.test(chain)) {
-		return { errorClass: 'timeout', message: 'the request was aborted' };
-	}
+	const transport = classifyTransport(provider, causeChain(error), error instanceof SyntaxError);
+	if (transport) return transport;
 	// Anything else never reached the provider: a local bug or a setting the SDK refused.
 	// Retrying cannot help; failing over to another provider may.
 	const message = error instanceof Error ? error.message : String(error);

@@ -1,19 +1,30 @@
 /**
  * The providers this package speaks to, each described once in its own folder. Adding a
- * provider is a folder with its adapter and descriptor, one line here, and its wire format
- * in the emulator.
+ * provider is a folder with its adapter and descriptor, its id in `ProviderName` and one
+ * line here; a new wire format also goes in the emulator's list of wires.
  */
 import { anthropic } from './anthropic';
 import { gemini } from './gemini';
 import { ollama } from './ollama';
 import { openai } from './openai';
 import { openaiCompatible } from './openaiCompatible';
-import type { ProviderDescriptor } from './types';
+import type { ProviderDescriptor, ProviderName } from './types';
 
 /** In the order the Provider dropdown lists them. */
-export const PROVIDERS = [anthropic, gemini, ollama, openai, openaiCompatible] as const;
+export const PROVIDERS = [
+	anthropic,
+	gemini,
+	ollama,
+	openai,
+	openaiCompatible,
+] as const satisfies readonly ProviderDescriptor<ProviderName>[];
 
-export type ProviderName = (typeof PROVIDERS)[number]['id'];
+/** Compiles only when every ProviderName has a descriptor in PROVIDERS. */
+type Undescribed = Exclude<ProviderName, (typeof PROVIDERS)[number]['id']>;
+const everyNameDescribed: [Undescribed] extends [never] ? true : never = true;
+void everyNameDescribed;
+
+export type { ProviderName };
 
 export const PROVIDER_NAMES: readonly ProviderName[] = PROVIDERS.map((p) => p.id);
 

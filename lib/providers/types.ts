@@ -4,7 +4,12 @@
  * provider (its credential, how to list its models, how to read its errors). The engine
  * builds on these types; nothing here depends on the engine.
  */
-export type { ProviderName } from './registry';
+
+/**
+ * The providers this package speaks to, by id. The registry holds a descriptor for each and
+ * is checked against this list when it compiles.
+ */
+export type ProviderName = 'anthropic' | 'gemini' | 'ollama' | 'openai' | 'openai_compatible';
 
 /** Everything that can go wrong with a call, in one vocabulary for every provider. */
 export const ERROR_CLASSES = [
@@ -190,4 +195,12 @@ export interface ProviderDescriptor<Id extends string = string> {
 	classifyHttp?(failure: WireFailure): ErrorClass | undefined;
 	/** A retry hint the provider puts in its error body, when the headers had none. */
 	retryHint?(failure: WireFailure): RetryHint | undefined;
+	/**
+	 * The failed HTTP answer inside whatever its adapter threw (its SDK's error class), or
+	 * undefined when the error is not one. An error this does not read is taken as an HTTP
+	 * failure only if it has a numeric `status`, with its message as the text.
+	 */
+	readFailure?(error: unknown): WireFailure | undefined;
+	/** Words its SDK puts in the name or message of an error for a call that never connected. */
+	readonly connectionWords?: readonly string[];
 }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 
-import { ScenarioState, parseScenario } from '../../lib/emulator/scenario';
+import { parseScenario } from '../../lib/emulator/scenario';
+import { ScenarioState } from '../../lib/emulator/scenarioState';
 import type { Scenario } from '../../lib/emulator/scenario';
 import type { WireProvider } from '../../lib/emulator/wire';
 import { MODELS, useEmulator } from '../helpers/emulator';

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ScenarioError, ScenarioState, parseScenario } from '../../lib/emulator/scenario';
+import { ScenarioError, parseScenario } from '../../lib/emulator/scenario';
+import { ScenarioState } from '../../lib/emulator/scenarioState';
 import type { ConversationShape, Scenario } from '../../lib/emulator/scenario';
 import type { WireProvider } from '../../lib/emulator/wire';
 import { createAdapter } from '../../lib/providers';

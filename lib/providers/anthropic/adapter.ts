@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 
-import { parseToolArguments, systemText } from '../conversation';
+import { parseToolArguments, systemText } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,
@@ -26,6 +26,42 @@ const FINISH: Record<string, FinishReason> = {
 
 type Block = Anthropic.ContentBlockParam;
 
+/** The blocks of the conversation's last turn when it is the user's, as a list, to add to. */
+function userBlocks(turns: Anthropic.MessageParam[]): Block[] | undefined {
+	const last = turns[turns.length - 1];
+	if (last?.role !== 'user') return undefined;
+	if (typeof last.content === 'string') last.content = [{ type: 'text', text: last.content }];
+	return last.content as Block[];
+}
+
+/** A user message: its text and images, joining the user turn already open (after tool results). */
+function addUserMessage(
+	turns: Anthropic.MessageParam[],
+	message: Extract<ChatMessage, { role: 'user' }>,
+): void {
+	const images = (message.images ?? []).map(
+		(image): Block => ({
+			type: 'image',
+			source: { type: 'base64', media_type: image.mediaType, data: image.data },
+		}),
+	);
+	const blocks = userBlocks(turns);
+	if (blocks) {
+		if (message.content || images.length === 0)
+			blocks.push({ type: 'text', text: message.content });
+		blocks.push(...images);
+	} else if (images.length === 0) turns.push({ role: 'user', content: message.content });
+	else
+		turns.push({
+			role: 'user',
+			// Anthropic rejects empty text blocks; an image alone is a question too.
+			content: [
+				...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
+				...images,
+			],
+		});
+}
+
 /**
  * Anthropic's turns: system text apart, tool calls as tool_use blocks of the assistant, and
  * tool results as tool_result blocks of the user turn that follows (several results, and any
@@ -33,47 +69,20 @@ type Block = Anthropic.ContentBlockParam;
  */
 export function toAnthropicMessages(messages: ChatMessage[]): Anthropic.MessageParam[] {
 	const turns: Anthropic.MessageParam[] = [];
-	const userBlocks = (): Block[] | undefined => {
-		const last = turns[turns.length - 1];
-		if (last?.role !== 'user') return undefined;
-		if (typeof last.content === 'string') last.content = [{ type: 'text', text: last.content }];
-		return last.content as Block[];
-	};
 	for (const message of messages) {
 		switch (message.role) {
 			case 'system':
 				break;
-			case 'user': {
-				const images = (message.images ?? []).map(
-					(image): Block => ({
-						type: 'image',
-						source: { type: 'base64', media_type: image.mediaType, data: image.data },
-					}),
-				);
-				const blocks = userBlocks();
-				if (blocks) {
-					if (message.content || images.length === 0)
-						blocks.push({ type: 'text', text: message.content });
-					blocks.push(...images);
-				} else if (images.length === 0) turns.push({ role: 'user', content: message.content });
-				else
-					turns.push({
-						role: 'user',
-						// Anthropic rejects empty text blocks; an image alone is a question too.
-						content: [
-							...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
-							...images,
-						],
-					});
+			case 'user':
+				addUserMessage(turns, message);
 				break;
-			}
 			case 'tool': {
 				const block: Block = {
 					type: 'tool_result',
 					tool_use_id: message.toolCallId,
 					content: message.content,
 				};
-				const blocks = userBlocks();
+				const blocks = userBlocks(turns);
 				if (blocks) blocks.push(block);
 				else turns.push({ role: 'user', content: [block] });
 				break;

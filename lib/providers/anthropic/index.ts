@@ -1,4 +1,5 @@
 import { getJson, isRecord, joinUrl, str } from '../modelList';
+import { CONNECTION_WORDS, readApiError } from '../stainlessErrors';
 import type { ModelInfo, ProviderDescriptor } from '../types';
 import { AnthropicAdapter, anthropicRoot } from './adapter';
 
@@ -49,4 +50,6 @@ export const anthropic = {
 			return 'quota_exhausted';
 		return undefined;
 	},
+	readFailure: readApiError,
+	connectionWords: CONNECTION_WORDS,
 } as const satisfies ProviderDescriptor<'anthropic'>;

@@ -1,7 +1,7 @@
 import { GoogleGenAI } from '@google/genai';
 import type { Content, FunctionDeclaration, Part } from '@google/genai';
 
-import { newToolCallId, parseToolArguments, systemText } from '../conversation';
+import { newToolCallId, parseToolArguments, systemText } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,

@@ -1,10 +1,30 @@
 import { getJson, isRecord, joinUrl, str } from '../modelList';
 import { hintFromGeminiDetails } from '../retryHints';
+import { CONNECTION_WORDS, readApiError } from '../stainlessErrors';
 import type { ModelInfo, ProviderDescriptor, WireFailure } from '../types';
 import { GeminiAdapter } from './adapter';
 
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 const MAX_PAGES = 10;
+
+/**
+ * @google/genai's ApiError, whose message is the JSON error body; the Stainless client it
+ * bundles throws the shared APIError.
+ */
+function readGeminiFailure(error: unknown): WireFailure | undefined {
+	const api = readApiError(error);
+	if (api) return api;
+	if (!isRecord(error) || typeof error.status !== 'number' || typeof error.message !== 'string')
+		return undefined;
+	let body: Record<string, unknown> = {};
+	try {
+		const parsed: unknown = JSON.parse(error.message);
+		if (isRecord(parsed) && isRecord(parsed.error)) body = parsed.error;
+	} catch {
+		// Not JSON: keep the bare status and the message.
+	}
+	return { status: error.status, body, text: str(body.message) || error.message };
+}
 
 /** Gemini's `details[]` entry of a given protobuf type, if present. */
 function detail(failure: WireFailure, suffix: string): Record<string, unknown> | undefined {
@@ -72,4 +92,6 @@ export const gemini = {
 		return undefined;
 	},
 	retryHint: (failure) => hintFromGeminiDetails(failure.body.details),
+	readFailure: readGeminiFailure,
+	connectionWords: CONNECTION_WORDS,
 } as const satisfies ProviderDescriptor<'gemini'>;

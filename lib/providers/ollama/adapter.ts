@@ -1,4 +1,4 @@
-import { newToolCallId, parseToolArguments } from '../conversation';
+import { newToolCallId, parseToolArguments } from '../messageMapping';
 import { MalformedResponseError, ProviderHttpError } from '../httpError';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {

@@ -1,7 +1,16 @@
+import { ProviderHttpError } from '../httpError';
 import { getJson, isRecord, joinUrl, str } from '../modelList';
 import { hintFromMessage } from '../retryHints';
-import type { ProviderDescriptor } from '../types';
+import type { ProviderDescriptor, WireFailure } from '../types';
 import { DEFAULT_OLLAMA_URL, OllamaAdapter } from './adapter';
+
+/** The adapter's own error for a non-2xx answer; Ollama's error body is `{"error": "text"}`. */
+function readOllamaFailure(error: unknown): WireFailure | undefined {
+	if (!(error instanceof ProviderHttpError)) return undefined;
+	const body = isRecord(error.body) ? error.body : {};
+	const text = typeof error.body === 'string' ? error.body : str(body.error);
+	return { status: error.status, headers: error.headers, body, text };
+}
 
 export const ollama = {
 	id: 'ollama',
@@ -30,4 +39,5 @@ export const ollama = {
 			.flatMap((entry) => (str(entry.name) ? [{ id: str(entry.name) }] : []));
 	},
 	retryHint: (failure) => hintFromMessage(failure.text, 'ollama-message'),
+	readFailure: readOllamaFailure,
 } as const satisfies ProviderDescriptor<'ollama'>;

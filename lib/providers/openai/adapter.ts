@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 
-import { parseToolArguments } from '../conversation';
+import { parseToolArguments } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,

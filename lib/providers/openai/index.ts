@@ -1,5 +1,6 @@
 import { getJson, isRecord, joinUrl, str } from '../modelList';
 import { hintFromMessage } from '../retryHints';
+import { CONNECTION_WORDS, readApiError } from '../stainlessErrors';
 import type { Connection, ModelInfo, ProviderDescriptor } from '../types';
 import { OpenAiAdapter } from './adapter';
 
@@ -43,4 +44,6 @@ export const openai = {
 		return models.filter((m) => !NOT_CHAT.test(m.id));
 	},
 	retryHint: (failure) => hintFromMessage(failure.text),
+	readFailure: readApiError,
+	connectionWords: CONNECTION_WORDS,
 } as const satisfies ProviderDescriptor<'openai'>;

@@ -2,6 +2,7 @@ import { ModelListError } from '../modelList';
 import { listOpenAiModels } from '../openai';
 import { OpenAiAdapter } from '../openai/adapter';
 import { hintFromMessage } from '../retryHints';
+import { CONNECTION_WORDS, readApiError } from '../stainlessErrors';
 import type { ProviderDescriptor } from '../types';
 
 /** Any server that speaks OpenAI's chat completions API: vLLM, LM Studio, a gateway. */
@@ -27,4 +28,6 @@ export const openaiCompatible = {
 		return listOpenAiModels(connection.baseUrl, connection, signal);
 	},
 	retryHint: (failure) => hintFromMessage(failure.text),
+	readFailure: readApiError,
+	connectionWords: CONNECTION_WORDS,
 } as const satisfies ProviderDescriptor<'openai_compatible'>;

@@ -1,0 +1,161 @@
+/**
+ * OpenAI's chat completions API on the wire, for the provider emulator:
+ * `POST /v1/chat/completions`, its answers and its errors. OpenAI-compatible servers speak
+ * it too. Not imported by the adapter or the registry.
+ */
+import { JSON_HEADERS, bearer, messageOf, messagesText, retryHeaders } from '../wireFormat';
+import type { ErrorOptions, HttpFault, MessageOf, ProviderWire, WireAnswer } from '../wireFormat';
+import { readChatConversation } from './wireConversation';
+
+interface OpenAiError {
+	status: number;
+	type: string;
+	code: string | null;
+	message: MessageOf;
+	/** The `x-should-retry` header, where the API sends one. */
+	shouldRetry?: boolean;
+	/** Whether a scripted retry hint goes in `retry-after` and `retry-after-ms`. */
+	hint?: boolean;
+}
+
+const ERRORS: Record<HttpFault, OpenAiError> = {
+	rate_limited: {
+		status: 429,
+		type: 'tokens',
+		code: 'rate_limit_exceeded',
+		message: (o) =>
+			`Rate limit reached for ${o.model} in organization org-emulator on tokens per min (TPM): Limit 200000, Used 199100, Requested 1600. Please try again in ${o.retryAfterS ?? 1.574}s. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+		shouldRetry: true,
+		hint: true,
+	},
+	quota_exhausted: {
+		status: 429,
+		type: 'insufficient_quota',
+		code: 'insufficient_quota',
+		message: 'You exceeded your current quota, please check your plan and billing details.',
+		shouldRetry: false,
+	},
+	overloaded: {
+		status: 503,
+		type: 'server_error',
+		code: null,
+		message: 'The engine is currently overloaded, please try again later.',
+		hint: true,
+	},
+	server_error: {
+		status: 500,
+		type: 'server_error',
+		code: null,
+		message: 'The server had an error while processing your request. Sorry about that!',
+	},
+	context_too_long: {
+		status: 400,
+		type: 'invalid_request_error',
+		code: 'context_length_exceeded',
+		message:
+			"This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.",
+	},
+	// The real API echoes a masked key; the emulator echoes none.
+	auth: {
+		status: 401,
+		type: 'invalid_request_error',
+		code: 'invalid_api_key',
+		message:
+			'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+	},
+	bad_request: {
+		status: 400,
+		type: 'invalid_request_error',
+		code: null,
+		message: (o) => o.message ?? "Invalid value for 'messages[0].role'.",
+	},
+	model_not_found: {
+		status: 404,
+		type: 'invalid_request_error',
+		code: 'model_not_found',
+		message: (o) => `The model \`${o.model}\` does not exist or you do not have access to it.`,
+	},
+};
+
+function error(fault: HttpFault, o: ErrorOptions) {
+	const e = ERRORS[fault];
+	return {
+		status: e.status,
+		headers: {
+			...JSON_HEADERS,
+			'x-request-id': o.requestId,
+			...(e.shouldRetry !== undefined ? { 'x-should-retry': String(e.shouldRetry) } : {}),
+			...(e.hint ? retryHeaders(o, true) : {}),
+		},
+		body: { error: { message: messageOf(e.message, o), type: e.type, param: null, code: e.code } },
+	};
+}
+
+function success(a: WireAnswer) {
+	const shown = a.finish === 'empty_output' ? '' : a.text;
+	const calling = a.toolCalls.length > 0 && a.finish === 'stop';
+	const refused = a.finish === 'refused';
+	const message = {
+		role: 'assistant',
+		// A reply of tool calls alone has null content.
+		content: refused || (calling && shown === '') ? null : shown,
+		refusal: refused ? a.text : null,
+		...(a.toolCalls.length > 0
+			? {
+					tool_calls: a.toolCalls.map((call) => ({
+						id: call.id,
+						type: 'function',
+						function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+					})),
+				}
+			: {}),
+	};
+	return {
+		status: 200,
+		headers: { ...JSON_HEADERS, 'x-request-id': a.requestId },
+		body: {
+			id: `chatcmpl-${a.requestId.slice(4)}`,
+			object: 'chat.completion',
+			created: Math.floor(Date.now() / 1000),
+			model: a.model,
+			choices: [
+				{
+					index: 0,
+					message,
+					finish_reason: a.finish === 'truncated' ? 'length' : calling ? 'tool_calls' : 'stop',
+				},
+			],
+			usage: {
+				prompt_tokens: a.usage.input,
+				completion_tokens: a.usage.output,
+				total_tokens: a.usage.input + a.usage.output,
+			},
+		},
+	};
+}
+
+export const openaiWire: ProviderWire = {
+	name: 'openai',
+	basePath: '/v1',
+	toolCallIdPrefix: 'call',
+	readCall(request, body) {
+		if (request.url.pathname !== '/v1/chat/completions') return undefined;
+		const format = body.response_format as { type?: string } | undefined;
+		return {
+			model: String(body.model ?? ''),
+			promptText: messagesText(body.messages),
+			wantsJson: format?.type === 'json_object' || format?.type === 'json_schema',
+			apiKey: bearer(request),
+			ndjson: false,
+			conversation: readChatConversation(body, true),
+		};
+	},
+	readListRequest(request) {
+		if (!/^\/(v1|v1beta)\/models$/.test(request.url.pathname)) return undefined;
+		// A bearer key, or none: the key headers of the other wires on this path claim theirs.
+		return { key: bearer(request), byPathOnly: true };
+	},
+	modelList: (models) => ({ data: models.map((id) => ({ id, object: 'model' })), object: 'list' }),
+	error,
+	success,
+};

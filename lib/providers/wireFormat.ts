@@ -1,0 +1,184 @@
+/**
+ * What a provider's wire format tells the provider emulator: how to read a model call and a
+ * model-list request, and the status, headers and body it answers with for success and for
+ * every error class, as the real API sends them (shared notes, provider-errors.md). Each wire
+ * lives in its provider's folder (`wire.ts`); only the emulator imports them, never the
+ * registry or an adapter, so the nodes' bundles do not carry them.
+ */
+import type { WireFormat } from './types';
+
+/** Error classes a wire can answer with as an HTTP error. */
+export const HTTP_FAULTS = [
+	'rate_limited',
+	'quota_exhausted',
+	'overloaded',
+	'server_error',
+	'context_too_long',
+	'auth',
+	'bad_request',
+	'model_not_found',
+] as const;
+export type HttpFault = (typeof HTTP_FAULTS)[number];
+
+/** Answers that arrive with HTTP 200 but are not usable. */
+export const OUTPUT_FAULTS = ['refused', 'truncated', 'empty_output', 'invalid_output'] as const;
+export type OutputFault = (typeof OUTPUT_FAULTS)[number];
+
+/** How an answer ends: normally, or with one of the output faults. */
+export type Finish = 'stop' | OutputFault;
+
+export type Json = Record<string, unknown>;
+
+export interface WireResponse {
+	status: number;
+	headers: Record<string, string>;
+	body: unknown;
+}
+
+export interface Usage {
+	input: number;
+	output: number;
+}
+
+export interface ErrorOptions {
+	model: string;
+	requestId: string;
+	/** Seconds the server asks the client to wait, where the class carries a hint. */
+	retryAfterS?: number;
+	/** What a bad_request says, when the emulator found a real fault in the request. */
+	message?: string;
+}
+
+/** A tool call the emulator answers with; ids are made per provider where its wire has them. */
+export interface WireToolCall {
+	id: string;
+	name: string;
+	arguments: Record<string, unknown>;
+}
+
+/** A 200 answer to build: output faults change its stop reason or content. */
+export interface WireAnswer {
+	model: string;
+	text: string;
+	finish: Finish;
+	usage: Usage;
+	requestId: string;
+	toolCalls: WireToolCall[];
+}
+
+/** What the emulator reads from a request's conversation, for rule filters and turns. */
+export interface ConversationShape {
+	/** Tool results anywhere in the request. */
+	toolResults: number;
+	/** Model turns since the last message a person wrote: the index of the turn to answer with. */
+	turn: number;
+	/** Whether the request offers the model any tools. */
+	hasTools: boolean;
+}
+
+/** What a request's conversation holds, read from its provider's wire shape. */
+export interface ConversationRead {
+	shape: ConversationShape;
+	tools: string[];
+	/** Tool results, tool calls and tool definitions as text, so usage counts them like a provider would. */
+	toolText: string;
+	/** A mistake the real provider rejects with a 400, in its own words. */
+	problem?: string;
+}
+
+/** An HTTP request as a wire reads it. */
+export interface WireRequest {
+	url: URL;
+	/** A request header, or '' when absent. */
+	header(name: string): string;
+}
+
+/** One model call, read from its request. */
+export interface WireCall {
+	model: string;
+	/** The conversation's text, to count usage and requests per prompt. */
+	promptText: string;
+	wantsJson: boolean;
+	apiKey: string;
+	/** The client asked for a stream of JSON lines (Ollama's default). */
+	ndjson: boolean;
+	conversation: ConversationRead;
+}
+
+/** A request for the model list, and the key it carries. */
+export interface ListRequest {
+	key: string;
+	/**
+	 * Only the path says it is this wire's, and other wires share the path: another wire that
+	 * recognises the request by its key header takes it.
+	 */
+	byPathOnly?: boolean;
+}
+
+export interface ProviderWire {
+	readonly name: WireFormat;
+	/** Appended to the emulator's URL to make the base URL its SDK takes. */
+	readonly basePath: string;
+	/** How the ids of the tool calls it answers with begin. */
+	readonly toolCallIdPrefix: string;
+	/** The model call a POST is, or undefined when the path is not this wire's. */
+	readCall(request: WireRequest, body: Json): WireCall | undefined;
+	/** The model-list request a GET is, or undefined when it is not this wire's. */
+	readListRequest(request: WireRequest): ListRequest | undefined;
+	modelList(models: readonly string[]): Json;
+	error(fault: HttpFault, options: ErrorOptions): WireResponse;
+	success(answer: WireAnswer): WireResponse;
+}
+
+export const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** `retry-after` in whole seconds, and `retry-after-ms` where the provider sends it too. */
+export function retryHeaders(o: ErrorOptions, withMs = false): Record<string, string> {
+	if (o.retryAfterS === undefined) return {};
+	const headers: Record<string, string> = { 'retry-after': String(Math.ceil(o.retryAfterS)) };
+	if (withMs) headers['retry-after-ms'] = String(Math.round(o.retryAfterS * 1000));
+	return headers;
+}
+
+/** A message given as text, or made from the call's options. */
+export type MessageOf = string | ((o: ErrorOptions) => string);
+
+export function messageOf(message: MessageOf, o: ErrorOptions): string {
+	return typeof message === 'string' ? message : message(o);
+}
+
+export function bearer(request: WireRequest): string {
+	return request.header('authorization').replace(/^Bearer\s+/i, '');
+}
+
+export function isObject(value: unknown): value is Json {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function list(value: unknown): unknown[] {
+	return Array.isArray(value) ? value : [];
+}
+
+export function asText(value: unknown): string {
+	return typeof value === 'string' ? value : JSON.stringify(value ?? '');
+}
+
+/** A message's text: a string, or the text parts of a list of parts. */
+export function textOf(content: unknown): string {
+	if (typeof content === 'string') return content;
+	if (Array.isArray(content)) {
+		return content
+			.map((part) =>
+				part && typeof part === 'object' && 'text' in part
+					? String((part as { text: unknown }).text)
+					: '',
+			)
+			.join('');
+	}
+	return '';
+}
+
+export function messagesText(messages: unknown): string {
+	if (!Array.isArray(messages)) return '';
+	return messages.map((m) => textOf((m as { content?: unknown })?.content)).join('\n');
+}
