@@ -1,6 +1,6 @@
 import { PROVIDER_NAMES, isProviderName, providerOf } from '../providers/registry';
 import { backoffOf } from './backoff';
-import { redact } from './classifyError';
+import { redact } from './errorText';
 import { ConfigError, nonNegative, positive } from './configError';
 import { DRILL_MODES } from './drill';
 import type { ChainConfig, TierConfig } from './types';

@@ -7,7 +7,7 @@
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { redact } from '../../lib/engine/classifyError';
+import { redact } from '../../lib/engine/errorText';
 import { ConfigError } from '../../lib/engine/configError';
 import { tierEndpoint } from '../../lib/engine/tierEndpoint';
 import { isProviderName, providerOf } from '../../lib/providers/registry';

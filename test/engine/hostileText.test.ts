@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { classifyError, redact } from '../../lib/engine/classifyError';
+import { classifyError } from '../../lib/engine/classifyError';
+import { redact } from '../../lib/engine/errorText';
 import { ProviderHttpError } from '../../lib/providers/httpError';
 
 const failure = (status: number, body: string) =>
