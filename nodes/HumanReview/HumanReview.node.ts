@@ -30,7 +30,7 @@ import {
 } from '../../lib/review/page';
 import { REVIEW_TOKEN_PARAM, reviewTokenOf, sameSecret } from '../../lib/review/reviewToken';
 import type { StateStore } from '../../lib/state/types';
-import { openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+import { openStateStore, redisCredentialTest } from '../shared/stateStores';
 import { DEFAULT_REVIEW_LINK, properties } from './description';
 
 const UNIT_MS: Record<string, number> = {

@@ -9,7 +9,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { evaluateAlerts } from '../../lib/alerts/evaluateAlerts';
 import type { OpenIncidents } from '../../lib/alerts/evaluateAlerts';
-import { flushCounters, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+import { flushCounters, openStateStore, redisCredentialTest } from '../shared/stateStores';
 
 export class ResilienceAlert implements INodeType {
 	description: INodeTypeDescription = {

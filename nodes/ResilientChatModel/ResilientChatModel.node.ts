@@ -16,13 +16,13 @@ import type { ChainConfig, TaskResult } from '../../lib/engine/types';
 import { providerOf } from '../../lib/providers/registry';
 import { StoreGuard } from '../../lib/state/storeTrouble';
 import type { StateStore } from '../../lib/state/types';
-import { breakerPolicyOf, fieldLabel, readChainConfig } from '../ResilientLlm/chainConfig';
-import { listModels } from '../ResilientLlm/modelSearch';
-import { taskLogFields } from '../ResilientLlm/taskLog';
+import { breakerPolicyOf, fieldLabel, readChainConfig } from '../shared/chainConfig';
+import { listModels } from '../shared/modelSearch';
+import { taskLogFields } from '../shared/taskLog';
 // The extension keeps tsx from resolving `ResilientLlm.node` to the codex file beside it.
 import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
-import { alertCountersFor, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
-import { ChainChatModel } from './chatModel';
+import { alertCountersFor, openStateStore, redisCredentialTest } from '../shared/stateStores';
+import { ChainChatModel } from './chainChatModel';
 import { OPTION_DEFAULTS, properties } from './description';
 import { keepImageParts } from './langchainParts';
 import { n8nAiModules } from './n8nModules';

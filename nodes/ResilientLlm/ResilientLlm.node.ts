@@ -20,11 +20,11 @@ import { StoreGuard } from '../../lib/state/storeTrouble';
 import { StateStoreUnavailableError } from '../../lib/state/types';
 import type { StateStore } from '../../lib/state/types';
 import { providerOf } from '../../lib/providers/registry';
-import { breakerPolicyOf, fieldLabel, readChainConfig, readTask } from './chainConfig';
+import { breakerPolicyOf, fieldLabel, readChainConfig, readTask } from '../shared/chainConfig';
 import { properties } from './description';
-import { taskLogFields } from './taskLog';
-import { listModels } from './modelSearch';
-import { alertCountersFor, openStateStore, redisCredentialTest } from './stateStores';
+import { taskLogFields } from '../shared/taskLog';
+import { listModels } from '../shared/modelSearch';
+import { alertCountersFor, openStateStore, redisCredentialTest } from '../shared/stateStores';
 
 /**
  * What goes on every item as `resilience`: which tier answered, why, how long, what it cost;

@@ -22,13 +22,13 @@ import {
 	toChatMessages,
 	toGenerateResult,
 	toToolDefinitions,
-} from '../../nodes/ResilientChatModel/chatModel';
+} from '../../nodes/ResilientChatModel/chainChatModel';
 import { loadN8nAiModules } from '../../nodes/ResilientChatModel/n8nModules';
-import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chatModel';
+import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chainChatModel';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { keepImageParts } from '../../nodes/ResilientChatModel/langchainParts';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { closeStateStores, flushCounters } from '../../nodes/ResilientLlm/stateStores';
+import { closeStateStores, flushCounters } from '../../nodes/shared/stateStores';
 import { ensureRuntime, n8nEntry } from '../harness/runtime';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';

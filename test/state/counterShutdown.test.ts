@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 
-const STATE_STORES = JSON.stringify(resolve(__dirname, '../../nodes/ResilientLlm/stateStores.ts'));
+const STATE_STORES = JSON.stringify(resolve(__dirname, '../../nodes/shared/stateStores.ts'));
 const SQLITE_MODULE = JSON.stringify(resolve(__dirname, '../../lib/state/sqliteStore.ts'));
 const BUFFER_MODULE = JSON.stringify(resolve(__dirname, '../../lib/state/counterBuffer.ts'));
 /** A separate process that fails to end within this has been kept alive. */
