@@ -30,7 +30,8 @@ import {
 } from '../../lib/review/page';
 import { REVIEW_TOKEN_PARAM, reviewTokenOf, sameSecret } from '../../lib/review/reviewToken';
 import type { StateStore } from '../../lib/state/types';
-import { openStateStore, redisCredentialTest } from '../shared/stateStores';
+import { openStateStore } from '../shared/stateStores';
+import { REDIS_CREDENTIAL_TESTS, redisCredentialSlots } from '../shared/stateStoreParameters';
 import { DEFAULT_REVIEW_LINK, properties } from './description';
 
 const UNIT_MS: Record<string, number> = {
@@ -300,19 +301,11 @@ export class HumanReview implements INodeType {
 				isFullPath: true,
 			},
 		],
-		credentials: [
-			{
-				name: 'resilientLlmRedisApi',
-				displayName: 'Redis (State Store)',
-				required: true,
-				testedBy: 'resilientLlmRedisTest',
-				displayOptions: { show: { '/options.stateStore': ['redis'] } },
-			},
-		],
+		credentials: redisCredentialSlots('/options.stateStore'),
 		properties,
 	};
 
-	methods = { credentialTest: { resilientLlmRedisTest: redisCredentialTest } };
+	methods = { credentialTest: REDIS_CREDENTIAL_TESTS };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

@@ -19,15 +19,13 @@ import type { StateStore } from '../../lib/state/types';
 import { breakerPolicyOf, fieldLabel, readChainConfig } from '../shared/chainConfig';
 import { listModels } from '../shared/modelSearch';
 import { taskLogFields } from '../shared/taskLog';
-// The extension keeps tsx from resolving `ResilientLlm.node` to the codex file beside it.
-import { ResilientLlm } from '../ResilientLlm/ResilientLlm.node.js';
-import { alertCountersFor, openStateStore, redisCredentialTest } from '../shared/stateStores';
+import { CHAIN_CREDENTIALS, CHAIN_SUBTITLE } from '../shared/chainProperties';
+import { alertCountersFor, openStateStore } from '../shared/stateStores';
+import { REDIS_CREDENTIAL_TESTS } from '../shared/stateStoreParameters';
 import { ChainChatModel } from './chainChatModel';
 import { OPTION_DEFAULTS, properties } from './description';
 import { keepImageParts } from './langchainParts';
 import { n8nAiModules } from './n8nModules';
-
-const LLM = new ResilientLlm().description;
 
 /** One model call as the node's output panel and the task log show it. */
 export function callSummary(result: TaskResult): IDataObject {
@@ -61,19 +59,19 @@ export class ResilientChatModel implements INodeType {
 		group: ['transform'],
 		version: [1],
 		defaultVersion: 1,
-		subtitle: LLM.subtitle,
+		subtitle: CHAIN_SUBTITLE,
 		description:
 			'A chat model for AI Agents and chains with retries, failover across models and providers, and a circuit breaker',
 		defaults: { name: 'Resilient Chat Model' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.AiLanguageModel],
 		outputNames: ['Model'],
-		credentials: LLM.credentials,
+		credentials: CHAIN_CREDENTIALS,
 		properties,
 	};
 
 	methods = {
-		credentialTest: { resilientLlmRedisTest: redisCredentialTest },
+		credentialTest: REDIS_CREDENTIAL_TESTS,
 		listSearch: { listModels },
 	};
 

@@ -24,7 +24,9 @@ import { breakerPolicyOf, fieldLabel, readChainConfig, readTask } from '../share
 import { properties } from './description';
 import { taskLogFields } from '../shared/taskLog';
 import { listModels } from '../shared/modelSearch';
-import { alertCountersFor, openStateStore, redisCredentialTest } from '../shared/stateStores';
+import { CHAIN_CREDENTIALS, CHAIN_SUBTITLE } from '../shared/chainProperties';
+import { alertCountersFor, openStateStore } from '../shared/stateStores';
+import { REDIS_CREDENTIAL_TESTS } from '../shared/stateStoreParameters';
 
 /**
  * What goes on every item as `resilience`: which tier answered, why, how long, what it cost;
@@ -117,8 +119,7 @@ export class ResilientLlm implements INodeType {
 		// Listed as versions so that a change saved workflows cannot take ships as version 2.
 		version: [1],
 		defaultVersion: 1,
-		subtitle:
-			'={{ ($parameter["chain"]?.tiers ?? []).map((t) => typeof t.model === "object" ? t.model?.value : t.model).join(" → ") }}',
+		subtitle: CHAIN_SUBTITLE,
 		description:
 			'Ask an LLM with retries, failover across models and providers, and a Needs Human output for what no model could answer',
 		defaults: { name: 'Resilient LLM' },
@@ -126,32 +127,12 @@ export class ResilientLlm implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Answered', 'Needs Human'],
-		// One slot per provider credential type, named for the providers that use it (the
-		// description test holds this list to the provider registry). None is required: a tier's
-		// provider decides which one a run needs, and the run says so when it is missing.
-		credentials: [
-			{ name: 'resilientLlmAnthropicApi', displayName: 'Anthropic', required: false },
-			{ name: 'resilientLlmGeminiApi', displayName: 'Google Gemini', required: false },
-			{ name: 'resilientLlmOllamaApi', displayName: 'Ollama', required: false },
-			{ name: 'resilientLlmOpenAiApi', displayName: 'OpenAI', required: false },
-			{
-				name: 'resilientLlmOpenAiCompatibleApi',
-				displayName: 'OpenAI-Compatible',
-				required: false,
-			},
-			{
-				name: 'resilientLlmRedisApi',
-				displayName: 'Redis (State Store)',
-				required: true,
-				testedBy: 'resilientLlmRedisTest',
-				displayOptions: { show: { '/options.stateStore': ['redis'] } },
-			},
-		],
+		credentials: CHAIN_CREDENTIALS,
 		properties,
 	};
 
 	methods = {
-		credentialTest: { resilientLlmRedisTest: redisCredentialTest },
+		credentialTest: REDIS_CREDENTIAL_TESTS,
 		listSearch: { listModels },
 	};
 

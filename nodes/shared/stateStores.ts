@@ -15,10 +15,7 @@ import { dirname, join } from 'node:path';
 
 import type {
 	ICredentialDataDecryptedObject,
-	ICredentialsDecrypted,
-	ICredentialTestFunctions,
 	IExecuteFunctions,
-	INodeCredentialTestResult,
 	IPollFunctions,
 	IWebhookFunctions,
 } from 'n8n-workflow';
@@ -299,20 +296,4 @@ function unhookShutdown(): void {
 /** A store closed for good (a Redis client that ended) is replaced, not handed out. */
 function usable(store: StateStore): boolean {
 	return !(store instanceof RedisStateStore) || store.usable;
-}
-
-/** The Redis credential's test (a PING), for every node that offers the Redis store. */
-export async function redisCredentialTest(
-	this: ICredentialTestFunctions,
-	credential: ICredentialsDecrypted,
-): Promise<INodeCredentialTestResult> {
-	const store = new RedisStateStore(redisSettings(credential.data ?? {}));
-	try {
-		await store.connect();
-		return { status: 'OK', message: 'Connection successful' };
-	} catch (error) {
-		return { status: 'Error', message: (error as Error).message };
-	} finally {
-		await store.close();
-	}
 }
