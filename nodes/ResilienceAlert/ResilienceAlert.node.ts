@@ -9,7 +9,8 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { evaluateAlerts } from '../../lib/alerts/evaluateAlerts';
 import type { OpenIncidents } from '../../lib/alerts/evaluateAlerts';
-import { flushCounters, openStateStore } from '../shared/stateStores';
+import { flushCounters } from '../shared/alertCounters';
+import { openStateStore } from '../shared/stateStores';
 import {
 	REDIS_CREDENTIAL_TESTS,
 	redisCredentialSlots,

@@ -8,7 +8,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { BREAKER_DEFAULTS, CHAIN_DEFAULTS, LONG_OPEN_FACTOR } from '../../lib/engine/defaults';
 import { ConfigError } from '../../lib/engine/configError';
 import { tierEndpoint } from '../../lib/engine/tierEndpoint';
-import type { ChainConfig, ProviderName, Task, TierConfig } from '../../lib/engine/types';
+import type { ChainConfig, ProviderName, TierConfig } from '../../lib/engine/types';
 import type { BreakerPolicy } from '../../lib/state/types';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
 import type { Connection } from '../../lib/providers/types';
@@ -47,40 +47,6 @@ export function fieldLabel(field: string): string {
 		'backoff.maxHintMs': 'Options › Max Retry Wait (Seconds)',
 	};
 	return top[field] ?? field;
-}
-
-function describe(value: unknown): string {
-	if (value === undefined) return 'nothing (undefined)';
-	if (value === null) return 'null';
-	if (typeof value === 'string') return value.trim() === '' ? 'an empty string' : 'text';
-	if (Array.isArray(value)) return 'a list';
-	return `a${typeof value === 'object' ? 'n object' : ` ${typeof value}`}`;
-}
-
-/** Reads the prompt and system prompt of one item; bad values name the item and the field. */
-export function readTask(ctx: IExecuteFunctions, itemIndex: number): Task {
-	const prompt: unknown = ctx.getNodeParameter('prompt', itemIndex, undefined);
-	if (typeof prompt !== 'string' || prompt.trim() === '') {
-		throw new NodeOperationError(ctx.getNode(), `Item ${itemIndex}: the Prompt is empty`, {
-			itemIndex,
-			description: `The "Prompt" field resolved to ${describe(prompt)} for item ${itemIndex}; it must be non-empty text. Check the expression and the incoming data.`,
-		});
-	}
-	const system: unknown = ctx.getNodeParameter('systemPrompt', itemIndex, '');
-	if (system !== undefined && system !== null && typeof system !== 'string') {
-		throw new NodeOperationError(
-			ctx.getNode(),
-			`Item ${itemIndex}: the System Prompt is not text`,
-			{
-				itemIndex,
-				description: `The "System Prompt" field resolved to ${describe(system)}; it must be text or empty.`,
-			},
-		);
-	}
-	return {
-		prompt,
-		...(typeof system === 'string' && system.trim() !== '' ? { systemPrompt: system } : {}),
-	};
 }
 
 interface TierOptions {

@@ -2,11 +2,8 @@
  * The state store Resilient LLM nodes share breaker, idempotency and alert state through
  * (and Human Review its decision claims): one per file or Redis server and key prefix,
  * opened once per n8n process and kept for later executions. A Redis store reconnects by
- * itself after an outage; one closed for good is opened afresh.
- *
- * Alert counters go through one CounterBuffer per store: summed in memory, written once a
- * second, and written at once when the process is told to stop (SIGTERM, SIGINT) or the
- * stores are closed.
+ * itself after an outage; one closed for good is opened afresh. Closing them writes their
+ * alert counters first (alertCounters.ts).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -17,29 +14,22 @@ import type {
 	ICredentialDataDecryptedObject,
 	IExecuteFunctions,
 	IPollFunctions,
+	ISupplyDataFunctions,
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { CounterBuffer } from '../../lib/state/counterBuffer';
 import { DEFAULT_PREFIX, RedisStateStore } from '../../lib/state/redisStore';
 import type { RedisSettings } from '../../lib/state/redisStore';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import type { StateStore } from '../../lib/state/types';
+import { closeCounters, unhookShutdown } from './alertCounters';
 
 /** The Resilient LLM node's type, whose n8n storage folder holds the embedded store. */
 export const LLM_NODE_TYPE = 'n8n-nodes-resilient-llm.resilientLlm';
 
 const open = new Map<string, Promise<StateStore>>();
-const counterBuffers = new Map<StateStore, CounterBuffer>();
-/**
- * Every counter buffer in this process, kept on the global object: n8n may load this file
- * more than once (one copy per node class), and a reader must see every copy's counts.
- */
-const allCounterBuffers: Set<CounterBuffer> = ((globalThis as Record<symbol, unknown>)[
-	Symbol.for('n8n-nodes-resilient-llm.counterBuffers')
-] ??= new Set<CounterBuffer>()) as Set<CounterBuffer>;
 
-type StoreContext = IExecuteFunctions | IPollFunctions | IWebhookFunctions;
+type StoreContext = IExecuteFunctions | ISupplyDataFunctions | IPollFunctions | IWebhookFunctions;
 
 export function redisSettings(credential: ICredentialDataDecryptedObject): RedisSettings {
 	return {
@@ -152,145 +142,6 @@ export async function closeStateStores(): Promise<void> {
 				.catch(() => undefined),
 		),
 	);
-}
-
-/** A logger as n8n hands one to nodes. */
-interface Warn {
-	warn(message: string, meta?: object): void;
-}
-
-/**
- * The store's alert counters, summed in memory and written once a second: a task costs no
- * store write. One buffer per store, shared by every execution in this process.
- */
-export function countersOf(store: StateStore, logger?: Warn): CounterBuffer {
-	let buffer = counterBuffers.get(store);
-	if (!buffer) {
-		let failures = 0;
-		const created = new CounterBuffer(store, {
-			flushEveryMs: flushInterval(),
-			onFlushError: (error) => {
-				// Once when writes start failing, then once a minute while they do.
-				if (failures++ % 60 === 0)
-					logger?.warn('Resilient LLM: could not write alert counters; kept for the next try', {
-						error: (error as Error).message,
-						pendingTasks: created.pendingTasks,
-					});
-			},
-			onFlushed: () => {
-				failures = 0;
-			},
-		});
-		buffer = created;
-		counterBuffers.set(store, buffer);
-		allCounterBuffers.add(buffer);
-		hookShutdown();
-	}
-	return buffer;
-}
-
-/**
- * Where a node counts its tasks for the Resilience Alert: nowhere with Record Metrics for
- * Alerts off; else the store the node already opened, or the one its options name. Best
- * effort, never in the way of an item: a store that cannot be opened is logged and nothing
- * is counted.
- */
-export async function alertCountersFor(
-	ctx: StoreContext,
-	node: {
-		label: string;
-		name: string;
-		recordMetrics: boolean;
-		kind: 'embedded' | 'redis';
-		store?: StateStore;
-		storeProblem?: string;
-	},
-	logger: Warn,
-): Promise<CounterBuffer | undefined> {
-	if (!node.recordMetrics) return undefined;
-	let store = node.store;
-	if (!store && !node.storeProblem) {
-		store = await openStateStore(ctx, node.kind).catch((error: Error) => {
-			logger.warn(`${node.label}: no state store for alert counters`, {
-				node: node.name,
-				error: error.message,
-			});
-			return undefined;
-		});
-	}
-	return store ? countersOf(store, logger) : undefined;
-}
-
-/**
- * RESILIENT_LLM_COUNTER_FLUSH_MS: how often alert counters are written (milliseconds); once
- * a second unless set.
- */
-function flushInterval(): number | undefined {
-	const ms = Number(process.env.RESILIENT_LLM_COUNTER_FLUSH_MS);
-	return Number.isFinite(ms) && ms > 0 ? ms : undefined;
-}
-
-/**
- * Writes the counts every buffer in this process holds, so that a read that follows (the
- * Resilience Alert's poll) sees the tasks counted here in the last second too.
- */
-export async function flushCounters(): Promise<void> {
-	await Promise.all([...allCounterBuffers].map((buffer) => buffer.flush().catch(() => undefined)));
-}
-
-async function closeCounters(store: StateStore): Promise<void> {
-	const buffer = counterBuffers.get(store);
-	counterBuffers.delete(store);
-	if (buffer) allCounterBuffers.delete(buffer);
-	await buffer?.close().catch(() => undefined);
-}
-
-const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-let shutdownHooked = false;
-/** Signals nobody else handled when the hook was set: raised again after the write. */
-const reraise = new Set<NodeJS.Signals>();
-
-/**
- * n8n stops on SIGTERM or SIGINT (its own handlers wind it down): counters waiting for their
- * second are written then, and any counted while n8n winds down are written at once. In a
- * process where nobody else handles the signal, it is raised again after the write, so the
- * process still stops as it would have.
- */
-function onShutdownSignal(signal: NodeJS.Signals): void {
-	const again = reraise.has(signal);
-	unhookShutdown();
-	void Promise.all(
-		[...counterBuffers.values()].map((buffer) => buffer.close().catch(() => undefined)),
-	).finally(() => {
-		if (again) process.kill(process.pid, signal);
-	});
-}
-
-/**
- * A process that ends by itself (no more work) writes its counters first; once only, so that
- * a write that fails and is tried again cannot keep a finished process going.
- */
-function onBeforeExit(): void {
-	process.removeListener('beforeExit', onBeforeExit);
-	for (const buffer of counterBuffers.values()) void buffer.flush().catch(() => undefined);
-}
-
-function hookShutdown(): void {
-	if (shutdownHooked) return;
-	shutdownHooked = true;
-	for (const signal of SHUTDOWN_SIGNALS) {
-		if (process.listenerCount(signal) === 0) reraise.add(signal);
-		process.on(signal, onShutdownSignal);
-	}
-	process.on('beforeExit', onBeforeExit);
-}
-
-function unhookShutdown(): void {
-	if (!shutdownHooked) return;
-	shutdownHooked = false;
-	reraise.clear();
-	for (const signal of SHUTDOWN_SIGNALS) process.removeListener(signal, onShutdownSignal);
-	process.removeListener('beforeExit', onBeforeExit);
 }
 
 /** A store closed for good (a Redis client that ended) is replaced, not handed out. */

@@ -28,7 +28,8 @@ import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chain
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { keepImageParts } from '../../nodes/ResilientChatModel/langchainParts';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { closeStateStores, flushCounters } from '../../nodes/shared/stateStores';
+import { flushCounters } from '../../nodes/shared/alertCounters';
+import { closeStateStores } from '../../nodes/shared/stateStores';
 import { ensureRuntime, n8nEntry } from '../harness/runtime';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';
