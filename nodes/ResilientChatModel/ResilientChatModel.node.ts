@@ -8,7 +8,8 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { breakerPolicyOf, readChainConfig } from '../shared/chainConfig';
+import { breakerPolicyOf } from '../shared/breakerPolicy';
+import { readChainConfig } from '../shared/chainConfig';
 import { CHAIN_CREDENTIALS, CHAIN_SUBTITLE } from '../shared/chainProperties';
 import { openChainRun } from '../shared/chainRun';
 import { listModels } from '../shared/modelSearch';

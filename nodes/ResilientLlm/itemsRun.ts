@@ -6,7 +6,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { RUN_DEFAULTS } from '../../lib/engine/defaults';
 import type { BreakerPolicy } from '../../lib/state/types';
-import { breakerPolicyOf } from '../shared/chainConfig';
+import { breakerPolicyOf } from '../shared/breakerPolicy';
 import { openChainRun } from '../shared/chainRun';
 import type { ChainRun } from '../shared/chainRun';
 import { concurrencyOf } from './workerPool';

@@ -16,7 +16,7 @@ import { StoreGuard } from '../../lib/state/storeTrouble';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
 import { countersOf } from './alertCounters';
 import type { Warn } from './alertCounters';
-import { fieldLabel } from './chainConfig';
+import { fieldLabel } from './fieldLabels';
 import { openStateStore } from './stateStores';
 
 type ChainContext = IExecuteFunctions | ISupplyDataFunctions;

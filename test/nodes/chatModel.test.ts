@@ -16,13 +16,9 @@ import type { IDataObject, ISupplyDataFunctions } from 'n8n-workflow';
 import type { FunctionTool, Message } from '@n8n/ai-node-sdk';
 
 import type { Task, TaskResult } from '../../lib/engine/types';
-import {
-	ChainChatModel,
-	isZodSchema,
-	toChatMessages,
-	toGenerateResult,
-	toToolDefinitions,
-} from '../../nodes/ResilientChatModel/chainChatModel';
+import { ChainChatModel, toGenerateResult } from '../../nodes/ResilientChatModel/chainChatModel';
+import { toChatMessages } from '../../nodes/ResilientChatModel/chatMessages';
+import { isZodSchema, toToolDefinitions } from '../../nodes/ResilientChatModel/toolDefinitions';
 import { loadN8nAiModules } from '../../nodes/ResilientChatModel/n8nModules';
 import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chainChatModel';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
