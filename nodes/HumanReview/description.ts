@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { stateStoreOption } from '../shared/stateStoreParameters';
+
 /**
  * The expression operators paste into the Slack, email or Jira node that tells the reviewer:
  * that node comes right after the Human Review Link node, whose items carry the link.
@@ -139,27 +141,12 @@ export const properties: INodeProperties[] = [
 				default: '',
 				description: 'A shared password the page asks for before it accepts a decision',
 			},
-			{
-				displayName: 'State Store',
-				name: 'stateStore',
-				type: 'options',
-				options: [
-					{
-						name: 'Embedded',
-						value: 'embedded',
-						description: 'A SQLite file in the n8n user folder, for one n8n instance',
-					},
-					{
-						name: 'Redis',
-						value: 'redis',
-						description:
-							'Shared by every n8n process that serves review links: queue mode with webhook processes. Select a Resilient LLM: Redis credential.',
-					},
-				],
-				default: 'embedded',
+			stateStoreOption({
 				description:
 					'Where the first decision on each review is recorded, so that a second one is refused whichever n8n process receives it',
-			},
+				redisDescription:
+					'Shared by every n8n process that serves review links: queue mode with webhook processes. Select a Resilient LLM: Redis credential.',
+			}),
 		],
 	},
 ];

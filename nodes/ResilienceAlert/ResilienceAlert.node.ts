@@ -9,7 +9,13 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { evaluateAlerts } from '../../lib/alerts/evaluateAlerts';
 import type { OpenIncidents } from '../../lib/alerts/evaluateAlerts';
-import { flushCounters, openStateStore, redisCredentialTest } from '../ResilientLlm/stateStores';
+import { flushCounters } from '../shared/alertCounters';
+import { openStateStore } from '../shared/stateStores';
+import {
+	REDIS_CREDENTIAL_TESTS,
+	redisCredentialSlots,
+	stateStoreOption,
+} from '../shared/stateStoreParameters';
 
 export class ResilienceAlert implements INodeType {
 	description: INodeTypeDescription = {
@@ -27,15 +33,7 @@ export class ResilienceAlert implements INodeType {
 		polling: true,
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [
-			{
-				name: 'resilientLlmRedisApi',
-				displayName: 'Redis (State Store)',
-				required: true,
-				testedBy: 'resilientLlmRedisTest',
-				displayOptions: { show: { stateStore: ['redis'] } },
-			},
-		],
+		credentials: redisCredentialSlots('stateStore'),
 		properties: [
 			{
 				displayName:
@@ -44,21 +42,9 @@ export class ResilienceAlert implements INodeType {
 				type: 'notice',
 				default: '',
 			},
-			{
-				displayName: 'State Store',
-				name: 'stateStore',
-				type: 'options',
-				options: [
-					{
-						name: 'Embedded',
-						value: 'embedded',
-						description: 'A SQLite file in the n8n user folder, for one n8n instance',
-					},
-					{ name: 'Redis', value: 'redis' },
-				],
-				default: 'embedded',
+			stateStoreOption({
 				description: 'The store the Resilient LLM nodes use (their Options › State Store)',
-			},
+			}),
 			{
 				displayName: 'Window (Minutes)',
 				name: 'windowMinutes',
@@ -100,7 +86,7 @@ export class ResilienceAlert implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { resilientLlmRedisTest: redisCredentialTest } };
+	methods = { credentialTest: REDIS_CREDENTIAL_TESTS };
 
 	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
 		const windowMinutes = Number(this.getNodeParameter('windowMinutes', 15));

@@ -1,15 +1,16 @@
 /**
- * The sub-node's parameters: Resilient LLM's own Model Chain, Criticality and Options, taken
- * from its description so that fields, labels and defaults live in one place. What makes no
+ * Resilient Chat Model's parameters: the Model Chain, Criticality and Options every chain
+ * node shares, so that fields, labels and defaults live in one place. What makes no
  * sense for a model an AI root node calls is left out: the prompt and output format (the
  * root node owns the conversation and its parsing), concurrency and idempotency (each call
  * is one turn of a conversation, not an item).
  */
 import type { INodeProperties } from 'n8n-workflow';
 
-import { CREDENTIALS_NOTICE, properties as llmProperties } from '../ResilientLlm/description';
+import { CHAIN, CREDENTIALS_NOTICE, CRITICALITY } from '../shared/chainProperties';
+import { CHAIN_OPTIONS } from '../shared/chainOptions';
 
-/** Resilient LLM options that do not apply to a chat model. */
+/** Options about items, which do not apply to a chat model. */
 export const OPTIONS_LEFT_OUT = [
 	'concurrency',
 	'idempotency',
@@ -17,15 +18,7 @@ export const OPTIONS_LEFT_OUT = [
 	'idempotencyTtlHours',
 ] as const;
 
-function llmProperty(name: string): INodeProperties {
-	const property = llmProperties.find((p) => p.name === name);
-	if (!property) throw new Error(`Resilient LLM has no parameter "${name}"`);
-	return property;
-}
-
-const llmOptions = llmProperty('options');
-
-export const OPTIONS: INodeProperties[] = (llmOptions.options as INodeProperties[]).filter(
+export const OPTIONS: INodeProperties[] = (CHAIN_OPTIONS.options as INodeProperties[]).filter(
 	(option) => !(OPTIONS_LEFT_OUT as readonly string[]).includes(option.name),
 );
 
@@ -43,9 +36,9 @@ export const properties: INodeProperties[] = [
 		type: 'notice',
 		default: '',
 	},
-	llmProperty('chain'),
+	CHAIN,
 	{
-		...llmProperty('criticality'),
+		...CRITICALITY,
 		options: [
 			{
 				name: 'Standard',
@@ -60,5 +53,5 @@ export const properties: INodeProperties[] = [
 			},
 		],
 	},
-	{ ...llmOptions, options: OPTIONS },
+	{ ...CHAIN_OPTIONS, options: OPTIONS },
 ];

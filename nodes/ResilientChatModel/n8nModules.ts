@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 
-import type { ZodConverter } from './chatModel';
+import type { ZodConverter } from './toolDefinitions';
 
 export type AiNodeSdk = typeof import('@n8n/ai-node-sdk');
 

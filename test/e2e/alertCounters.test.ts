@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 
-import { LLM_NODE_TYPE } from '../../nodes/ResilientLlm/stateStores';
+import { LLM_NODE_TYPE } from '../../nodes/shared/stateStores';
 import { N8n } from '../harness/n8n';
 import { useN8n } from '../helpers/n8nFixture';
 import { llmWorkflow, oneAttemptChain } from '../helpers/workflows';

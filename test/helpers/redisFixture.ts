@@ -1,7 +1,7 @@
 /** One throwaway redis-server per test file that runs the node with the Redis store. */
 import { after, before } from 'node:test';
 
-import { closeStateStores } from '../../nodes/ResilientLlm/stateStores';
+import { closeStateStores } from '../../nodes/shared/stateStores';
 import { RedisServer } from '../harness/redis';
 
 export function useRedis(): { server: RedisServer } {

@@ -16,19 +16,16 @@ import type { IDataObject, ISupplyDataFunctions } from 'n8n-workflow';
 import type { FunctionTool, Message } from '@n8n/ai-node-sdk';
 
 import type { Task, TaskResult } from '../../lib/engine/types';
-import {
-	ChainChatModel,
-	isZodSchema,
-	toChatMessages,
-	toGenerateResult,
-	toToolDefinitions,
-} from '../../nodes/ResilientChatModel/chatModel';
+import { ChainChatModel, toGenerateResult } from '../../nodes/ResilientChatModel/chainChatModel';
+import { toChatMessages } from '../../nodes/ResilientChatModel/chatMessages';
+import { isZodSchema, toToolDefinitions } from '../../nodes/ResilientChatModel/toolDefinitions';
 import { loadN8nAiModules } from '../../nodes/ResilientChatModel/n8nModules';
-import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chatModel';
+import type { ChatModelDependencies } from '../../nodes/ResilientChatModel/chainChatModel';
 import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
 import { keepImageParts } from '../../nodes/ResilientChatModel/langchainParts';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { closeStateStores, flushCounters } from '../../nodes/ResilientLlm/stateStores';
+import { flushCounters } from '../../nodes/shared/alertCounters';
+import { closeStateStores } from '../../nodes/shared/stateStores';
 import { ensureRuntime, n8nEntry } from '../harness/runtime';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';

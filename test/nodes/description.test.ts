@@ -427,6 +427,13 @@ describe('the provider registry decides', () => {
 		for (const node of stateful) {
 			const redis = node.description.credentials?.find((c) => c.name === 'resilientLlmRedisApi');
 			assert.equal(redis?.displayName, 'Redis (State Store)', node.description.name);
+			// The Redis credential has no HTTP test of its own: the node's testedBy is its test.
+			const test = typeof redis?.testedBy === 'string' ? redis.testedBy : '';
+			assert.equal(
+				typeof node.methods?.credentialTest?.[test],
+				'function',
+				`${node.description.name}: the Redis slot's testedBy names no test of the node`,
+			);
 			const [path, values] = Object.entries(redis?.displayOptions?.show ?? {})[0] ?? [];
 			assert.match(path ?? '', /^\/?(options\.)?stateStore$/, node.description.name);
 			assert.deepEqual(values, ['redis'], node.description.name);

@@ -10,7 +10,7 @@ import type { ICredentialDataDecryptedObject, INodeListSearchResult } from 'n8n-
 import { NodeOperationError } from 'n8n-workflow';
 
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { listModels } from '../../nodes/ResilientLlm/modelSearch';
+import { listModels } from '../../nodes/shared/modelSearch';
 import { pickerContext } from '../helpers/pickerContext';
 import { CaptureServer } from '../helpers/captureServer';
 import type { Answer } from '../helpers/captureServer';

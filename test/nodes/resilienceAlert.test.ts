@@ -9,7 +9,8 @@ import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.node.ts';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { LLM_NODE_TYPE, countersOf, openStateStore } from '../../nodes/ResilientLlm/stateStores';
+import { countersOf } from '../../nodes/shared/alertCounters';
+import { LLM_NODE_TYPE, openStateStore } from '../../nodes/shared/stateStores';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute, fakePoll } from '../helpers/fakeExecute';
 

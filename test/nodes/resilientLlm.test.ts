@@ -14,7 +14,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { PROVIDERS } from '../../lib/providers/registry';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { listModels } from '../../nodes/ResilientLlm/modelSearch';
+import { listModels } from '../../nodes/shared/modelSearch';
 import { pickerContext } from '../helpers/pickerContext';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';

@@ -14,7 +14,7 @@ import {
 	openStateStore,
 	redisSettings,
 	redisStoreKey,
-} from '../../nodes/ResilientLlm/stateStores';
+} from '../../nodes/shared/stateStores';
 import { RedisServer } from '../harness/redis';
 import { TEST_BREAKER_POLICY as POLICY } from '../helpers/breakerPolicy';
 

@@ -14,7 +14,7 @@ import Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { closeStateStores } from '../../nodes/ResilientLlm/stateStores';
+import { closeStateStores } from '../../nodes/shared/stateStores';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
 import { fakeExecute } from '../helpers/fakeExecute';

@@ -22,7 +22,7 @@ before(async () => {
 	redis = await RedisServer.start();
 });
 after(async () => {
-	const { closeStateStores } = await import('../../nodes/ResilientLlm/stateStores');
+	const { closeStateStores } = await import('../../nodes/shared/stateStores');
 	await closeStateStores();
 	await redis?.stop();
 });
@@ -41,7 +41,7 @@ async function decideElsewhere(post: ReviewPost): Promise<number> {
 	const script = `
 		const { HumanReview } = require(${JSON.stringify(resolve(__dirname, '../../nodes/HumanReview/HumanReview.node.ts'))});
 		const { fakeWebhook } = require(${JSON.stringify(resolve(__dirname, 'fakeWebhook.ts'))});
-		const { closeStateStores } = require(${JSON.stringify(resolve(__dirname, '../../nodes/ResilientLlm/stateStores.ts'))});
+		const { closeStateStores } = require(${JSON.stringify(resolve(__dirname, '../../nodes/shared/stateStores.ts'))});
 		(async () => {
 			const { context, result } = fakeWebhook(${JSON.stringify(post)});
 			await new HumanReview().webhook.call(context);

@@ -82,7 +82,7 @@ before(async () => {
 after(async () => {
 	await browser?.close();
 	await new Promise((resolve) => server?.close(resolve));
-	const { closeStateStores } = await import('../../nodes/ResilientLlm/stateStores');
+	const { closeStateStores } = await import('../../nodes/shared/stateStores');
 	await closeStateStores();
 });
 

@@ -20,7 +20,7 @@ before(() => {
 	process.env.N8N_USER_FOLDER = mkdtempSync(join(tmpdir(), 'review-link-user-folder-'));
 });
 after(async () => {
-	const { closeStateStores } = await import('../../nodes/ResilientLlm/stateStores');
+	const { closeStateStores } = await import('../../nodes/shared/stateStores');
 	await closeStateStores();
 });
 

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 
-const STATE_STORES = JSON.stringify(resolve(__dirname, '../../nodes/ResilientLlm/stateStores.ts'));
+const ALERT_COUNTERS = JSON.stringify(resolve(__dirname, '../../nodes/shared/alertCounters.ts'));
 const SQLITE_MODULE = JSON.stringify(resolve(__dirname, '../../lib/state/sqliteStore.ts'));
 const BUFFER_MODULE = JSON.stringify(resolve(__dirname, '../../lib/state/counterBuffer.ts'));
 /** A separate process that fails to end within this has been kept alive. */
@@ -21,7 +21,7 @@ const GIVE_UP_MS = 30_000;
 
 /** A script that counts 5 tasks for wf-x in the embedded store at `file`, then runs `then`. */
 function countingScript(file: string, then: string): string {
-	return `const { countersOf } = require(${STATE_STORES});
+	return `const { countersOf } = require(${ALERT_COUNTERS});
 		const { SqliteStateStore } = require(${SQLITE_MODULE});
 		const counters = countersOf(new SqliteStateStore(${JSON.stringify(file)}));
 		for (let i = 0; i < 5; i++) counters.countTask('wf-x', { tier: 1, escalated: false, costUsd: 0 });

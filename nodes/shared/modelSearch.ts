@@ -11,7 +11,9 @@ import { redact } from '../../lib/engine/errorText';
 import { ConfigError } from '../../lib/engine/configError';
 import { tierEndpoint } from '../../lib/engine/tierEndpoint';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
-import { BASE_URL_HELP } from './chainConfig';
+import type { Connection } from '../../lib/providers/types';
+import { BASE_URL_HELP } from './fieldLabels';
+import { tierCredentialOf } from './tierCredential';
 
 /** A parameter's literal text; an expression cannot be resolved while the editor lists. */
 function literal(value: unknown): string {
@@ -28,49 +30,12 @@ export async function listModels(
 		throw new NodeOperationError(this.getNode(), "Choose the tier's Provider first");
 	}
 	const descriptor = providerOf(provider);
-	const tierBaseUrl =
-		literal(this.getCurrentNodeParameter('&tierOptions.baseUrl')) ||
-		literal(this.getCurrentNodeParameter('&baseUrl'));
-	// n8n throws for a credential slot that is left empty; that is the case handled just below.
-	const selected = async (type: string) =>
-		this.getNode().credentials?.[type] ? await this.getCredentials(type) : undefined;
-	let slot = descriptor.credential;
-	let credential = await selected(slot.type);
-	const fallback = descriptor.fallbackCredential;
-	if (!credential && fallback) {
-		credential = await selected(fallback.type);
-		if (credential) slot = fallback;
-	}
-	if (!credential && !(descriptor.baseUrlReplacesCredential && tierBaseUrl)) {
-		throw new NodeOperationError(
-			this.getNode(),
-			`Select a "${descriptor.credential.displayName}" credential on this node to list ${descriptor.label} models, or choose By ID and type the model name`,
-		);
-	}
-	let connection;
-	try {
-		connection = tierEndpoint(
-			'baseUrl',
-			descriptor,
-			slot.displayName,
-			credential,
-			tierBaseUrl,
-			slot === fallback,
-		);
-	} catch (error) {
-		if (!(error instanceof ConfigError))
-			throw new NodeOperationError(this.getNode(), error as Error);
-		throw new NodeOperationError(
-			this.getNode(),
-			`The tier's Base URL ${error.message.slice('baseUrl: '.length)}`,
-			{ description: BASE_URL_HELP },
-		);
-	}
-	const apiKey = connection.apiKey;
+	const connection = await pickerConnection(this, descriptor);
 	let models;
 	try {
 		models = await descriptor.listModels(connection);
 	} catch (error) {
+		const apiKey = connection.apiKey;
 		const reason = redact((error as Error).message, apiKey ? [apiKey] : []);
 		throw new NodeOperationError(
 			this.getNode(),
@@ -91,4 +56,42 @@ export async function listModels(
 			value: m.id,
 		}));
 	return { results };
+}
+
+/** Where the picker lists from: the tier's credential selected on the node, and its Base URL. */
+async function pickerConnection(
+	ctx: ILoadOptionsFunctions,
+	descriptor: ReturnType<typeof providerOf>,
+): Promise<Connection> {
+	const tierBaseUrl =
+		literal(ctx.getCurrentNodeParameter('&tierOptions.baseUrl')) ||
+		literal(ctx.getCurrentNodeParameter('&baseUrl'));
+	// n8n throws for a credential slot that is left empty; that is the case handled just below.
+	const selected = async (type: string) =>
+		ctx.getNode().credentials?.[type] ? await ctx.getCredentials(type) : undefined;
+	const { slot, credential, fromFallback } = await tierCredentialOf(descriptor, selected);
+	if (!credential && !(descriptor.baseUrlReplacesCredential && tierBaseUrl)) {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Select a "${descriptor.credential.displayName}" credential on this node to list ${descriptor.label} models, or choose By ID and type the model name`,
+		);
+	}
+	try {
+		return tierEndpoint(
+			'baseUrl',
+			descriptor,
+			slot.displayName,
+			credential,
+			tierBaseUrl,
+			fromFallback,
+		);
+	} catch (error) {
+		if (!(error instanceof ConfigError))
+			throw new NodeOperationError(ctx.getNode(), error as Error);
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`The tier's Base URL ${error.message.slice('baseUrl: '.length)}`,
+			{ description: BASE_URL_HELP },
+		);
+	}
 }
