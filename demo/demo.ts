@@ -21,7 +21,7 @@ import { OWNER } from '../test/harness/n8n';
 import type { Execution, ExecutionItem } from '../test/harness/n8n';
 import { ROOT } from '../test/harness/pack';
 import { Stack, workflowFiles } from '../test/harness/stack';
-import { LLM_TYPE } from '../test/helpers/workflows';
+import { LLM_TYPE } from '../test/support/workflows';
 
 const USER_FOLDER = join(ROOT, '.n8n-demo');
 const LLM_NODES = ['Summarise Ticket', 'Assess Refund', 'Summarise Documents'];

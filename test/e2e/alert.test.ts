@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { KEYS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
-import { alertTriggerNode, llmWorkflow, oneAttemptChain, workflow } from '../helpers/workflows';
+import { KEYS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { alertTriggerNode, llmWorkflow, oneAttemptChain, workflow } from '../support/workflows';
 
 const ctx = useN8n();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

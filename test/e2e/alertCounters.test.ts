@@ -10,8 +10,8 @@ import { describe, it } from 'node:test';
 
 import { LLM_NODE_TYPE } from '../../nodes/shared/stateStores';
 import { N8n } from '../harness/n8n';
-import { useN8n } from '../helpers/n8nFixture';
-import { llmWorkflow, oneAttemptChain } from '../helpers/workflows';
+import { useN8n } from '../support/n8nFixture';
+import { llmWorkflow, oneAttemptChain } from '../support/workflows';
 
 const ctx = useN8n();
 

@@ -8,10 +8,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 
 import type { Turn } from '../../lib/emulator/scenario';
 import type { Execution, ExecutionItem } from '../harness/n8n';
-import { agentWorkflow, chainWorkflow, TOOL_NAMES } from '../helpers/agentWorkflows';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
-import { OrderService } from '../helpers/orderService';
+import { agentWorkflow, chainWorkflow, TOOL_NAMES } from '../support/agentWorkflows';
+import { KEYS, MODELS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { OrderService } from '../support/orderService';
 
 const ctx = useN8n();
 const orders = new OrderService();

@@ -14,9 +14,9 @@ import { ProviderEmulator } from '../../lib/emulator/server';
 import type { Rule } from '../../lib/emulator/scenario';
 import { N8n, OWNER } from '../harness/n8n';
 import { CREDENTIAL_NAMES as STACK_CREDENTIAL_NAMES, workflowFiles } from '../harness/stack';
-import { launchChromium } from '../helpers/browser';
-import { EDITOR_VIEWPORT, Editor, saveScreenshot } from '../helpers/editor';
-import { KEYS, MODELS } from '../helpers/emulator';
+import { launchChromium } from '../support/browser';
+import { EDITOR_VIEWPORT, Editor, saveScreenshot } from '../support/editor';
+import { KEYS, MODELS } from '../support/emulator';
 
 const emulator = new ProviderEmulator();
 let n8n: N8n;

@@ -11,11 +11,11 @@ import type { Browser, Page } from 'playwright-core';
 
 import { REVIEW_LINK_EXPRESSION } from '../../nodes/HumanReview/description';
 import type { Execution } from '../harness/n8n';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { launchChromium } from '../helpers/browser';
-import { saveScreenshot } from '../helpers/editor';
-import { postForm } from '../helpers/http';
-import { useN8n } from '../helpers/n8nFixture';
+import { KEYS, MODELS } from '../support/emulator';
+import { launchChromium } from '../support/browser';
+import { saveScreenshot } from '../support/editor';
+import { postForm } from '../support/http';
+import { useN8n } from '../support/n8nFixture';
 import {
 	connect,
 	humanReviewNode,
@@ -24,7 +24,7 @@ import {
 	setNode,
 	splitItemsNode,
 	webhookNode,
-} from '../helpers/workflows';
+} from '../support/workflows';
 
 const ctx = useN8n();
 let browser: Browser;

@@ -14,9 +14,9 @@ import Ajv from 'ajv';
 
 import type { ExecutionItem } from '../harness/n8n';
 import { PACKAGE_NAME } from '../harness/n8n';
-import { agentWorkflow, codeTool } from '../helpers/agentWorkflows';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
+import { agentWorkflow, codeTool } from '../support/agentWorkflows';
+import { KEYS, MODELS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
 
 const ctx = useN8n({ install: 'npm' });
 

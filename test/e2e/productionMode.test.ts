@@ -11,14 +11,14 @@ import { REVIEW_LINK_EXPRESSION } from '../../nodes/HumanReview/description';
 import { N8n } from '../harness/n8n';
 import { ROOT } from '../harness/pack';
 import { runtimeDir } from '../harness/runtime';
-import { postForm } from '../helpers/http';
+import { postForm } from '../support/http';
 import {
 	connect,
 	humanReviewNode,
 	reviewLinkNode,
 	setNode,
 	webhookNode,
-} from '../helpers/workflows';
+} from '../support/workflows';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -9,10 +9,10 @@ import { ProviderEmulator } from '../../lib/emulator/server';
 import { RedisStateStore } from '../../lib/state/redisStore';
 import type { Execution } from '../harness/n8n';
 import { QueueMode } from '../harness/queueMode';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { emulatorCredentials } from '../helpers/n8nFixture';
-import { alertTriggerNode, llmWorkflow, oneAttemptChain, workflow } from '../helpers/workflows';
-import type { CredentialRefs } from '../helpers/workflows';
+import { KEYS, MODELS } from '../support/emulator';
+import { emulatorCredentials } from '../support/n8nFixture';
+import { alertTriggerNode, llmWorkflow, oneAttemptChain, workflow } from '../support/workflows';
+import type { CredentialRefs } from '../support/workflows';
 
 type Item = { json: Record<string, unknown> };
 type Attempt = { tier: number; status: string; message?: string };

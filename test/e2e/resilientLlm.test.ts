@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { Execution } from '../harness/n8n';
-import { CaptureServer } from '../helpers/captureServer';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
-import { LLM_TYPE, llmWorkflow } from '../helpers/workflows';
+import { CaptureServer } from '../support/captureServer';
+import { KEYS, MODELS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { LLM_TYPE, llmWorkflow } from '../support/workflows';
 
 const ctx = useN8n();
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { Execution } from '../harness/n8n';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
-import { llmWorkflow } from '../helpers/workflows';
+import { KEYS, MODELS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { llmWorkflow } from '../support/workflows';
 
 const ctx = useN8n();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -14,10 +14,10 @@ import { OWNER } from '../harness/n8n';
 import { n8nEntry, nodeBinary } from '../harness/runtime';
 import { Stack, WORKFLOW_DIR, workflowFiles } from '../harness/stack';
 import type { WorkflowFile } from '../harness/stack';
-import { launchChromium } from '../helpers/browser';
-import { Editor, saveScreenshot } from '../helpers/editor';
-import { proposedCredentialName } from '../helpers/credentialNames';
-import { postForm } from '../helpers/http';
+import { launchChromium } from '../support/browser';
+import { Editor, saveScreenshot } from '../support/editor';
+import { proposedCredentialName } from '../support/credentialNames';
+import { postForm } from '../support/http';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
 
 let stack: Stack;

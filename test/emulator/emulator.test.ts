@@ -11,8 +11,8 @@ import { parseScenario } from '../../lib/emulator/scenario';
 import { ScenarioState } from '../../lib/emulator/scenarioState';
 import type { Scenario } from '../../lib/emulator/scenario';
 import type { WireProvider } from '../../lib/emulator/wire';
-import { MODELS, useEmulator } from '../helpers/emulator';
-import { until } from '../helpers/until';
+import { MODELS, useEmulator } from '../support/emulator';
+import { until } from '../support/until';
 
 const ctx = useEmulator();
 

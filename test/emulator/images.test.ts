@@ -10,7 +10,7 @@ import { validateMessages } from '../../lib/engine/taskMessages';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChatMessage } from '../../lib/engine/types';
 import type { WireProvider } from '../../lib/emulator/wire';
-import { FAST_BACKOFF, KEYS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
+import { FAST_BACKOFF, KEYS, WIRE_PROVIDERS, tier, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 

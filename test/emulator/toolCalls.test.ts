@@ -17,7 +17,7 @@ import type {
 	CompletionResponse,
 	ToolDefinition,
 } from '../../lib/providers/types';
-import { KEYS, MODELS, WIRE_PROVIDERS, useEmulator } from '../helpers/emulator';
+import { KEYS, MODELS, WIRE_PROVIDERS, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ChainConfig } from '../../lib/engine/types';
-import { tier, useEmulator } from '../helpers/emulator';
+import { tier, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 

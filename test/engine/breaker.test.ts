@@ -11,8 +11,8 @@ import { describe, it } from 'node:test';
 import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { HALF, MODELS, tier, useEmulator } from '../helpers/emulator';
-import { VirtualClock } from '../helpers/virtualClock';
+import { HALF, MODELS, tier, useEmulator } from '../support/emulator';
+import { VirtualClock } from '../support/virtualClock';
 
 const ctx = useEmulator();
 const POLICY = {

@@ -13,8 +13,8 @@ import type { CallVerdict } from '../../lib/engine/breaker/callGate';
 import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { Deadline } from '../../lib/engine/deadline';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
-import { VirtualClock } from '../helpers/virtualClock';
+import { TEST_BREAKER_POLICY } from '../support/breakerPolicy';
+import { VirtualClock } from '../support/virtualClock';
 
 const CIRCUIT = 'anthropic/claude#gate';
 

@@ -12,7 +12,7 @@ import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { freePort } from '../harness/n8n';
-import { KEYS, MODELS, tier, useEmulator } from '../helpers/emulator';
+import { KEYS, MODELS, tier, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 const POLICY = {

@@ -22,8 +22,8 @@ import type {
 import type { Scenario } from '../../lib/emulator/scenario';
 import type { WireProvider } from '../../lib/emulator/wire';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { FAST_BACKOFF, HALF, tier, useEmulator } from '../helpers/emulator';
-import { VirtualClock } from '../helpers/virtualClock';
+import { FAST_BACKOFF, HALF, tier, useEmulator } from '../support/emulator';
+import { VirtualClock } from '../support/virtualClock';
 
 const ctx = useEmulator();
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { FailoverChain } from '../../lib/engine/failoverChain';
-import { HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
-import { VirtualClock, hangingOn } from '../helpers/virtualClock';
+import { HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../support/emulator';
+import { VirtualClock, hangingOn } from '../support/virtualClock';
 
 const ctx = useEmulator();
 

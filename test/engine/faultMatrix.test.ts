@@ -12,8 +12,8 @@ import type { ErrorClass, Task, ToolDefinition } from '../../lib/engine/types';
 import { ERROR_CLASSES } from '../../lib/engine/types';
 import type { Fault } from '../../lib/emulator/scenario';
 import type { WireProvider } from '../../lib/emulator/wire';
-import { FAST_BACKOFF, HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
-import { VirtualClock, hangingOn } from '../helpers/virtualClock';
+import { FAST_BACKOFF, HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../support/emulator';
+import { VirtualClock, hangingOn } from '../support/virtualClock';
 
 const ctx = useEmulator();
 

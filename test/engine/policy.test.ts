@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import { PRICE_TABLE } from '../../lib/engine/pricing';
-import { FAST_BACKOFF, HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
+import { FAST_BACKOFF, HALF, MODELS, WIRE_PROVIDERS, tier, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 

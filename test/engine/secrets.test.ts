@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { classifyError } from '../../lib/engine/classifyError';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
-import { KEYS, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
+import { KEYS, WIRE_PROVIDERS, tier, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 const SECRETS = Object.values(KEYS);

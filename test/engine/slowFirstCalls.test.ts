@@ -13,7 +13,7 @@ import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { TaskResult } from '../../lib/engine/types';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
-import { tier, useEmulator } from '../helpers/emulator';
+import { tier, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 

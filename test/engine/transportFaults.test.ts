@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { FailoverChain } from '../../lib/engine/failoverChain';
 import type { ErrorClass } from '../../lib/engine/types';
 import type { Fault } from '../../lib/emulator/scenario';
-import { FAST_BACKOFF, HALF, WIRE_PROVIDERS, tier, useEmulator } from '../helpers/emulator';
+import { FAST_BACKOFF, HALF, WIRE_PROVIDERS, tier, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 

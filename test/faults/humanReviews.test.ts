@@ -11,9 +11,9 @@ import { describe, it } from 'node:test';
 
 import { REVIEW_LINK_EXPRESSION } from '../../nodes/HumanReview/description';
 import type { Execution, ExecutionItem } from '../harness/n8n';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { postForm } from '../helpers/http';
-import { useN8n } from '../helpers/n8nFixture';
+import { KEYS, MODELS } from '../support/emulator';
+import { postForm } from '../support/http';
+import { useN8n } from '../support/n8nFixture';
 import {
 	connect,
 	humanReviewNode,
@@ -22,8 +22,8 @@ import {
 	setNode,
 	splitItemsNode,
 	webhookNode,
-} from '../helpers/workflows';
-import type { WorkflowNode } from '../helpers/workflows';
+} from '../support/workflows';
+import type { WorkflowNode } from '../support/workflows';
 
 const ctx = useN8n();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

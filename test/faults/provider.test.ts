@@ -11,10 +11,10 @@ import { describe, it } from 'node:test';
 
 import type { ErrorClass } from '../../lib/engine/types';
 import type { Fault } from '../../lib/emulator/scenario';
-import { KEYS, MODELS, WIRE_PROVIDERS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
-import { llmWorkflow } from '../helpers/workflows';
-import { assertEachOnExactlyOneOutput, outputsOf } from './outputs';
+import { KEYS, MODELS, WIRE_PROVIDERS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { llmWorkflow } from '../support/workflows';
+import { assertEachOnExactlyOneOutput, outputsOf } from '../support/executionOutputs';
 
 const ctx = useN8n();
 

@@ -14,8 +14,8 @@ import { REVIEW_LINK_EXPRESSION } from '../../nodes/HumanReview/description';
 import { ProviderEmulator } from '../../lib/emulator/server';
 import type { Execution, ExecutionItem } from '../harness/n8n';
 import { QueueMode } from '../harness/queueMode';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { emulatorCredentials } from '../helpers/n8nFixture';
+import { KEYS, MODELS } from '../support/emulator';
+import { emulatorCredentials } from '../support/n8nFixture';
 import {
 	connect,
 	humanReviewNode,
@@ -24,8 +24,8 @@ import {
 	setNode,
 	splitItemsNode,
 	webhookNode,
-} from '../helpers/workflows';
-import type { CredentialRefs } from '../helpers/workflows';
+} from '../support/workflows';
+import type { CredentialRefs } from '../support/workflows';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Connections = Parameters<typeof connect>[0];

@@ -9,14 +9,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 
-import { storeFaultOptions } from '../helpers/storeFaultOptions';
+import { storeFaultOptions } from '../support/storeFaultOptions';
 import { RedisServer } from '../harness/redis';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
-import { until } from '../helpers/until';
-import { llmWorkflow } from '../helpers/workflows';
-import type { CredentialRefs } from '../helpers/workflows';
-import { assertEachOnExactlyOneOutput, outputsOf } from './outputs';
+import { KEYS, MODELS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { until } from '../support/until';
+import { llmWorkflow } from '../support/workflows';
+import type { CredentialRefs } from '../support/workflows';
+import { assertEachOnExactlyOneOutput, outputsOf } from '../support/executionOutputs';
 
 const ctx = useN8n();
 let redis: RedisServer | undefined;

@@ -14,13 +14,13 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { storeFaultOptions } from '../helpers/storeFaultOptions';
-import { KEYS, MODELS } from '../helpers/emulator';
-import { useN8n } from '../helpers/n8nFixture';
-import { until } from '../helpers/until';
-import { llmWorkflow } from '../helpers/workflows';
-import { assertEachOnExactlyOneOutput, outputsOf } from './outputs';
-import type { Outputs } from './outputs';
+import { storeFaultOptions } from '../support/storeFaultOptions';
+import { KEYS, MODELS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { until } from '../support/until';
+import { llmWorkflow } from '../support/workflows';
+import { assertEachOnExactlyOneOutput, outputsOf } from '../support/executionOutputs';
+import type { Outputs } from '../support/executionOutputs';
 
 const NO_ROOT_OVERRIDE = [
 	'setpriv',

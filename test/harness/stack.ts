@@ -8,9 +8,9 @@ import { join } from 'node:path';
 
 import { ProviderEmulator } from '../../lib/emulator/server';
 import type { Scenario } from '../../lib/emulator/scenario';
-import { JiraFake } from '../fakes/jira';
-import { SlackFake } from '../fakes/slack';
-import { SmtpFake } from '../fakes/smtp';
+import { JiraFake } from '../support/jiraFake';
+import { SlackFake } from '../support/slackFake';
+import { SmtpFake } from '../support/smtpFake';
 import { N8n } from './n8n';
 import type { N8nOptions } from './n8n';
 import { ROOT } from './pack';
@@ -34,7 +34,7 @@ export const REAL_KEY_ENV = {
 
 /**
  * The credential name each type the examples use is looked up by: the name n8n's credential
- * dialog proposes for a new one (see test/helpers/credentialNames.ts).
+ * dialog proposes for a new one (see test/support/credentialNames.ts).
  */
 export const CREDENTIAL_NAMES: Record<string, string> = {
 	resilientLlmAnthropicApi: 'Resilient LLM: Anthropic account',

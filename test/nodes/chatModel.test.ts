@@ -27,8 +27,8 @@ import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { flushCounters } from '../../nodes/shared/alertCounters';
 import { closeStateStores } from '../../nodes/shared/stateStores';
 import { ensureRuntime, n8nEntry } from '../harness/runtime';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
-import { fakeExecute } from '../helpers/fakeExecute';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
+import { fakeExecute } from '../support/fakeExecute';
 
 const invalid = (message: string) => new Error(message);
 

@@ -10,8 +10,8 @@ import type { ICredentialDataDecryptedObject, ICredentialType } from 'n8n-workfl
 
 import { ResilientLlmAnthropicApi } from '../../credentials/ResilientLlmAnthropicApi.credentials';
 import { ResilientLlmOpenAiCompatibleApi } from '../../credentials/ResilientLlmOpenAiCompatibleApi.credentials';
-import { CaptureServer } from '../helpers/captureServer';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
+import { CaptureServer } from '../support/captureServer';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 const server = new CaptureServer();

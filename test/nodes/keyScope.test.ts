@@ -11,11 +11,11 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { listModels } from '../../nodes/shared/modelSearch';
-import { pickerContext } from '../helpers/pickerContext';
-import { CaptureServer } from '../helpers/captureServer';
-import type { Answer } from '../helpers/captureServer';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
-import { fakeExecute } from '../helpers/fakeExecute';
+import { pickerContext } from '../support/pickerContext';
+import { CaptureServer } from '../support/captureServer';
+import type { Answer } from '../support/captureServer';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
+import { fakeExecute } from '../support/fakeExecute';
 
 const ctx = useEmulator();
 /** Another host: a gateway, or someone's server that should not see the node's keys. */

@@ -11,8 +11,8 @@ import { ResilienceAlert } from '../../nodes/ResilienceAlert/ResilienceAlert.nod
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { countersOf } from '../../nodes/shared/alertCounters';
 import { LLM_NODE_TYPE, openStateStore } from '../../nodes/shared/stateStores';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
-import { fakeExecute, fakePoll } from '../helpers/fakeExecute';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
+import { fakeExecute, fakePoll } from '../support/fakeExecute';
 
 const ctx = useEmulator();
 let userFolder = '';

@@ -15,11 +15,11 @@ import { NodeOperationError } from 'n8n-workflow';
 import { PROVIDERS } from '../../lib/providers/registry';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { listModels } from '../../nodes/shared/modelSearch';
-import { pickerContext } from '../helpers/pickerContext';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
-import { fakeExecute } from '../helpers/fakeExecute';
-import { until } from '../helpers/until';
-import type { ParameterValue } from '../helpers/fakeExecute';
+import { pickerContext } from '../support/pickerContext';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
+import { fakeExecute } from '../support/fakeExecute';
+import { until } from '../support/until';
+import type { ParameterValue } from '../support/fakeExecute';
 
 const ctx = useEmulator();
 

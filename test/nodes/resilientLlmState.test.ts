@@ -8,9 +8,9 @@ import { describe, it } from 'node:test';
 import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
-import { fakeExecute } from '../helpers/fakeExecute';
-import { useRedis } from '../helpers/redisFixture';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
+import { fakeExecute } from '../support/fakeExecute';
+import { useRedis } from '../support/redisFixture';
 import { RedisServer } from '../harness/redis';
 
 const ctx = useEmulator();

@@ -16,7 +16,7 @@ import {
 	redisStoreKey,
 } from '../../nodes/shared/stateStores';
 import { RedisServer } from '../harness/redis';
-import { TEST_BREAKER_POLICY as POLICY } from '../helpers/breakerPolicy';
+import { TEST_BREAKER_POLICY as POLICY } from '../support/breakerPolicy';
 
 const PASSWORD = 'correct horse battery staple';
 let server: RedisServer;

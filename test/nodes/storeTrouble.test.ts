@@ -16,10 +16,10 @@ import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } 
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { closeStateStores } from '../../nodes/shared/stateStores';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
-import { fakeExecute } from '../helpers/fakeExecute';
-import { useRedis } from '../helpers/redisFixture';
-import { until } from '../helpers/until';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
+import { fakeExecute } from '../support/fakeExecute';
+import { useRedis } from '../support/redisFixture';
+import { until } from '../support/until';
 import { RedisServer } from '../harness/redis';
 
 const ctx = useEmulator();

@@ -9,8 +9,8 @@ import { describe, it } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 
 import { ROOT } from '../harness/pack';
-import { RENDERING_NOISE_PIXELS } from '../helpers/editor';
-import { decodePng, differingPixels } from '../helpers/pngPixels';
+import { RENDERING_NOISE_PIXELS } from '../support/editor';
+import { decodePng, differingPixels } from '../support/pngPixels';
 
 function chunk(type: string, body: Buffer): Buffer {
 	const head = Buffer.alloc(8);

@@ -10,7 +10,7 @@ import { classifyError } from '../../lib/engine/classifyError';
 import type { Scenario } from '../../lib/emulator/scenario';
 import { PROVIDER_NAMES, providerOf } from '../../lib/providers/registry';
 import type { ProviderName } from '../../lib/providers/types';
-import { KEYS, MODELS, useEmulator } from '../helpers/emulator';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
 

@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
 import { RedisServer } from '../harness/redis';
-import { fakeWebhook } from './fakeWebhook';
-import type { Posted, ReviewPost } from './fakeWebhook';
+import { fakeWebhook } from '../support/fakeWebhook';
+import type { Posted, ReviewPost } from '../support/fakeWebhook';
 
 let redis: RedisServer;
 before(async () => {
@@ -40,7 +40,7 @@ async function decide(post: ReviewPost): Promise<Posted> {
 async function decideElsewhere(post: ReviewPost): Promise<number> {
 	const script = `
 		const { HumanReview } = require(${JSON.stringify(resolve(__dirname, '../../nodes/HumanReview/HumanReview.node.ts'))});
-		const { fakeWebhook } = require(${JSON.stringify(resolve(__dirname, 'fakeWebhook.ts'))});
+		const { fakeWebhook } = require(${JSON.stringify(resolve(__dirname, '../support/fakeWebhook.ts'))});
 		const { closeStateStores } = require(${JSON.stringify(resolve(__dirname, '../../nodes/shared/stateStores.ts'))});
 		(async () => {
 			const { context, result } = fakeWebhook(${JSON.stringify(post)});

@@ -17,8 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
-import { launchChromium } from '../helpers/browser';
-import { fakeWebhook, tokenOf } from './fakeWebhook';
+import { launchChromium } from '../support/browser';
+import { fakeWebhook, tokenOf } from '../support/fakeWebhook';
 
 const PREFIX = '/n8n';
 let browser: Browser;

@@ -13,8 +13,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import { HumanReview } from '../../nodes/HumanReview/HumanReview.node.ts';
 import { HumanReviewLink } from '../../nodes/HumanReviewLink/HumanReviewLink.node.ts';
-import { fakeExecution, fakeWebhook, linkOf, tokenOf } from './fakeWebhook';
-import type { Posted, ReviewPost } from './fakeWebhook';
+import { fakeExecution, fakeWebhook, linkOf, tokenOf } from '../support/fakeWebhook';
+import type { Posted, ReviewPost } from '../support/fakeWebhook';
 
 before(() => {
 	process.env.N8N_USER_FOLDER = mkdtempSync(join(tmpdir(), 'review-link-user-folder-'));

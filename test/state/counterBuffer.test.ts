@@ -13,7 +13,7 @@ import { CounterBuffer, FLUSH_EVERY_MS } from '../../lib/state/counterBuffer';
 import { SqliteStateStore } from '../../lib/state/sqliteStore';
 import { emptyCounters } from '../../lib/state/types';
 import type { Counters, CounterStore, MinuteCounts } from '../../lib/state/types';
-import { VirtualClock } from '../helpers/virtualClock';
+import { VirtualClock } from '../support/virtualClock';
 
 /** A counter store that keeps every write it was given, and fails the next `failNext` of them. */
 class RecordingStore implements CounterStore {

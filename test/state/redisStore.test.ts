@@ -13,8 +13,8 @@ import { CounterBuffer } from '../../lib/state/counterBuffer';
 import { RedisStateStore } from '../../lib/state/redisStore';
 import type { BreakerOutcome, BreakerPolicy } from '../../lib/state/types';
 import { RedisServer } from '../harness/redis';
-import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
-import { LatencyProxy } from '../helpers/latencyProxy';
+import { TEST_BREAKER_POLICY } from '../support/breakerPolicy';
+import { LatencyProxy } from '../support/latencyProxy';
 
 const POLICY = TEST_BREAKER_POLICY;
 

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { RedisStateStore } from '../../lib/state/redisStore';
 import { LOCK_WAIT_MS, SqliteStateStore } from '../../lib/state/sqliteStore';
 import { RedisServer } from '../harness/redis';
-import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
+import { TEST_BREAKER_POLICY } from '../support/breakerPolicy';
 
 const POLICY = TEST_BREAKER_POLICY;
 const HOUR = 3_600_000;

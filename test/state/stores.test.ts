@@ -18,8 +18,8 @@ import { SqliteStateStore, StateStoreError } from '../../lib/state/sqliteStore';
 import { runOnce } from '../../lib/state/idempotency';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
 import { RedisServer } from '../harness/redis';
-import { TEST_BREAKER_POLICY } from '../helpers/breakerPolicy';
-import { until } from '../helpers/until';
+import { TEST_BREAKER_POLICY } from '../support/breakerPolicy';
+import { until } from '../support/until';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'state-store-'));
 const POLICY = TEST_BREAKER_POLICY;

@@ -20,7 +20,7 @@ import { isProviderName, providerOf } from '../../lib/providers/registry';
 import { ROOT } from '../harness/pack';
 import { ensureRuntime } from '../harness/runtime';
 import { CREDENTIAL_NAMES, workflowFiles } from '../harness/stack';
-import { proposedCredentialName } from '../helpers/credentialNames';
+import { proposedCredentialName } from '../support/credentialNames';
 
 interface SavedNode {
 	name: string;
