@@ -8,8 +8,9 @@ import type { StateStore } from '../../lib/state/types';
 
 const counterBuffers = new Map<StateStore, CounterBuffer>();
 /**
- * Every counter buffer in this process, kept on the global object: n8n may load this file
- * more than once (one copy per node class), and a reader must see every copy's counts.
+ * Every counter buffer in this process, kept on the global object: the package's bundle is
+ * loaded once, but a package updated in a running n8n (or one installed twice) loads a second
+ * copy, and a reader must see every copy's counts.
  */
 const allCounterBuffers: Set<CounterBuffer> = ((globalThis as Record<symbol, unknown>)[
 	Symbol.for('n8n-nodes-resilient-llm.counterBuffers')
