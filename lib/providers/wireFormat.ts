@@ -86,6 +86,11 @@ export interface ConversationRead {
 	problem?: string;
 }
 
+/** A conversation before any of it is read. */
+export function emptyConversation(): ConversationRead {
+	return { shape: { toolResults: 0, turn: 0, hasTools: false }, tools: [], toolText: '' };
+}
+
 /** An HTTP request as a wire reads it. */
 export interface WireRequest {
 	url: URL;

@@ -3,9 +3,10 @@
  * answers and its errors. Not imported by the adapter or the registry.
  */
 import {
-	JSON_HEADERS,
 	bearer,
+	emptyConversation,
 	isObject,
+	JSON_HEADERS,
 	list,
 	messageOf,
 	messagesText,
@@ -154,11 +155,7 @@ function readTools(body: Json, read: ConversationRead): void {
 
 /** tool_use blocks in assistant turns, tool_result blocks in the user turn right after. */
 function readConversation(body: Json): ConversationRead {
-	const read: ConversationRead = {
-		shape: { toolResults: 0, turn: 0, hasTools: false },
-		tools: [],
-		toolText: '',
-	};
+	const read = emptyConversation();
 	readTools(body, read);
 	let pending: string[] = [];
 	list(body.messages).forEach((message, i) => {

@@ -3,7 +3,7 @@
  * answers and its errors (google.rpc statuses with typed details). Not imported by the
  * adapter or the registry.
  */
-import { JSON_HEADERS, isObject, list, messageOf, textOf } from '../wireFormat';
+import { emptyConversation, isObject, JSON_HEADERS, list, messageOf, textOf } from '../wireFormat';
 import type {
 	ConversationRead,
 	ErrorOptions,
@@ -180,11 +180,7 @@ function readTools(body: Json, read: ConversationRead): void {
 
 /** functionCall parts in "model" turns, functionResponse parts in the user turn after. */
 function readConversation(body: Json): ConversationRead {
-	const read: ConversationRead = {
-		shape: { toolResults: 0, turn: 0, hasTools: false },
-		tools: [],
-		toolText: '',
-	};
+	const read = emptyConversation();
 	readTools(body, read);
 	let called: string[] = [];
 	for (const content of list(body.contents)) {

@@ -3,7 +3,7 @@
  * messages, answered by messages with role "tool". OpenAI checks that every call is answered
  * by id; Ollama's /api/chat has the same shape with no ids.
  */
-import { asText, isObject, list } from '../wireFormat';
+import { asText, emptyConversation, isObject, list } from '../wireFormat';
 import type { ConversationRead, Json } from '../wireFormat';
 
 function readTools(body: Json, read: ConversationRead, checkIds: boolean): void {
@@ -50,11 +50,7 @@ function readToolCalls(
 }
 
 export function readChatConversation(body: Json, checkIds: boolean): ConversationRead {
-	const read: ConversationRead = {
-		shape: { toolResults: 0, turn: 0, hasTools: false },
-		tools: [],
-		toolText: '',
-	};
+	const read = emptyConversation();
 	readTools(body, read, checkIds);
 	let pending: string[] = [];
 	const unanswered = () => {
