@@ -106,6 +106,15 @@ export interface CompletionResponse {
 	model: string;
 }
 
+/** One piece of a streamed answer. */
+export type StreamEvent =
+	/** Text as it arrives. */
+	| { type: 'text'; text: string }
+	/** One tool call, passed on only once complete (its arguments assembled from their deltas). */
+	| { type: 'tool_call'; call: ToolCall }
+	/** The last event: the whole answer, its finish reason and usage. */
+	| { type: 'done'; response: CompletionResponse };
+
 export interface CallOptions {
 	signal: AbortSignal;
 	/** The SDK's own timeout, a safety net behind the engine's signal. */
@@ -120,6 +129,12 @@ export interface ProviderAdapter {
 	/** The provider's id (its descriptor's `id`). */
 	readonly provider: string;
 	complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse>;
+	/**
+	 * The same call, streamed; it throws the SDK's own error as complete() does: before the
+	 * first event that is a failed call, after it a broken stream. An adapter without it
+	 * answers whole.
+	 */
+	stream?(request: CompletionRequest, options: CallOptions): AsyncIterable<StreamEvent>;
 }
 
 export interface AdapterSettings {
