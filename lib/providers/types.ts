@@ -200,6 +200,8 @@ export interface ProviderDescriptor<Id extends string = string> {
 	readonly models: readonly string[];
 	/** The status this provider answers when overloaded: what a drill outage returns. */
 	readonly overloadedStatus: number;
+	/** Whether the provider continues a final assistant message (prefill), e.g. a broken stream's text. */
+	readonly prefill: boolean;
 	createAdapter(settings: AdapterSettings): ProviderAdapter;
 	/** The models this connection can use, from the provider's own list endpoint. */
 	listModels(connection: Connection, signal?: AbortSignal): Promise<ModelInfo[]>;
