@@ -17,6 +17,12 @@ export interface AttemptOutcome {
 	deadlineHit?: boolean;
 	/** The execution was stopped during the call. */
 	cancelled?: boolean;
+	/** The call was streamed (streamedAttempt.ts). */
+	streamed?: boolean;
+	/** A streamed call: ms from the call to its first event, if one came. */
+	firstTokenMs?: number;
+	/** Text passed to the run's reader during this call; a broken stream's too. */
+	sentText?: string;
 }
 
 /** What every attempt of a chain shares. */
@@ -71,7 +77,8 @@ export async function attempt(
 	}
 }
 
-function failed(
+/** The outcome of a call that threw, or that the engine's own timer cut short. */
+export function failed(
 	tier: PreparedTier,
 	error: unknown,
 	latencyMs: number,

@@ -11,6 +11,10 @@ export const CHAIN_DEFAULTS = {
 	attempts: 3,
 	/** One try. */
 	timeoutMs: 60_000,
+	/** A streamed try that has sent nothing by then is abandoned. */
+	firstTokenTimeoutMs: 30_000,
+	/** A gap this long between two pieces of a streamed answer breaks the stream. */
+	stallTimeoutMs: 30_000,
 	/** One item across all tiers, waits included. */
 	deadlineMs: 120_000,
 	maxOutputTokens: 1024,

@@ -3,7 +3,9 @@
  * chain of model tiers, as a composition of small policies: the tier filters pass tiers over
  * (tierFilters.ts), the circuit breaker's gate lets each call out (breaker/), the retry
  * policy decides after each failed try (retryPolicy.ts), and an attempt is one timed call
- * (attempt.ts). What happened goes into the task's record (taskRecord.ts).
+ * (attempt.ts), or one streamed call (streamedAttempt.ts) when the run has a reader for text
+ * as it arrives; a stream that broke is continued by the next try (streamedText.ts). What
+ * happened goes into the task's record (taskRecord.ts).
  */
 import type { Clock } from '../clock/clock';
 import { realClock } from '../clock/clock';
@@ -12,7 +14,7 @@ import { attempt } from './attempt';
 import type { AttemptContext, AttemptOutcome } from './attempt';
 import { backoffOf } from './backoff';
 import { NO_BREAKER } from './breaker/callGate';
-import type { CallGate } from './breaker/callGate';
+import type { CallGate, GatedCall } from './breaker/callGate';
 import type { CircuitBreaker } from './breaker/circuitBreaker';
 import { Deadline } from './deadline';
 import { CHAIN_DEFAULTS } from './defaults';
@@ -21,6 +23,8 @@ import { prepareTiers } from './preparedTier';
 import type { PreparedTier } from './preparedTier';
 import { CIRCUIT_OPEN } from './reasonText';
 import { RetryPolicy } from './retryPolicy';
+import { streamedAttempt } from './streamedAttempt';
+import { StreamedText } from './streamedText';
 import { TaskRecord } from './taskRecord';
 import type { ChainEvents } from './taskRecord';
 import { messagesOf, validateTask } from './taskMessages';
@@ -38,6 +42,17 @@ import { validateChain } from './validateChain';
 export type { ChainEvents } from './taskRecord';
 
 export const DEFAULTS = CHAIN_DEFAULTS;
+
+export interface RunOptions {
+	/** The execution was stopped: the run ends at once, needing a human. */
+	signal?: AbortSignal;
+	/**
+	 * The answer's text as it arrives: the calls are streamed. Failures before a call's first
+	 * text are retried and failed over unseen; a stream that breaks after it is continued by
+	 * the next try. With JSON output only the checked whole answer is sent, once.
+	 */
+	onText?: (delta: string) => void;
+}
 
 export interface ChainDependencies {
 	adapterFor?: (tier: TierConfig, index: number) => ProviderAdapter;
@@ -95,8 +110,10 @@ export class FailoverChain {
 	}
 
 	/** Tier by tier, past the filters, until one answers or the task needs a human. */
-	async run(task: Task, options: { signal?: AbortSignal } = {}): Promise<TaskResult> {
+	async run(task: Task, options: RunOptions = {}): Promise<TaskResult> {
 		validateTask(task);
+		const wantsJson = this.attemptContext.outputCheck.parseJson !== undefined;
+		const streamed = options.onText ? new StreamedText(options.onText, !wantsJson) : undefined;
 		const started = this.clock.now();
 		const deadline = new Deadline(this.clock, started + this.deadlineMs, options.signal);
 		const record = new TaskRecord(this.clock, started, this.events, this.config.drill);
@@ -115,8 +132,11 @@ export class FailoverChain {
 				record.skipped(tier, 0, tooSmall);
 				continue;
 			}
-			const end = await this.runTier(tier, request, deadline, record);
-			if ('answered' in end) return record.answered(tier, end.answered);
+			const end = await this.runTier(tier, request, deadline, record, streamed);
+			if ('answered' in end) {
+				const text = streamed?.answer(end.answered.response?.text);
+				return record.answered(tier, end.answered, text);
+			}
 			contextFloor = raiseContextFloor(contextFloor, tier, end.failure?.errorClass);
 			if (end.outOfTime) {
 				stop = 'deadline_exceeded';
@@ -147,11 +167,13 @@ export class FailoverChain {
 		request: CompletionRequest,
 		deadline: Deadline,
 		record: TaskRecord,
+		streamed: StreamedText | undefined,
 	): Promise<{ answered: AttemptOutcome } | TierGiveUp> {
 		const summary = record.tierStarted(tier);
 		const tierStarted = this.clock.now();
 		request.model = tier.config.model;
-		const end = await this.tryTier(tier, request, deadline, record, summary);
+		const call = this.callOf(tier, request, deadline, streamed);
+		const end = await this.tryTier(tier, call, deadline, record, summary, streamed);
 		summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		return end;
 	}
@@ -159,17 +181,16 @@ export class FailoverChain {
 	/** Tries until one answers, the tier gives up (retries used up, circuit open) or time is up. */
 	private async tryTier(
 		tier: PreparedTier,
-		request: CompletionRequest,
+		call: GatedCall<AttemptOutcome>,
 		deadline: Deadline,
 		record: TaskRecord,
 		summary: TierSummary,
+		streamed: StreamedText | undefined,
 	): Promise<{ answered: AttemptOutcome } | TierGiveUp> {
 		const passOptions = {
 			holdMs: tier.timeoutMs,
 			onDegraded: (why: string) => record.degrade(why),
 		};
-		const call = (remainingMs: number) =>
-			attempt(tier, request, remainingMs, deadline.signal, this.attemptContext);
 		for (let n = 1; n <= tier.attempts; n++) {
 			if (deadline.isOver()) return { outOfTime: true };
 			const passage = await this.gate.pass(tier.circuit, deadline, passOptions, call);
@@ -186,6 +207,7 @@ export class FailoverChain {
 				record.decided(tried, 'stop');
 				return { answered: outcome };
 			}
+			streamed?.failed(tier, outcome);
 			const step = this.retry.afterFailure(failure, tried, {
 				attempt: n,
 				maxAttempts: tier.attempts,
@@ -211,6 +233,27 @@ export class FailoverChain {
 			return { failure, outOfTime: outcome.deadlineHit || deadline.remainingMs() <= 0 };
 		}
 		return {};
+	}
+
+	/** One try on a tier: a timed call, or a streamed one that continues any text kept so far. */
+	private callOf(
+		tier: PreparedTier,
+		request: CompletionRequest,
+		deadline: Deadline,
+		streamed: StreamedText | undefined,
+	): GatedCall<AttemptOutcome> {
+		const context = this.attemptContext;
+		if (!streamed)
+			return (remainingMs) => attempt(tier, request, remainingMs, deadline.signal, context);
+		return (remainingMs, accepted) =>
+			streamedAttempt(
+				tier,
+				streamed.requestFor(request, tier),
+				remainingMs,
+				deadline.signal,
+				context,
+				streamed.sink(accepted),
+			);
 	}
 
 	/** Records a tier passed over because its circuit is open, saying since when and until when. */

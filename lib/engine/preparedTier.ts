@@ -1,4 +1,5 @@
 import { createAdapter } from '../providers';
+import { providerOf } from '../providers/registry';
 import type { ProviderAdapter } from '../providers/types';
 import { circuitOf } from './breaker/circuitName';
 import { CHAIN_DEFAULTS } from './defaults';
@@ -19,6 +20,11 @@ export interface PreparedTier {
 	adapter: ProviderAdapter;
 	attempts: number;
 	timeoutMs: number;
+	/** Streamed tries: the longest wait for the first event, and between two events. */
+	firstTokenTimeoutMs: number;
+	stallTimeoutMs: number;
+	/** Whether its provider continues a final assistant message (a broken stream's text). */
+	prefill: boolean;
 	price: Price | undefined;
 }
 
@@ -43,6 +49,9 @@ export function prepareTiers(config: ChainConfig, adapterFor?: AdapterFor): Prep
 				}),
 			attempts: tier.attempts ?? CHAIN_DEFAULTS.attempts,
 			timeoutMs,
+			firstTokenTimeoutMs: tier.firstTokenTimeoutMs ?? CHAIN_DEFAULTS.firstTokenTimeoutMs,
+			stallTimeoutMs: tier.stallTimeoutMs ?? CHAIN_DEFAULTS.stallTimeoutMs,
+			prefill: providerOf(tier.provider).prefill,
 			price: priceFor(tier.provider, tier.model, tier.price),
 		};
 	});

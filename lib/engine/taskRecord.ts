@@ -97,6 +97,14 @@ export class TaskRecord {
 		});
 		summary.attempts++;
 		summary.costUsd += record.costUsd;
+		if (outcome.streamed) {
+			record.streamed = true;
+			record.sentChars = outcome.sentText?.length ?? 0;
+			if (outcome.firstTokenMs !== undefined) {
+				record.firstTokenMs = outcome.firstTokenMs;
+				summary.firstTokenMs = outcome.firstTokenMs;
+			}
+		}
 		const failure = outcome.failure;
 		if (!failure) {
 			record.requestId = outcome.response?.requestId;
@@ -116,17 +124,22 @@ export class TaskRecord {
 		this.events.onAttempt?.(record);
 	}
 
-	/** The task's result when a tier answered. */
-	answered(tier: PreparedTier, outcome: AttemptOutcome): TaskResult {
+	/** The task's result when a tier answered; a streamed run's text may continue a broken stream. */
+	answered(
+		tier: PreparedTier,
+		outcome: AttemptOutcome,
+		streamedText?: Pick<TaskResult, 'text' | 'continuedFrom'>,
+	): TaskResult {
 		const { provider, model } = tier.config;
 		const response = outcome.response;
+		const text = streamedText ?? { text: response?.text };
 		return this.finish({
 			outcome: 'answered',
 			reasonText:
 				tier.index === 0
 					? 'answered by the first tier'
 					: `answered by tier ${tier.index + 1} after failover`,
-			text: response?.text,
+			...text,
 			...(response?.toolCalls?.length ? { toolCalls: response.toolCalls } : {}),
 			...(outcome.json !== undefined ? { json: outcome.json } : {}),
 			tier: tier.index + 1,

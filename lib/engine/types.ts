@@ -55,6 +55,10 @@ export interface TierConfig {
 	attempts?: number;
 	/** Per-attempt timeout in ms. Default 60 000. */
 	timeoutMs?: number;
+	/** A streamed try with no first event by then is abandoned (timeout). Default 30 000. */
+	firstTokenTimeoutMs?: number;
+	/** A longer gap between two events of a streamed try breaks it (timeout). Default 30 000. */
+	stallTimeoutMs?: number;
 	/** Context window in tokens; lets context_too_long skip to a larger model. */
 	contextWindow?: number;
 	/** Overrides the price table for this tier. */
@@ -128,6 +132,12 @@ export interface AttemptRecord {
 	detail?: string;
 	usage?: TokenUsage;
 	costUsd: number;
+	/** The call was streamed (the run had a reader for text as it arrives). */
+	streamed?: boolean;
+	/** A streamed call: ms from the call to its first event, if one came. */
+	firstTokenMs?: number;
+	/** A streamed call: characters of text it passed to the reader, a broken stream's included. */
+	sentChars?: number;
 }
 
 export type NeedsHumanReason =
@@ -145,6 +155,8 @@ export interface TierSummary {
 	latencyMs: number;
 	waitedMs: number;
 	costUsd: number;
+	/** Streamed tries: ms to the first event of the tier's latest try that had one. */
+	firstTokenMs?: number;
 }
 
 export interface TaskResult {
@@ -156,6 +168,12 @@ export interface TaskResult {
 	text?: string;
 	/** The tool calls the answering model asked for. */
 	toolCalls?: ToolCall[];
+	/**
+	 * Set when the answer continues a stream that broke after it had sent text: the tier
+	 * (1-based) whose stream broke last, and the characters of text the answering try continued.
+	 * `text` is the whole answer, those characters included.
+	 */
+	continuedFrom?: { tier: number; chars: number };
 	/** The parsed answer when JSON output was asked for. */
 	json?: unknown;
 	/** 1-based position of the tier that answered. */

@@ -66,6 +66,8 @@ function validateTier(tier: TierConfig, at: string): void {
 	if (tier.baseUrl !== undefined && tier.baseUrl !== '') validateBaseUrl(tier.baseUrl, at);
 	positive(tier.attempts, `${at}.attempts`, true);
 	positive(tier.timeoutMs, `${at}.timeoutMs`);
+	positive(tier.firstTokenTimeoutMs, `${at}.firstTokenTimeoutMs`);
+	positive(tier.stallTimeoutMs, `${at}.stallTimeoutMs`);
 	positive(tier.contextWindow, `${at}.contextWindow`, true);
 	if (tier.price !== undefined) {
 		nonNegative(tier.price.inputPerMTok, `${at}.price.inputPerMTok`);

@@ -27,13 +27,19 @@ export interface PassOptions {
 	onDegraded(reason: string): void;
 }
 
+/**
+ * A call let out by the gate, with the time it has left. A streamed call says `accepted()` when
+ * its first event arrives: the provider is up, before the whole answer is in.
+ */
+export type GatedCall<T> = (remainingMs: number, accepted: () => void) => Promise<T>;
+
 export interface CallGate {
 	/** Lets `call` out when it may go, with the time it has left, and learns from its result. */
 	pass<T extends CallVerdict>(
 		circuit: string,
 		deadline: Deadline,
 		options: PassOptions,
-		call: (remainingMs: number) => Promise<T>,
+		call: GatedCall<T>,
 	): Promise<Passage<T>>;
 	/** After a failure, before a retry: whether the circuit is open now, so a retry would be skipped. */
 	openedBy(circuit: string, errorClass: ErrorClass, deadline: Deadline): Promise<boolean>;
@@ -46,7 +52,7 @@ export const NO_BREAKER: CallGate = {
 	async pass(_circuit, deadline, _options, call) {
 		const remainingMs = deadline.remainingMs();
 		if (remainingMs <= 0) return { kind: 'deadline' };
-		return { kind: 'called', result: await call(remainingMs) };
+		return { kind: 'called', result: await call(remainingMs, () => undefined) };
 	},
 	async openedBy() {
 		return false;

@@ -12,7 +12,7 @@ import { Deadline } from '../deadline';
 import { BREAKER_DEFAULTS } from '../defaults';
 import type { ErrorClass } from '../types';
 import { breakerOutcome } from './breakerOutcome';
-import type { CallGate, CallVerdict, Passage, PassOptions } from './callGate';
+import type { CallGate, CallVerdict, GatedCall, Passage, PassOptions } from './callGate';
 import { circuitOf } from './circuitName';
 
 export { breakerOutcome } from './breakerOutcome';
@@ -47,7 +47,7 @@ export class CircuitBreaker implements CallGate {
 		circuit: string,
 		deadline: Deadline,
 		options: PassOptions,
-		call: (remainingMs: number) => Promise<T>,
+		call: GatedCall<T>,
 	): Promise<Passage<T>> {
 		const gate = await this.admitWithin(circuit, deadline, options);
 		if (gate === 'deadline' || gate === 'open') return { kind: gate };
@@ -58,13 +58,15 @@ export class CircuitBreaker implements CallGate {
 			if (probe) await this.release(circuit);
 			return { kind: 'deadline' };
 		}
-		const result = await call(remainingMs);
-		// A stopped execution says nothing about the provider's health.
-		const recording = result.cancelled
-			? probe
-				? this.release(circuit)
-				: undefined
-			: this.record(circuit, result.failure?.errorClass, probe);
+		let accepted: Promise<string | undefined> | undefined;
+		const result = await call(remainingMs, () => {
+			// A test call's first streamed event shows the provider is up: the calls held
+			// behind it go now, not when its whole answer is in.
+			if (probe && !accepted) accepted = this.record(circuit, undefined, true);
+		});
+		const recording = accepted
+			? accepted.then((unrecorded) => unrecorded ?? this.afterAccepted(circuit, result))
+			: this.recordResult(circuit, result, probe);
 		const unrecorded = recording ? await deadline.race(recording) : undefined;
 		if (unrecorded) options.onDegraded(unrecorded);
 		return { kind: 'called', result };
@@ -105,6 +107,22 @@ export class CircuitBreaker implements CallGate {
 			}
 			await clock.sleep(Math.min(pause, waitUntil - now), deadline.signal);
 		}
+	}
+
+	/** A call's outcome for the breaker. A stopped execution says nothing about the provider's health. */
+	private recordResult(
+		circuit: string,
+		result: CallVerdict,
+		probe: boolean,
+	): Promise<string | undefined> | undefined {
+		if (!result.cancelled) return this.record(circuit, result.failure?.errorClass, probe);
+		return probe ? this.release(circuit) : undefined;
+	}
+
+	/** A test call recorded as a success at its first event, whose stream then broke: a failure too. */
+	private afterAccepted(circuit: string, result: CallVerdict): Promise<string | undefined> {
+		if (result.cancelled || !result.failure) return Promise.resolve(undefined);
+		return this.record(circuit, result.failure.errorClass);
 	}
 
 	/** Whether a call may go out; a store that fails either fails the task or lets the call go. */
