@@ -20,6 +20,8 @@ type Credentials = Map<string, ICredentialDataDecryptedObject | null>;
 interface TierOptions {
 	baseUrl?: string;
 	contextWindow?: number;
+	firstTokenTimeoutSeconds?: number;
+	stallTimeoutSeconds?: number;
 	inputPrice?: number;
 	outputPrice?: number;
 }
@@ -133,6 +135,8 @@ async function readTier(
 			? { inputPerMTok: inputPrice, outputPerMTok: outputPrice }
 			: undefined;
 	const contextWindow = tierOption(tier, 'contextWindow');
+	const firstTokenSeconds = tierOption(tier, 'firstTokenTimeoutSeconds');
+	const stallSeconds = tierOption(tier, 'stallTimeoutSeconds');
 	return {
 		provider,
 		model: modelOf(tier),
@@ -142,6 +146,8 @@ async function readTier(
 		timeoutMs:
 			tier.timeoutSeconds === undefined ? undefined : Math.round(tier.timeoutSeconds * 1000),
 		contextWindow: contextWindow ? contextWindow : undefined,
+		...(firstTokenSeconds ? { firstTokenTimeoutMs: Math.round(firstTokenSeconds * 1000) } : {}),
+		...(stallSeconds ? { stallTimeoutMs: Math.round(stallSeconds * 1000) } : {}),
 		...(price ? { price } : {}),
 	};
 }

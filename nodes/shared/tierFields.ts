@@ -53,6 +53,15 @@ const TIER_OPTIONS: INodeProperties[] = [
 			"The model's context window. When a prompt is too long, only later tiers with a larger window are tried. 0 means unknown.",
 	},
 	{
+		displayName: 'First Token Timeout (Seconds)',
+		name: 'firstTokenTimeoutSeconds',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: CHAIN_DEFAULTS.firstTokenTimeoutMs / 1000,
+		description:
+			'When the answer streams: a try that has sent nothing by then is abandoned for a retry or the next tier',
+	},
+	{
 		displayName: 'Input Price (USD per 1M Tokens)',
 		name: 'inputPrice',
 		type: 'number',
@@ -67,6 +76,15 @@ const TIER_OPTIONS: INodeProperties[] = [
 		typeOptions: { minValue: 0, numberPrecision: 4 },
 		default: 0,
 		description: 'Overrides the built-in price table. 0 uses the table.',
+	},
+	{
+		displayName: 'Stall Timeout (Seconds)',
+		name: 'stallTimeoutSeconds',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: CHAIN_DEFAULTS.stallTimeoutMs / 1000,
+		description:
+			'When the answer streams: a pause this long between two pieces breaks the stream, and a retry or the next tier continues the answer',
 	},
 ];
 

@@ -455,9 +455,23 @@ describe('the provider registry decides', () => {
 			['Provider', 'Model', 'Attempts', 'Timeout (Seconds)', 'Tier Options'],
 		);
 		const options = visible.find((v) => v.name === 'tierOptions');
+		const tierOptions = options?.options as INodeProperties[];
 		assert.deepEqual(
-			(options?.options as INodeProperties[]).map((o) => o.name),
-			['baseUrl', 'contextWindow', 'inputPrice', 'outputPrice'],
+			tierOptions.map((o) => o.name),
+			[
+				'baseUrl',
+				'contextWindow',
+				'firstTokenTimeoutSeconds',
+				'inputPrice',
+				'outputPrice',
+				'stallTimeoutSeconds',
+			],
 		);
+		const defaults = new Map(tierOptions.map((o) => [o.name, o.default]));
+		assert.equal(
+			defaults.get('firstTokenTimeoutSeconds'),
+			CHAIN_DEFAULTS.firstTokenTimeoutMs / 1000,
+		);
+		assert.equal(defaults.get('stallTimeoutSeconds'), CHAIN_DEFAULTS.stallTimeoutMs / 1000);
 	});
 });

@@ -14,6 +14,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { PROVIDERS } from '../../lib/providers/registry';
 import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
+import { readChainConfig } from '../../nodes/shared/chainConfig';
 import { listModels } from '../../nodes/shared/modelSearch';
 import { pickerContext } from '../support/pickerContext';
 import { KEYS, MODELS, useEmulator } from '../support/emulator';
@@ -247,6 +248,29 @@ describe('saved tiers', () => {
 			model: { __rl: true, mode: 'list', value: 'qwen2.5', cachedResultName: 'qwen2.5' },
 			tierOptions: { baseUrl: ctx.emulator.urls.openai, inputPrice: 2, outputPrice: 4 },
 		});
+	});
+
+	it('First Token and Stall Timeout under Tier Options reach the tier in ms; unset, the engine decides', async () => {
+		const run = fakeExecute({
+			items: [{ text: 'hi' }],
+			parameters: {
+				chain: {
+					tiers: [
+						{
+							...CHAIN.tiers[0],
+							tierOptions: { firstTokenTimeoutSeconds: 2.5, stallTimeoutSeconds: 4 },
+						},
+						CHAIN.tiers[1],
+					],
+				},
+			},
+			credentials: credentials(),
+		});
+		const config = await readChainConfig(run.context, 0, new Map());
+		assert.equal(config.tiers[0].firstTokenTimeoutMs, 2_500);
+		assert.equal(config.tiers[0].stallTimeoutMs, 4_000);
+		assert.equal(config.tiers[1].firstTokenTimeoutMs, undefined);
+		assert.equal(config.tiers[1].stallTimeoutMs, undefined);
 	});
 
 	it('a tier saved before Tier Options keeps its base URL and prices', async () => {
