@@ -21,6 +21,12 @@ export class StreamedText {
 	/** Text sent to the reader that the answer starts with. */
 	private kept = '';
 	private continued: TaskResult['continuedFrom'];
+	/**
+	 * The next try continues a prefill that lost its trailing whitespace (Anthropic refuses a
+	 * final assistant message ending in it): the model sends that whitespace again, and the
+	 * reader already has it.
+	 */
+	private dropLeadingSpace = false;
 
 	constructor(
 		private readonly onText: (delta: string) => void,
@@ -30,11 +36,20 @@ export class StreamedText {
 
 	/** Where one try's text goes; `accepted` tells the breaker's gate the provider is up. */
 	sink(accepted: () => void): TextSink {
-		return { onText: this.onText, forward: this.forward, accepted };
+		if (!this.dropLeadingSpace) return { onText: this.onText, forward: this.forward, accepted };
+		let dropping = true;
+		const onText = (delta: string) => {
+			const text = dropping ? delta.replace(/^\s+/, '') : delta;
+			if (text === '') return;
+			dropping = false;
+			this.onText(text);
+		};
+		return { onText, forward: this.forward, accepted };
 	}
 
 	/** The request of the next try: the task's own, or one that continues the text kept. */
 	requestFor(request: CompletionRequest, tier: PreparedTier): CompletionRequest {
+		this.dropLeadingSpace = tier.prefill && /\s$/.test(this.kept);
 		if (this.kept === '') return request;
 		return {
 			...request,
@@ -54,6 +69,7 @@ export class StreamedText {
 	/** The whole answer's text and where it was continued from, for the task's result. */
 	answer(text: string | undefined): Pick<TaskResult, 'text' | 'continuedFrom'> {
 		if (!this.continued) return { text };
-		return { text: this.kept + (text ?? ''), continuedFrom: this.continued };
+		const rest = this.dropLeadingSpace ? (text ?? '').replace(/^\s+/, '') : (text ?? '');
+		return { text: this.kept + rest, continuedFrom: this.continued };
 	}
 }

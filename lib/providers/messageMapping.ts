@@ -52,8 +52,9 @@ export function continuationMessages(
 	sentText: string,
 	prefill: boolean,
 ): ChatMessage[] {
-	if (sentText === '') return messages;
+	if (sentText.trim() === '') return messages;
+	// A prefill may not end in whitespace (Anthropic answers 400): the model sends it again.
+	if (prefill) return [...messages, { role: 'assistant', content: sentText.trimEnd() }];
 	const partial: ChatMessage = { role: 'assistant', content: sentText };
-	if (prefill) return [...messages, partial];
 	return [...messages, partial, { role: 'user', content: CONTINUE_INSTRUCTION }];
 }

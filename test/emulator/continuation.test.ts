@@ -113,7 +113,8 @@ describe('continuing a broken stream', () => {
 			client.messages.create({
 				model: MODELS.anthropic,
 				max_tokens: 100,
-				messages: [...turns('Your parcel ', 'anthropic')],
+				// Built by hand: continuationMessages trims the space for this reason.
+				messages: [...turns('', 'anthropic'), { role: 'assistant', content: 'Your parcel ' }],
 				stream: true,
 			}),
 			(error: unknown) =>
