@@ -37,3 +37,23 @@ export function parseToolArguments(provider: string, raw: unknown): Record<strin
 	}
 	throw new MalformedResponseError(provider, 'tool call arguments that are not a JSON object');
 }
+
+/** What a provider without prefill is told after the partial answer of a broken stream. */
+export const CONTINUE_INSTRUCTION =
+	'Your previous answer was cut off. Continue it exactly where it stops, without repeating any of it.';
+
+/**
+ * The conversation for an attempt that continues a broken stream: the text already sent as
+ * an assistant message at the end, then (for a provider without prefill) an instruction to
+ * go on from there. With no text sent, the conversation as it was.
+ */
+export function continuationMessages(
+	messages: ChatMessage[],
+	sentText: string,
+	prefill: boolean,
+): ChatMessage[] {
+	if (sentText === '') return messages;
+	const partial: ChatMessage = { role: 'assistant', content: sentText };
+	if (prefill) return [...messages, partial];
+	return [...messages, partial, { role: 'user', content: CONTINUE_INSTRUCTION }];
+}

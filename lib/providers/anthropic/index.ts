@@ -17,6 +17,7 @@ export const anthropic = {
 	wire: 'anthropic',
 	models: ['claude-haiku-4-5', 'claude-sonnet-4-5'],
 	overloadedStatus: 529,
+	prefill: true,
 	createAdapter: (settings) => new AnthropicAdapter(settings),
 
 	async listModels(connection, signal) {

@@ -47,6 +47,7 @@ export const gemini = {
 	wire: 'gemini',
 	models: ['gemini-2.5-flash', 'gemini-2.5-flash-lite'],
 	overloadedStatus: 503,
+	prefill: false,
 	createAdapter: (settings) => new GeminiAdapter(settings),
 
 	async listModels(connection, signal) {

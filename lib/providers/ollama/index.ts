@@ -22,6 +22,7 @@ export const ollama = {
 	wire: 'ollama',
 	models: ['llama3.2', 'qwen2.5'],
 	overloadedStatus: 503,
+	prefill: false,
 	createAdapter: (settings) => new OllamaAdapter(settings),
 	async listModels(connection, signal) {
 		// A local Ollama needs no key; a proxy or Ollama's cloud in front of it may.

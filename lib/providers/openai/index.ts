@@ -34,6 +34,7 @@ export const openai = {
 	wire: 'openai',
 	models: ['gpt-4o-mini', 'gpt-4.1-mini'],
 	overloadedStatus: 503,
+	prefill: false,
 	createAdapter: (settings) => new OpenAiAdapter(settings),
 	async listModels(connection, signal) {
 		const models = await listOpenAiModels(

@@ -21,6 +21,7 @@ export const openaiCompatible = {
 	wire: 'openai',
 	models: ['llama3.2'],
 	overloadedStatus: 503,
+	prefill: false,
 	createAdapter: (settings) => new OpenAiAdapter(settings, true),
 	async listModels(connection, signal) {
 		if (!connection.baseUrl)
