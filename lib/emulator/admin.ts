@@ -30,6 +30,7 @@ async function route(
 			sendJson(res, 200, target.stats());
 			return true;
 		case 'GET /_emulator/requests':
+		case 'GET /_emulator/calls':
 			sendJson(res, 200, target.received());
 			return true;
 		case 'POST /_emulator/reset':

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /**
- * resilient-llm-emulator [--port N] [--host H] [--scenario FILE]
+ * resilient-llm-emulator [--port N] [--host H] [--scenario FILE] [--profile instant|realistic]
  * Prints the base URL on its first line, then each provider's base URL; runs until stopped.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { PROFILES } from './pacing';
+import type { Profile } from './pacing';
 import { ProviderEmulator } from './server';
 
-const USAGE = 'usage: resilient-llm-emulator [--port N] [--host 127.0.0.1] [--scenario FILE]';
+const USAGE =
+	'usage: resilient-llm-emulator [--port N] [--host 127.0.0.1] [--scenario FILE] [--profile instant|realistic]';
 
 async function main(): Promise<void> {
 	const { values } = parseArgs({
@@ -16,6 +19,7 @@ async function main(): Promise<void> {
 			port: { type: 'string', default: '0' },
 			host: { type: 'string', default: '127.0.0.1' },
 			scenario: { type: 'string' },
+			profile: { type: 'string', default: 'instant' },
 			help: { type: 'boolean', default: false },
 		},
 	});
@@ -26,6 +30,9 @@ async function main(): Promise<void> {
 	const port = Number(values.port);
 	if (!Number.isInteger(port) || port < 0 || port > 65535)
 		throw new Error(`--port must be 0..65535, got ${values.port}`);
+	const profile = values.profile as Profile;
+	if (!PROFILES.includes(profile))
+		throw new Error(`--profile must be one of ${PROFILES.join(', ')}, got ${values.profile}`);
 	let scenario: unknown = {};
 	if (values.scenario) {
 		try {
@@ -36,7 +43,12 @@ async function main(): Promise<void> {
 			);
 		}
 	}
-	const emulator = new ProviderEmulator({ port, host: values.host, scenario: scenario as never });
+	const emulator = new ProviderEmulator({
+		port,
+		host: values.host,
+		scenario: scenario as never,
+		profile,
+	});
 	const url = await emulator.start();
 	const urls = emulator.urls;
 	process.stdout.write(

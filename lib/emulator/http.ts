@@ -38,12 +38,6 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 	send(res, { status, headers: {}, body });
 }
 
-/** One final line is a faithful short stream of JSON lines (Ollama streams unless told not to). */
-export function sendNdjson(res: ServerResponse, response: WireResponse): void {
-	res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-	res.end(`${JSON.stringify(response.body)}\n`);
-}
-
 /** 200 with a JSON body cut off part-way; the response itself ends normally. */
 export function sendMalformed(res: ServerResponse): void {
 	res.writeHead(200, { 'content-type': 'application/json' });
@@ -74,6 +68,16 @@ export function sendHalf(req: IncomingMessage, res: ServerResponse, response: Wi
 	res.write(payload.subarray(0, payload.length >> 1), () => req.socket.destroy());
 }
 
+/** 200 and the headers of a whole answer, then nothing: a stall before the first byte of its body. */
+export function sendHeadersOnly(res: ServerResponse, response: WireResponse): void {
+	res.writeHead(response.status, {
+		'content-type': 'application/json',
+		...response.headers,
+		'content-length': Buffer.byteLength(JSON.stringify(response.body)),
+	});
+	res.flushHeaders();
+}
+
 /**
  * Sends a real answer one byte at a time, spread over `seconds`: a server (or a proxy) that
  * keeps the connection alive without ever quite answering. Stops when the client gives up.
@@ -84,12 +88,21 @@ export function drip(
 	seconds: number,
 	onLastByte: () => void,
 ): void {
-	const payload = Buffer.from(JSON.stringify(response.body));
-	res.writeHead(response.status, {
-		'content-type': 'application/json',
-		...response.headers,
-		'content-length': payload.length,
-	});
+	const headers = { 'content-type': 'application/json', ...response.headers };
+	dripBytes(res, response.status, headers, JSON.stringify(response.body), seconds, onLastByte);
+}
+
+/** The same for any payload: a stream's events, one byte at a time. */
+export function dripBytes(
+	res: ServerResponse,
+	status: number,
+	headers: Record<string, string>,
+	text: string,
+	seconds: number,
+	onLastByte: () => void,
+): void {
+	const payload = Buffer.from(text);
+	res.writeHead(status, { ...headers, 'content-length': payload.length });
 	res.flushHeaders();
 	const everyMs = (seconds * 1000) / payload.length;
 	let sent = 0;

@@ -2,10 +2,15 @@
  * Scripted faults. A scenario is plain JSON (a file, or posted to the admin endpoint at run
  * time); rules are tried in order and the first one that applies decides the answer.
  */
+import { checkPacing, PROFILES } from './pacing';
+import type { Profile, StreamPacing } from './pacing';
+import { checkNumber, checkWholeNumber, ScenarioError } from './scenarioError';
 import { HTTP_FAULTS, OUTPUT_FAULTS, WIRE_PROVIDERS } from './wire';
 import type { ConversationShape, HttpFault, OutputFault, WireProvider } from './wire';
 
 export type { ConversationShape };
+export type { Profile, Range, StreamPacing } from './pacing';
+export { ScenarioError };
 
 /**
  * Transport faults, besides the error classes the wire module can send:
@@ -27,12 +32,32 @@ export const TRANSPORT_FAULTS = [
 ] as const;
 export type TransportFault = (typeof TRANSPORT_FAULTS)[number];
 
-export type Fault = HttpFault | OutputFault | TransportFault | 'ok';
+/**
+ * Faults in the middle of a stream, after `afterChunks` chunks (or `afterShare` of them; half
+ * by default), never after the last chunk (the one that ends the stream):
+ * - stream_cut: the connection is cut;
+ * - stream_stall: nothing more is sent and the connection stays open (after 0 chunks: the 200
+ *   and its headers, then nothing);
+ * - stream_error: the provider's error event (a server error) inside the 200 stream;
+ * - stream_overloaded: its overloaded error event (Anthropic's `overloaded_error`).
+ * A call that is not streamed gets half its body then a cut, its headers then nothing, a
+ * server_error or an overloaded answer.
+ */
+export const STREAM_FAULTS = [
+	'stream_cut',
+	'stream_stall',
+	'stream_error',
+	'stream_overloaded',
+] as const;
+export type StreamFault = (typeof STREAM_FAULTS)[number];
+
+export type Fault = HttpFault | OutputFault | TransportFault | StreamFault | 'ok';
 
 export const FAULTS: readonly Fault[] = [
 	...HTTP_FAULTS,
 	...OUTPUT_FAULTS,
 	...TRANSPORT_FAULTS,
+	...STREAM_FAULTS,
 	'ok',
 ];
 
@@ -89,6 +114,12 @@ export interface Rule {
 	rateLimit?: { capacity: number; refillPerSecond: number };
 	/** How long a slow_drip takes to send its whole body, in seconds (30). */
 	dripSeconds?: number;
+	/** This rule's answers paced so; its fields go over the scenario's. */
+	stream?: StreamPacing;
+	/** A stream fault strikes after this many chunks... */
+	afterChunks?: number;
+	/** ...or after this share of them (0..1). */
+	afterShare?: number;
 }
 
 export interface Scenario {
@@ -106,23 +137,27 @@ export interface Scenario {
 	/** When set for a provider, any other key gets that provider's auth error. */
 	apiKeys?: Partial<Record<WireProvider, string>>;
 	rules?: Rule[];
+	/** Named pacing: `instant` (the default) or `realistic`; `stream` goes over it. */
+	profile?: Profile;
+	/** Every answer paced so, unless a rule says otherwise. */
+	stream?: StreamPacing;
+	/** Seeds the random draws of pacing and generated answers (a fixed default). */
+	seed?: number;
 }
 
-export class ScenarioError extends Error {
-	constructor(field: string, message: string) {
-		super(`scenario ${field}: ${message}`);
-		this.name = 'ScenarioError';
-	}
-}
-
-function checkNumber(value: unknown, field: string, min: number, max = Infinity): void {
-	if (value === undefined) return;
-	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+/** A rule's stream fields: its pacing, and where its stream fault strikes. */
+function checkStreamFields(rule: Rule, at: string): void {
+	checkPacing(rule.stream, `${at}.stream`);
+	checkWholeNumber(rule.afterChunks, `${at}.afterChunks`, 0);
+	checkNumber(rule.afterShare, `${at}.afterShare`, 0, 1);
+	if (rule.afterChunks !== undefined && rule.afterShare !== undefined)
+		throw new ScenarioError(`${at}.afterShare`, 'give afterChunks or afterShare, not both');
+	const placed = rule.afterChunks !== undefined ? 'afterChunks' : 'afterShare';
+	if (rule[placed] !== undefined && !(STREAM_FAULTS as readonly unknown[]).includes(rule.fault))
 		throw new ScenarioError(
-			field,
-			`must be a number from ${min}${max < Infinity ? ` to ${max}` : ''}, got ${JSON.stringify(value)}`,
+			`${at}.${placed}`,
+			`applies only to the stream faults (${STREAM_FAULTS.join(', ')})`,
 		);
-	}
 }
 
 /** Checks a scripted conversation: each turn has tool calls, a reply or both. */
@@ -187,6 +222,7 @@ function checkRule(rule: Rule, i: number): void {
 	checkNumber(rule.every, `${at}.every`, 1);
 	if (rule.every !== undefined && !Number.isInteger(rule.every))
 		throw new ScenarioError(`${at}.every`, `must be a whole number, got ${rule.every}`);
+	checkStreamFields(rule, at);
 	checkNumber(rule.latencyMs, `${at}.latencyMs`, 0);
 	checkNumber(rule.retryAfterS, `${at}.retryAfterS`, 0);
 	checkNumber(rule.dripSeconds, `${at}.dripSeconds`, 0);
@@ -206,6 +242,13 @@ export function parseScenario(input: unknown): Scenario {
 	if (scenario.reply !== undefined && typeof scenario.reply !== 'string')
 		throw new ScenarioError('reply', 'must be text');
 	checkTurns(scenario.turns, 'turns');
+	if (scenario.profile !== undefined && !PROFILES.includes(scenario.profile))
+		throw new ScenarioError(
+			'profile',
+			`unknown profile ${JSON.stringify(scenario.profile)}; use ${PROFILES.join(', ')}`,
+		);
+	checkPacing(scenario.stream, 'stream');
+	checkWholeNumber(scenario.seed, 'seed', 0);
 	if (scenario.apiKeys !== undefined) {
 		for (const key of Object.keys(scenario.apiKeys)) {
 			if (!WIRE_PROVIDERS.includes(key as WireProvider))

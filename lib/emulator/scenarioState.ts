@@ -1,4 +1,6 @@
 /** A loaded scenario and the state its rules keep, deciding what each request gets. */
+import { DEFAULT_SEED, drawPace, PROFILE_PACING, seededRandom } from './pacing';
+import type { Pace, Profile, StreamPacing } from './pacing';
 import type { ConversationShape, Fault, Rule, Scenario, Turn } from './scenario';
 import type { WireProvider } from './wire';
 
@@ -24,19 +26,29 @@ export interface Verdict {
 	turn?: Turn;
 	retryAfterS?: number;
 	dripSeconds?: number;
+	/** The answer's pacing; none: at once. */
+	pace?: Pace;
+	/** Where a stream fault strikes. */
+	afterChunks?: number;
+	afterShare?: number;
 }
 
 /** A loaded scenario with the state its rules keep (uses, windows, token buckets). */
 export class ScenarioState {
 	private readonly rules: RuleState[];
 	private readonly loadedAt: number;
+	/** Pacing's own sequence, from the scenario's seed: `random` serves the rules' rates. */
+	private readonly pacingRandom: () => number;
 
 	constructor(
 		readonly scenario: Scenario,
 		private readonly random: () => number = Math.random,
 		now: number = Date.now(),
+		/** The profile of a scenario that names none. */
+		private readonly profile: Profile = 'instant',
 	) {
 		this.loadedAt = now;
+		this.pacingRandom = seededRandom(scenario.seed ?? DEFAULT_SEED);
 		this.rules = (scenario.rules ?? []).map((rule) => this.stateFor(rule, now));
 	}
 
@@ -77,6 +89,24 @@ export class ScenarioState {
 		now: number = Date.now(),
 		conversation: ConversationShape = NO_CONVERSATION,
 	): Verdict {
+		const { verdict, stream } = this.pick(provider, model, now, conversation);
+		const pacing: StreamPacing = {
+			...PROFILE_PACING[this.scenario.profile ?? this.profile],
+			...this.scenario.stream,
+			...stream,
+		};
+		if (Object.keys(pacing).length === 0) return verdict;
+		const seed = this.scenario.seed ?? DEFAULT_SEED;
+		return { ...verdict, pace: drawPace(pacing, seed, this.pacingRandom) };
+	}
+
+	/** The first rule that applies decides, and gives its own pacing. */
+	private pick(
+		provider: WireProvider,
+		model: string,
+		now: number,
+		conversation: ConversationShape,
+	): { verdict: Verdict; stream?: StreamPacing } {
 		const elapsed = now - this.loadedAt;
 		const base = this.scenario.latencyMs ?? 0;
 		// Every call counts for afterCalls, including those an earlier rule answers.
@@ -88,23 +118,27 @@ export class ScenarioState {
 				const limited = overLimit(state, rule.rateLimit, now);
 				if (limited === undefined) continue; // within the limit: the next rules decide
 				state.used++;
-				return { fault: 'rate_limited', latencyMs: base, retryAfterS: limited };
+				return { verdict: { fault: 'rate_limited', latencyMs: base, retryAfterS: limited } };
 			}
 			if (rule.every !== undefined && ++state.counted % rule.every !== 0) continue;
 			if (rule.rate !== undefined && this.random() >= rule.rate) continue;
 			state.used++;
 			// The most specific script wins: the rule's turns, its reply, then the scenario's turns.
 			const turns = rule.turns ?? (rule.reply === undefined ? this.scenario.turns : undefined);
-			return {
+			const verdict: Verdict = {
 				fault: rule.fault ?? 'ok',
 				latencyMs: base + (rule.latencyMs ?? 0),
 				reply: rule.reply,
 				turn: turnFor(turns, conversation),
 				retryAfterS: rule.retryAfterS,
 				dripSeconds: rule.dripSeconds,
+				afterChunks: rule.afterChunks,
+				afterShare: rule.afterShare,
 			};
+			return { verdict, stream: rule.stream };
 		}
-		return { fault: 'ok', latencyMs: base, turn: turnFor(this.scenario.turns, conversation) };
+		const turn = turnFor(this.scenario.turns, conversation);
+		return { verdict: { fault: 'ok', latencyMs: base, turn } };
 	}
 }
 

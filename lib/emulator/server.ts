@@ -13,7 +13,7 @@ import { answer } from './answer';
 import { readBody, send, sendJson } from './http';
 import { modelList, readCall, readListRequest, wireRequest } from './routes';
 import { parseScenario } from './scenario';
-import type { Rule, Scenario } from './scenario';
+import type { Profile, Rule, Scenario } from './scenario';
 import { ScenarioState } from './scenarioState';
 import { Tally } from './tally';
 import type { EmulatorStats, PromptCount, ReceivedCall } from './tally';
@@ -28,6 +28,8 @@ export interface EmulatorOptions {
 	host?: string;
 	scenario?: Scenario;
 	random?: () => number;
+	/** The pacing of a scenario that names no profile: `instant` (the default) or `realistic`. */
+	profile?: Profile;
 }
 
 /** Base URLs to give each provider's SDK or credential. */
@@ -43,7 +45,16 @@ export class ProviderEmulator {
 
 	constructor(private readonly options: EmulatorOptions = {}) {
 		this.random = options.random ?? Math.random;
-		this.state = new ScenarioState(parseScenario(options.scenario ?? {}), this.random);
+		this.state = this.stateFor(options.scenario ?? {});
+	}
+
+	private stateFor(scenario: unknown): ScenarioState {
+		return new ScenarioState(
+			parseScenario(scenario),
+			this.random,
+			Date.now(),
+			this.options.profile,
+		);
 	}
 
 	get baseUrl(): string {
@@ -93,7 +104,7 @@ export class ProviderEmulator {
 	}
 
 	loadScenario(scenario: unknown): void {
-		this.state = new ScenarioState(parseScenario(scenario), this.random);
+		this.state = this.stateFor(scenario);
 	}
 
 	addRules(rules: Rule[]): void {
@@ -162,6 +173,7 @@ export class ProviderEmulator {
 				tools,
 				toolResults: shape.toolResults,
 				turn: shape.turn,
+				stream: call.stream,
 			},
 			call.promptText,
 		);

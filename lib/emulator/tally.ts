@@ -33,6 +33,8 @@ export interface ReceivedCall {
 	toolResults: number;
 	/** Model turns since the person's last message: the scripted turn it got. */
 	turn: number;
+	/** Whether the client asked for the answer as a stream. */
+	stream: boolean;
 }
 
 function sumFor(counts: Map<string, number>, provider?: WireProvider, model?: string): number {

@@ -16,7 +16,11 @@ export type {
 	HttpFault,
 	OutputFault,
 	ProviderWire,
+	StreamErrorFault,
+	StreamPieces,
+	WireAnswer,
 	WireResponse,
+	WireStream,
 	WireToolCall,
 } from '../providers/wireFormat';
 

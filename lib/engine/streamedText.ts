@@ -24,6 +24,12 @@ export class StreamedText {
 	/** When the reader got its first text, in ms from the task's start. */
 	private firstTextMs: number | undefined;
 	private readonly onText: (delta: string) => void;
+	/**
+	 * The next try continues a prefill that lost its trailing whitespace (Anthropic refuses a
+	 * final assistant message ending in it): the model sends that whitespace again, and the
+	 * reader already has it.
+	 */
+	private dropLeadingSpace = false;
 
 	constructor(
 		onText: (delta: string) => void,
@@ -40,11 +46,20 @@ export class StreamedText {
 
 	/** Where one try's text goes; `accepted` tells the breaker's gate the provider is up. */
 	sink(accepted: () => void): TextSink {
-		return { onText: this.onText, forward: this.forward, accepted };
+		if (!this.dropLeadingSpace) return { onText: this.onText, forward: this.forward, accepted };
+		let dropping = true;
+		const onText = (delta: string) => {
+			const text = dropping ? delta.replace(/^\s+/, '') : delta;
+			if (text === '') return;
+			dropping = false;
+			this.onText(text);
+		};
+		return { onText, forward: this.forward, accepted };
 	}
 
 	/** The request of the next try: the task's own, or one that continues the text kept. */
 	requestFor(request: CompletionRequest, tier: PreparedTier): CompletionRequest {
+		this.dropLeadingSpace = tier.prefill && /\s$/.test(this.kept);
 		if (this.kept === '') return request;
 		return {
 			...request,
@@ -65,6 +80,7 @@ export class StreamedText {
 	answer(text: string | undefined): Pick<TaskResult, 'text' | 'continuedFrom' | 'firstTokenMs'> {
 		const first = this.firstTextMs !== undefined ? { firstTokenMs: this.firstTextMs } : {};
 		if (!this.continued) return { text, ...first };
-		return { text: this.kept + (text ?? ''), continuedFrom: this.continued, ...first };
+		const rest = this.dropLeadingSpace ? (text ?? '').replace(/^\s+/, '') : (text ?? '');
+		return { text: this.kept + rest, continuedFrom: this.continued, ...first };
 	}
 }

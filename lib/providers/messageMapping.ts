@@ -38,21 +38,23 @@ export function parseToolArguments(provider: string, raw: unknown): Record<strin
 	throw new MalformedResponseError(provider, 'tool call arguments that are not a JSON object');
 }
 
-/** What a provider that cannot continue a final assistant message is asked after it. */
+/** What a provider without prefill is told after the partial answer of a broken stream. */
 export const CONTINUE_INSTRUCTION =
 	'Your previous answer was cut off. Continue it exactly where it stops, without repeating any of it.';
 
 /**
- * The conversation for continuing an answer whose stream broke: the text already sent as the
- * start of the assistant's answer. A provider that continues a final assistant message
- * (prefill) needs nothing more; the others are asked to continue it.
+ * The conversation for an attempt that continues a broken stream: the text already sent as
+ * an assistant message at the end, then (for a provider without prefill) an instruction to
+ * go on from there. With no text sent, the conversation as it was.
  */
 export function continuationMessages(
 	messages: ChatMessage[],
 	sentText: string,
 	prefill: boolean,
 ): ChatMessage[] {
+	if (sentText.trim() === '') return messages;
+	// A prefill may not end in whitespace (Anthropic answers 400): the model sends it again.
+	if (prefill) return [...messages, { role: 'assistant', content: sentText.trimEnd() }];
 	const partial: ChatMessage = { role: 'assistant', content: sentText };
-	if (prefill) return [...messages, partial];
 	return [...messages, partial, { role: 'user', content: CONTINUE_INSTRUCTION }];
 }

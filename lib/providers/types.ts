@@ -200,7 +200,10 @@ export interface ProviderDescriptor<Id extends string = string> {
 	readonly models: readonly string[];
 	/** The status this provider answers when overloaded: what a drill outage returns. */
 	readonly overloadedStatus: number;
-	/** Whether the provider continues a final assistant message (prefill), e.g. a broken stream's text. */
+	/**
+	 * Whether the provider continues a conversation's final assistant message (a prefill): a
+	 * broken stream's text then goes back as that message alone, without an instruction.
+	 */
 	readonly prefill: boolean;
 	createAdapter(settings: AdapterSettings): ProviderAdapter;
 	/** The models this connection can use, from the provider's own list endpoint. */

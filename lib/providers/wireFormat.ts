@@ -105,10 +105,35 @@ export interface WireCall {
 	promptText: string;
 	wantsJson: boolean;
 	apiKey: string;
-	/** The client asked for a stream of JSON lines (Ollama's default). */
-	ndjson: boolean;
+	/** The client asked for the answer as a stream (Ollama streams unless told not to). */
+	stream: boolean;
+	/** Whether a stream ends with usage: OpenAI's only with `stream_options.include_usage`. */
+	streamUsage: boolean;
+	/**
+	 * The partial answer the conversation ends with (a broken stream being continued), left
+	 * out of the prompt text and the conversation read.
+	 */
+	continued?: string;
 	conversation: ConversationRead;
 }
+
+/** An answer cut into the pieces a stream sends: its text, then each tool call's arguments as JSON text. */
+export interface StreamPieces {
+	text: string[];
+	toolArguments: string[][];
+}
+
+/**
+ * A 200 answer as a stream: its headers, and its chunks, each written at once; the first
+ * opens the stream, the last ends it (with usage and stop reason).
+ */
+export interface WireStream {
+	headers: Record<string, string>;
+	chunks: string[];
+}
+
+/** The error classes a stream can fail with after it began. */
+export type StreamErrorFault = 'server_error' | 'overloaded';
 
 /** A request for the model list, and the key it carries. */
 export interface ListRequest {
@@ -133,7 +158,27 @@ export interface ProviderWire {
 	modelList(models: readonly string[]): Json;
 	error(fault: HttpFault, options: ErrorOptions): WireResponse;
 	success(answer: WireAnswer): WireResponse;
+	/** The same answer streamed, in the provider's own events. */
+	stream(answer: WireAnswer, pieces: StreamPieces, call: WireCall): WireStream;
+	/** The error event a stream carries when it fails after its 200 was sent. */
+	streamError(fault: StreamErrorFault, options: ErrorOptions): string;
 }
+
+/** One server-sent event: its data as JSON, under an event name where the provider sends one. */
+export function sseEvent(data: unknown, event?: string): string {
+	return `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** A stream's chunks: the opening events go with its first frame, the closing ones come last. */
+export function streamChunks(open: string, frames: string[], close: string): string[] {
+	if (frames.length === 0) return [open, close];
+	return [open + frames[0], ...frames.slice(1), close];
+}
+
+export const SSE_HEADERS = {
+	'content-type': 'text/event-stream; charset=utf-8',
+	'cache-control': 'no-cache',
+};
 
 export const JSON_HEADERS = { 'content-type': 'application/json' };
 

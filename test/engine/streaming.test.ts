@@ -112,14 +112,15 @@ describe('streaming through the chain', () => {
 		]);
 	});
 
-	it('an error mid-stream is retried on the same tier, which continues the text as its own (prefill)', async () => {
+	it('an error mid-stream is retried on the same tier, which continues the text as its own (prefill, without the trailing space Anthropic refuses)', async () => {
 		const { fakes, texts, run } = streamingChain([
 			{
 				name: 'primary',
 				attempts: 2,
 				plays: [
 					{ chunks: ['Alpha ', 'beta '], end: { error: httpError(500, 'Internal error') } },
-					{ chunks: ['gamma.'] },
+					// The model continues "Alpha beta" with the space the prefill lost; the reader has it.
+					{ chunks: [' gamma.'] },
 				],
 			},
 		]);
@@ -137,7 +138,7 @@ describe('streaming through the chain', () => {
 		assert.deepEqual(fakes[0].requests[0].messages, [PROMPT]);
 		assert.deepEqual(fakes[0].requests[1].messages, [
 			PROMPT,
-			{ role: 'assistant', content: 'Alpha beta ' },
+			{ role: 'assistant', content: 'Alpha beta' },
 		]);
 	});
 
@@ -199,7 +200,7 @@ describe('streaming through the chain', () => {
 		assert.equal(continued.attempts[0].errorClass, 'truncated');
 		assert.deepEqual(cut.fakes[1].requests[0].messages, [
 			PROMPT,
-			{ role: 'assistant', content: 'Part one ' },
+			{ role: 'assistant', content: 'Part one' },
 		]);
 
 		const refusing = streamingChain([

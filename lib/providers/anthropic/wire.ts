@@ -11,8 +11,11 @@ import {
 	messageOf,
 	messagesText,
 	retryHeaders,
+	sseEvent,
 	textOf,
 } from '../wireFormat';
+import { splitContinuation } from '../wireContinuation';
+import type { TurnReader } from '../wireContinuation';
 import type {
 	ConversationRead,
 	ErrorOptions,
@@ -22,6 +25,7 @@ import type {
 	ProviderWire,
 	WireAnswer,
 } from '../wireFormat';
+import { anthropicStream, hasTextBlock, stopReason } from './wireStream';
 
 interface AnthropicError {
 	status: number;
@@ -102,21 +106,10 @@ function error(fault: HttpFault, o: ErrorOptions) {
 	};
 }
 
-const STOP = { refused: 'refusal', truncated: 'max_tokens' } as const;
-
 function success(a: WireAnswer) {
-	const shown = a.finish === 'empty_output' ? '' : a.text;
-	const calling = a.toolCalls.length > 0 && a.finish === 'stop';
-	const stop =
-		a.finish === 'refused' || a.finish === 'truncated'
-			? STOP[a.finish]
-			: calling
-				? 'tool_use'
-				: 'end_turn';
 	const content: unknown[] = [];
 	// Anthropic sends no empty text block beside tool calls.
-	if (a.finish !== 'empty_output' && !(calling && shown === ''))
-		content.push({ type: 'text', text: shown });
+	if (hasTextBlock(a)) content.push({ type: 'text', text: a.text });
 	for (const call of a.toolCalls)
 		content.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
 	return {
@@ -128,7 +121,7 @@ function success(a: WireAnswer) {
 			role: 'assistant',
 			model: a.model,
 			content,
-			stop_reason: stop,
+			stop_reason: stopReason(a),
 			stop_sequence: null,
 			usage: { input_tokens: a.usage.input, output_tokens: a.usage.output },
 		},
@@ -192,19 +185,41 @@ function readConversation(body: Json): ConversationRead {
 	return read;
 }
 
+/** A message's text, when it is a person's (or an assistant's without tool calls). */
+function textFrom(message: unknown, role: string): string | undefined {
+	if (!isObject(message) || message.role !== role) return undefined;
+	if (list(message.content).some((block) => isObject(block) && block.type !== 'text'))
+		return undefined;
+	return textOf(message.content);
+}
+
+const TURNS: TurnReader = {
+	userText: (message) => textFrom(message, 'user'),
+	answerText: (message) => textFrom(message, 'assistant'),
+};
+
 export const anthropicWire: ProviderWire = {
 	name: 'anthropic',
 	basePath: '',
 	toolCallIdPrefix: 'toolu',
 	readCall(request, body) {
 		if (request.url.pathname !== '/v1/messages') return undefined;
+		const continuation = splitContinuation(body.messages, TURNS);
+		const messages = continuation?.messages ?? body.messages;
+		const conversation = readConversation({ ...body, messages });
+		// The API refuses a prefill it cannot continue cleanly.
+		if (continuation && !continuation.instructed && /\s$/.test(continuation.sent))
+			conversation.problem ??=
+				'messages: final assistant content cannot end with trailing whitespace';
 		return {
 			model: String(body.model ?? ''),
-			promptText: `${textOf(body.system)}\n${messagesText(body.messages)}`,
+			promptText: `${textOf(body.system)}\n${messagesText(messages)}`,
 			wantsJson: false,
 			apiKey: request.header('x-api-key') || bearer(request),
-			ndjson: false,
-			conversation: readConversation(body),
+			stream: body.stream === true,
+			streamUsage: true,
+			continued: continuation?.sent,
+			conversation,
 		};
 	},
 	readListRequest(request) {
@@ -220,4 +235,6 @@ export const anthropicWire: ProviderWire = {
 	}),
 	error,
 	success,
+	stream: anthropicStream,
+	streamError: (fault, o) => sseEvent(error(fault, o).body, 'error'),
 };

@@ -3,7 +3,17 @@
  * answers and its errors (google.rpc statuses with typed details). Not imported by the
  * adapter or the registry.
  */
-import { emptyConversation, isObject, JSON_HEADERS, list, messageOf, textOf } from '../wireFormat';
+import { splitContinuation } from '../wireContinuation';
+import type { TurnReader } from '../wireContinuation';
+import {
+	emptyConversation,
+	isObject,
+	JSON_HEADERS,
+	list,
+	messageOf,
+	sseEvent,
+	textOf,
+} from '../wireFormat';
 import type {
 	ConversationRead,
 	ErrorOptions,
@@ -13,6 +23,7 @@ import type {
 	ProviderWire,
 	WireAnswer,
 } from '../wireFormat';
+import { blockedPrompt, geminiStream, usageMetadata } from './wireStream';
 
 interface GeminiError {
 	code: number;
@@ -124,19 +135,8 @@ function error(fault: HttpFault, o: ErrorOptions) {
 }
 
 function success(a: WireAnswer) {
-	if (a.finish === 'refused') {
-		// A blocked prompt: no candidates at all, only the feedback.
-		return {
-			status: 200,
-			headers: { ...JSON_HEADERS },
-			body: {
-				promptFeedback: { blockReason: 'SAFETY' },
-				usageMetadata: { promptTokenCount: a.usage.input, totalTokenCount: a.usage.input },
-				modelVersion: a.model,
-				responseId: a.requestId,
-			},
-		};
-	}
+	if (a.finish === 'refused')
+		return { status: 200, headers: { ...JSON_HEADERS }, body: blockedPrompt(a) };
 	const shown = a.finish === 'empty_output' ? '' : a.text;
 	const calling = a.toolCalls.length > 0 && a.finish === 'stop';
 	const parts: unknown[] = [];
@@ -155,11 +155,7 @@ function success(a: WireAnswer) {
 					index: 0,
 				},
 			],
-			usageMetadata: {
-				promptTokenCount: a.usage.input,
-				candidatesTokenCount: a.usage.output,
-				totalTokenCount: a.usage.input + a.usage.output,
-			},
+			usageMetadata: usageMetadata(a),
 			modelVersion: a.model,
 			responseId: a.requestId,
 		},
@@ -212,7 +208,21 @@ function readConversation(body: Json): ConversationRead {
 	return read;
 }
 
-const GENERATE = /^\/(v1|v1beta|v1alpha)\/models\/([^:/]+):generateContent$/;
+const GENERATE =
+	/^\/(v1|v1beta|v1alpha)\/models\/([^:/]+):(generateContent|streamGenerateContent)$/;
+
+/** A content's text, when it has the role and text parts alone. */
+function textFrom(content: unknown, role: string): string | undefined {
+	if (!isObject(content) || content.role !== role) return undefined;
+	const parts = list(content.parts);
+	if (parts.some((part) => !isObject(part) || typeof part.text !== 'string')) return undefined;
+	return textOf(parts);
+}
+
+const TURNS: TurnReader = {
+	userText: (content) => textFrom(content, 'user'),
+	answerText: (content) => textFrom(content, 'model'),
+};
 
 export const geminiWire: ProviderWire = {
 	name: 'gemini',
@@ -221,7 +231,8 @@ export const geminiWire: ProviderWire = {
 	readCall(request, body) {
 		const match = GENERATE.exec(request.url.pathname);
 		if (!match) return undefined;
-		const contents = body.contents;
+		const continuation = splitContinuation(body.contents, TURNS);
+		const contents = continuation?.messages ?? body.contents;
 		const text = Array.isArray(contents)
 			? contents.map((c) => textOf((c as { parts?: unknown })?.parts)).join('\n')
 			: textOf(contents);
@@ -232,8 +243,10 @@ export const geminiWire: ProviderWire = {
 			promptText: `${textOf(system.parts)}\n${text}`,
 			wantsJson: config.responseMimeType === 'application/json',
 			apiKey: request.header('x-goog-api-key') || (request.url.searchParams.get('key') ?? ''),
-			ndjson: false,
-			conversation: readConversation(body),
+			stream: match[3] === 'streamGenerateContent',
+			streamUsage: true,
+			continued: continuation?.sent,
+			conversation: readConversation({ ...body, contents }),
 		};
 	},
 	readListRequest(request) {
@@ -251,4 +264,6 @@ export const geminiWire: ProviderWire = {
 	}),
 	error,
 	success,
+	stream: geminiStream,
+	streamError: (fault, o) => sseEvent(error(fault, o).body),
 };

@@ -2,9 +2,11 @@
  * Ollama's native `/api/chat` on the wire, for the provider emulator: its answers and its
  * errors (`{"error": "text"}`). Not imported by the adapter or the registry.
  */
-import { readChatConversation } from '../openai/wireConversation';
+import { CHAT_TURNS, readChatConversation } from '../openai/wireConversation';
+import { splitContinuation } from '../wireContinuation';
 import { JSON_HEADERS, bearer, messageOf, messagesText, retryHeaders } from '../wireFormat';
 import type { ErrorOptions, HttpFault, MessageOf, ProviderWire, WireAnswer } from '../wireFormat';
+import { doneFields, ollamaStream, ollamaToolCalls } from './wireStream';
 
 /** Each class's status and message; `hint`: a scripted retry hint goes in `retry-after`. */
 const ERRORS: Record<HttpFault, { status: number; message: MessageOf; hint?: boolean }> = {
@@ -43,20 +45,9 @@ function success(a: WireAnswer) {
 			message: {
 				role: 'assistant',
 				content: a.finish === 'empty_output' ? '' : a.text,
-				// Ollama's tool calls carry no id; arguments are an object, not a string.
-				...(a.toolCalls.length > 0
-					? {
-							tool_calls: a.toolCalls.map((call, index) => ({
-								function: { index, name: call.name, arguments: call.arguments },
-							})),
-						}
-					: {}),
+				...(a.toolCalls.length > 0 ? { tool_calls: ollamaToolCalls(a) } : {}),
 			},
-			done: true,
-			done_reason: a.finish === 'truncated' ? 'length' : 'stop',
-			total_duration: 1,
-			prompt_eval_count: a.usage.input,
-			eval_count: a.usage.output,
+			...doneFields(a),
 		},
 	};
 }
@@ -67,13 +58,17 @@ export const ollamaWire: ProviderWire = {
 	toolCallIdPrefix: 'call',
 	readCall(request, body) {
 		if (request.url.pathname !== '/api/chat') return undefined;
+		const continuation = splitContinuation(body.messages, CHAT_TURNS);
+		const messages = continuation?.messages ?? body.messages;
 		return {
 			model: String(body.model ?? ''),
-			promptText: messagesText(body.messages),
+			promptText: messagesText(messages),
 			wantsJson: body.format === 'json' || typeof body.format === 'object',
 			apiKey: bearer(request),
-			ndjson: body.stream !== false,
-			conversation: readChatConversation(body, false),
+			stream: body.stream !== false,
+			streamUsage: true,
+			continued: continuation?.sent,
+			conversation: readChatConversation({ ...body, messages }, false),
 		};
 	},
 	readListRequest: (request) =>
@@ -81,4 +76,6 @@ export const ollamaWire: ProviderWire = {
 	modelList: (models) => ({ models: models.map((name) => ({ name, model: name })) }),
 	error,
 	success,
+	stream: ollamaStream,
+	streamError: (fault, o) => `${JSON.stringify(error(fault, o).body)}\n`,
 };

@@ -3,9 +3,18 @@
  * `POST /v1/chat/completions`, its answers and its errors. OpenAI-compatible servers speak
  * it too. Not imported by the adapter or the registry.
  */
-import { JSON_HEADERS, bearer, messageOf, messagesText, retryHeaders } from '../wireFormat';
+import { splitContinuation } from '../wireContinuation';
+import {
+	JSON_HEADERS,
+	bearer,
+	messageOf,
+	messagesText,
+	retryHeaders,
+	sseEvent,
+} from '../wireFormat';
 import type { ErrorOptions, HttpFault, MessageOf, ProviderWire, WireAnswer } from '../wireFormat';
-import { readChatConversation } from './wireConversation';
+import { CHAT_TURNS, readChatConversation } from './wireConversation';
+import { finishReason, openaiStream } from './wireStream';
 
 interface OpenAiError {
 	status: number;
@@ -122,7 +131,7 @@ function success(a: WireAnswer) {
 				{
 					index: 0,
 					message,
-					finish_reason: a.finish === 'truncated' ? 'length' : calling ? 'tool_calls' : 'stop',
+					finish_reason: finishReason(a),
 				},
 			],
 			usage: {
@@ -141,13 +150,18 @@ export const openaiWire: ProviderWire = {
 	readCall(request, body) {
 		if (request.url.pathname !== '/v1/chat/completions') return undefined;
 		const format = body.response_format as { type?: string } | undefined;
+		const continuation = splitContinuation(body.messages, CHAT_TURNS);
+		const messages = continuation?.messages ?? body.messages;
+		const options = body.stream_options as { include_usage?: boolean } | undefined;
 		return {
 			model: String(body.model ?? ''),
-			promptText: messagesText(body.messages),
+			promptText: messagesText(messages),
 			wantsJson: format?.type === 'json_object' || format?.type === 'json_schema',
 			apiKey: bearer(request),
-			ndjson: false,
-			conversation: readChatConversation(body, true),
+			stream: body.stream === true,
+			streamUsage: options?.include_usage === true,
+			continued: continuation?.sent,
+			conversation: readChatConversation({ ...body, messages }, true),
 		};
 	},
 	readListRequest(request) {
@@ -158,4 +172,6 @@ export const openaiWire: ProviderWire = {
 	modelList: (models) => ({ data: models.map((id) => ({ id, object: 'model' })), object: 'list' }),
 	error,
 	success,
+	stream: openaiStream,
+	streamError: (fault, o) => sseEvent(error(fault, o).body),
 };

@@ -3,8 +3,22 @@
  * messages, answered by messages with role "tool". OpenAI checks that every call is answered
  * by id; Ollama's /api/chat has the same shape with no ids.
  */
-import { asText, emptyConversation, isObject, list } from '../wireFormat';
+import type { TurnReader } from '../wireContinuation';
+import { asText, emptyConversation, isObject, list, textOf } from '../wireFormat';
 import type { ConversationRead, Json } from '../wireFormat';
+
+/** A message's text, when it has the role and no tool calls. */
+function textFrom(message: unknown, role: string): string | undefined {
+	if (!isObject(message) || message.role !== role) return undefined;
+	if (list(message.tool_calls).length > 0) return undefined;
+	return textOf(message.content);
+}
+
+/** The end of a chat conversation (OpenAI's and Ollama's shape), for a continued answer. */
+export const CHAT_TURNS: TurnReader = {
+	userText: (message) => textFrom(message, 'user'),
+	answerText: (message) => textFrom(message, 'assistant'),
+};
 
 function readTools(body: Json, read: ConversationRead, checkIds: boolean): void {
 	list(body.tools).forEach((tool, i) => {
