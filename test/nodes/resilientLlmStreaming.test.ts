@@ -5,15 +5,20 @@
  * exact. Each item streams 'begin', its text as it arrives, 'end'; it still ends on one output.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import type { INodeExecutionData } from 'n8n-workflow';
 
 import type { ChainConfig } from '../../lib/engine/types';
 import { StoreGuard } from '../../lib/state/storeGuard';
+import { ResilientLlm } from '../../nodes/ResilientLlm/ResilientLlm.node.ts';
 import { ItemOutputs } from '../../nodes/ResilientLlm/itemOutputs';
 import type { ItemsRun } from '../../nodes/ResilientLlm/itemsRun';
 import { runItems } from '../../nodes/ResilientLlm/runItems';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
 import { fakeExecute } from '../support/fakeExecute';
 import type { SentChunk } from '../support/fakeExecute';
 import { httpError } from '../support/fakeStreams';
@@ -209,5 +214,98 @@ describe('Resilient LLM streams to a streaming caller', () => {
 		const attempts = resilience(answered[0]).attempts as Array<{ streamed?: boolean }>;
 		assert.equal(attempts[0].streamed, undefined);
 		assert.equal(resilience(answered[0]).firstTokenMs, undefined);
+	});
+});
+
+describe("Resilient LLM streams through the real SDKs from the emulator's paced streams", () => {
+	const ctx = useEmulator();
+	const REPLY =
+		'The parcel left the warehouse on Monday and should reach you by Thursday at the latest.';
+	const CHAIN = {
+		tiers: [
+			{ provider: 'anthropic', model: MODELS.anthropic, attempts: 1, timeoutSeconds: 10 },
+			{ provider: 'openai', model: MODELS.openai, attempts: 1, timeoutSeconds: 10 },
+		],
+	};
+
+	/** One streaming execution; each chunk noted with how many answers the emulator had finished. */
+	async function execute(storagePath?: string, options: object = {}) {
+		const seen: Array<SentChunk & { answersFinished: number }> = [];
+		const run = fakeExecute({
+			items: [{ text: 'Where is my parcel?' }],
+			parameters: {
+				prompt: 'Where is my parcel?',
+				chain: CHAIN,
+				options: { initialBackoffMs: 5, circuitBreaker: false, recordMetrics: false, ...options },
+			},
+			credentials: {
+				resilientLlmAnthropicApi: { apiKey: KEYS.anthropic, baseUrl: ctx.emulator.urls.anthropic },
+				resilientLlmOpenAiApi: { apiKey: KEYS.openai, baseUrl: ctx.emulator.urls.openai },
+			},
+			streaming: true,
+			storagePath,
+			executionId: `exec-${Math.random()}`,
+			onChunk: (chunk) => seen.push({ ...chunk, answersFinished: ctx.emulator.answers() }),
+		});
+		const [answered, needsHuman] = await new ResilientLlm().execute.call(run.context);
+		return { seen, answered, needsHuman };
+	}
+
+	function load(rules: unknown[]): void {
+		ctx.emulator.loadScenario({
+			apiKeys: KEYS,
+			reply: REPLY,
+			stream: { firstTokenMs: 300, tokensPerSecond: 40 },
+			rules,
+		});
+		ctx.emulator.resetCounts();
+	}
+
+	it('the first words reach the caller while the provider is still sending; the whole answer arrives once', async () => {
+		load([]);
+		const { seen, answered, needsHuman } = await execute();
+		const texts = seen.filter((c) => c.type === 'item');
+		assert.equal(seen[0].type, 'begin');
+		assert.equal(seen.at(-1)?.type, 'end');
+		assert.ok(texts.length > 3, `streamed in pieces: ${texts.length}`);
+		assert.equal(texts[0].answersFinished, 0, 'the first text came before the answer was complete');
+		assert.equal(ctx.emulator.answers(), 1);
+		assert.equal(texts.map((c) => c.content).join(''), REPLY);
+		assert.equal(answered.length, 1);
+		assert.equal(needsHuman.length, 0);
+		assert.equal(answered[0].json.text, REPLY);
+		assert.equal(ctx.emulator.received('anthropic')[0].stream, true);
+		assert.ok(Number(resilience(answered[0]).firstTokenMs) > 0);
+	});
+
+	it('a stream cut halfway is continued by the next tier: the caller gets the answer once, nothing repeated', async () => {
+		load([{ provider: 'anthropic', fault: 'stream_cut', afterShare: 0.5 }]);
+		const { seen, answered } = await execute();
+		const texts = seen.filter((c) => c.type === 'item').map((c) => c.content);
+		assert.equal(texts.join(''), REPLY);
+		assert.equal(answered[0].json.text, REPLY);
+		const continued = resilience(answered[0]).continuedFrom as { tier: number; chars: number };
+		assert.equal(continued.tier, 1);
+		assert.ok(continued.chars > 0 && continued.chars < REPLY.length, JSON.stringify(continued));
+		assert.equal(resilience(answered[0]).tier, 2);
+	});
+
+	it('an answer served from the idempotency store goes to the caller whole, in one chunk', async () => {
+		load([]);
+		const storagePath = mkdtempSync(join(tmpdir(), 'stream-storage-'));
+		const options = { idempotency: 'derived' };
+		await execute(storagePath, options);
+		const calls = ctx.emulator.count('anthropic');
+		const again = await execute(storagePath, options);
+		assert.equal(ctx.emulator.count('anthropic'), calls, 'no provider was asked again');
+		assert.deepEqual(
+			again.seen.map(({ type, content }) => [type, content]),
+			[
+				['begin', undefined],
+				['item', REPLY],
+				['end', undefined],
+			],
+		);
+		assert.equal(resilience(again.answered[0]).cached, true);
 	});
 });
