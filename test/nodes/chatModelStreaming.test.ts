@@ -5,16 +5,24 @@
  * calls come whole at the end; then the same through the pinned n8n's own SDK and LangChain.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+
+import type { ISupplyDataFunctions } from 'n8n-workflow';
 
 import type { FunctionTool, Message, StreamChunk } from '@n8n/ai-node-sdk';
 
 import type { TaskResult } from '../../lib/engine/types';
 import { ChainChatModel } from '../../nodes/ResilientChatModel/chainChatModel';
+import { ResilientChatModel } from '../../nodes/ResilientChatModel/ResilientChatModel.node.ts';
+import { closeStateStores } from '../../nodes/shared/stateStores';
 import { callSummary } from '../../nodes/shared/resultViews';
 import { ensureRuntime } from '../harness/runtime';
+import { KEYS, MODELS, useEmulator } from '../support/emulator';
+import { fakeExecute } from '../support/fakeExecute';
 import { httpError } from '../support/fakeStreams';
 import { streamingChain } from '../support/streamingChain';
 import type { TierSpec } from '../support/streamingChain';
@@ -260,5 +268,79 @@ describe('Resilient Chat Model streams through the pinned n8n AI node SDK and La
 			[{ id: 'toolu_9', name: 'order_lookup', args: { orderId: '42' } }],
 		);
 		assert.equal(joined?.usage_metadata?.output_tokens, 'Checking order 42.'.length);
+	});
+});
+
+describe("Resilient Chat Model node streams the emulator's paced streams through the real SDKs", () => {
+	const { emulator } = useEmulator();
+	// What n8n does when it loads nodes: its own modules on NODE_PATH, where the SDK is found.
+	const runtimeModules = join(ensureRuntime(), 'node_modules');
+	process.env.NODE_PATH = [runtimeModules, process.env.NODE_PATH].filter(Boolean).join(':');
+	(Module as unknown as { _initPaths(): void })._initPaths();
+	const runtime = createRequire(join(runtimeModules, 'noop.js'));
+	const lc = runtime('@langchain/core/messages') as { HumanMessage: new (text: string) => unknown };
+	const REPLY = 'Your order left the warehouse this morning and arrives on Thursday before noon.';
+
+	after(closeStateStores);
+
+	it('LangChain gets the first words while the answer is still being sent; the panel shows firstTokenMs', async () => {
+		emulator.loadScenario({
+			apiKeys: KEYS,
+			reply: REPLY,
+			stream: { firstTokenMs: 300, tokensPerSecond: 40 },
+			rules: [{ provider: 'anthropic', fault: 'overloaded' }],
+		});
+		const tier = (provider: 'anthropic' | 'openai') => ({
+			provider,
+			model: MODELS[provider],
+			attempts: 1,
+			timeoutSeconds: 5,
+		});
+		const { context } = fakeExecute({
+			items: [{}],
+			storagePath: mkdtempSync(join(tmpdir(), 'chat-model-stream-')),
+			parameters: {
+				chain: { tiers: [tier('anthropic'), tier('openai')] },
+				criticality: 'standard',
+				options: { initialBackoffMs: 5, circuitBreaker: false, recordMetrics: false },
+			},
+			credentials: {
+				resilientLlmAnthropicApi: { apiKey: KEYS.anthropic, baseUrl: emulator.urls.anthropic },
+				resilientLlmOpenAiApi: { apiKey: KEYS.openai, baseUrl: emulator.urls.openai },
+			},
+		});
+		const outputs: unknown[] = [];
+		Object.assign(context, {
+			getNextRunIndex: () => 0,
+			addInputData: () => ({ index: 0 }),
+			addOutputData: (_type: string, _index: number, data: unknown) => outputs.push(data),
+			logAiEvent: () => undefined,
+		});
+		const supplied = (await new ResilientChatModel().supplyData.call(
+			context as unknown as ISupplyDataFunctions,
+			0,
+		)) as {
+			response: { stream(messages: unknown[]): Promise<AsyncIterable<{ text: string }>> };
+		};
+		emulator.resetCounts();
+		const pieces: Array<{ text: string; answersFinished: number }> = [];
+		for await (const chunk of await supplied.response.stream([new lc.HumanMessage('Where?')])) {
+			if (chunk.text) pieces.push({ text: chunk.text, answersFinished: emulator.answers() });
+		}
+		assert.ok(pieces.length > 3, `in pieces: ${pieces.length}`);
+		assert.equal(
+			pieces[0].answersFinished,
+			0,
+			'the first words came before the answer was complete',
+		);
+		assert.equal(emulator.answers(), 1);
+		assert.equal(pieces.map((p) => p.text).join(''), REPLY);
+		assert.equal(emulator.received('openai')[0].stream, true);
+		const panel = outputs as Array<
+			Array<Array<{ json: { resilience?: Record<string, unknown> } }>>
+		>;
+		const summary = panel[0]?.[0]?.[0]?.json.resilience;
+		assert.equal(summary?.tier, 2);
+		assert.ok(Number(summary?.firstTokenMs) >= 300, JSON.stringify(summary));
 	});
 });
