@@ -239,28 +239,28 @@ describe('Resilient LLM streaming to a streaming webhook', () => {
 			// Per prompt: whether the emulator had sent its whole answer yet.
 			() => Object.fromEntries([...ctx.emulator.promptCounts()].map(([p, c]) => [p, c.answered])),
 		);
+		const runs = execution.data?.resultData.runData['Resilient LLM'] ?? [];
+		const [answered, needsHuman] = runs[0]?.data?.main ?? [];
+		assert.equal(answered?.length, 2);
+		assert.equal(needsHuman?.length ?? 0, 0);
 		const mine = chunks.filter((c) => c.metadata?.nodeName === 'Resilient LLM');
 		for (const [index, prompt] of prompts.entries()) {
+			// The emulator's answer names the prompt it got (with the provider's framing around it).
+			const answer: string = String(answered?.[index]?.json.text);
+			assert.ok(answer.includes(prompt) && answer.endsWith('by Thursday.'), answer);
 			const own = mine.filter((c) => c.metadata?.itemIndex === index);
 			assert.equal(own[0]?.type, 'begin');
 			assert.equal(own.at(-1)?.type, 'end');
 			const texts = textChunks(chunks, 'Resilient LLM', index);
 			assert.ok(texts.length > 5, JSON.stringify(own));
-			assert.equal(texts.map((c) => c.content).join(''), reply.replace('{prompt}', prompt));
+			assert.equal(texts.map((c) => c.content).join(''), answer);
+			const finished = Object.entries(texts[0].observed).find(([p]) => p.includes(prompt));
 			assert.equal(
-				texts[0].observed[prompt],
+				finished?.[1],
 				0,
 				`item ${index}: the first words arrived before its answer was complete`,
 			);
 		}
-		assert.equal(ctx.emulator.answers(), 2);
-		const runs = execution.data?.resultData.runData['Resilient LLM'] ?? [];
-		const [answered, needsHuman] = runs[0]?.data?.main ?? [];
-		assert.equal(answered?.length, 2);
-		assert.equal(needsHuman?.length ?? 0, 0);
-		assert.deepEqual(
-			answered?.map((item) => item.json.text),
-			prompts.map((prompt) => reply.replace('{prompt}', prompt)),
-		);
+		assert.equal(ctx.emulator.answers(), 2, 'one answer per item, each sent once');
 	});
 });
