@@ -44,6 +44,18 @@
  *   agent_outage_ratio       an AI Agent's two-tool task on Resilient Chat Model (breaker on):
  *                            median wall time with the primary down, once its circuit opened,
  *                            over the same with the primary up
+ *   stream_ttft_ms_*         (stream) a real n8n, Webhook in Streaming mode -> AI Agent (Enable
+ *                            Streaming), realistic profile: time from the request to the first
+ *                            text at the client, median over interleaved rounds, for our Resilient
+ *                            Chat Model (Anthropic, then OpenAI) and n8n's Anthropic Chat Model with
+ *                            Enable Fallback Model (OpenAI Chat Model): _healthy_ours/_builtin,
+ *                            _secondary_alone (n8n's OpenAI Chat Model alone), _outage_ours/_builtin
+ *                            (the primary 529 on every call), _stalled_ours/_builtin (the primary
+ *                            sends a 200 and its headers, then nothing; each wait capped)
+ *   stream_first_token_timeout_ms  the default First Token Timeout
+ *   stream_broken_complete_share   (stream) the primary's stream cut after 30 % of its chunks, 20
+ *                            runs through Resilient Chat Model: share of answers that arrive whole,
+ *                            nothing repeated or lost
  */
 import { PROFILES } from '../../lib/emulator/pacing';
 import type { Profile } from '../../lib/emulator/scenario';
@@ -62,6 +74,7 @@ import { overhead } from './sections/overhead';
 import { queueThroughput } from './sections/queue';
 import { redisLatency } from './sections/redis';
 import { slowFirstBatch } from './sections/slow';
+import { streaming } from './sections/stream';
 
 /** Every section, by its `--only` name, in the order a full run takes them. */
 const SECTIONS: [string, Section][] = [
@@ -77,6 +90,7 @@ const SECTIONS: [string, Section][] = [
 	['agent', agentOutage],
 	['slow', slowFirstBatch],
 	['redis', redisLatency],
+	['stream', streaming],
 ];
 
 function argument(name: string): string | undefined {
@@ -101,6 +115,7 @@ function options(): { only?: Set<string>; profile: Profile } {
 
 async function main(): Promise<void> {
 	const { only, profile } = options();
+	if (profile !== 'instant') rows.push(['profile (n8n, agent, queue, slow)', profile, '']);
 	const emulator = new ProviderEmulator();
 	await emulator.start();
 	try {

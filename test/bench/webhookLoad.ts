@@ -20,7 +20,7 @@ export async function fire(
 			const response = await n8n.webhook(
 				path,
 				{ text: 'Summarise: the parcel arrived late.' },
-				30_000,
+				120_000,
 			);
 			if (response.status !== 200)
 				throw new Error(`webhook ${path}: ${response.status} ${JSON.stringify(response.body)}`);
