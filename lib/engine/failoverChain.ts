@@ -113,8 +113,11 @@ export class FailoverChain {
 	async run(task: Task, options: RunOptions = {}): Promise<TaskResult> {
 		validateTask(task);
 		const wantsJson = this.attemptContext.outputCheck.parseJson !== undefined;
-		const streamed = options.onText ? new StreamedText(options.onText, !wantsJson) : undefined;
 		const started = this.clock.now();
+		const elapsed = () => this.clock.now() - started;
+		const streamed = options.onText
+			? new StreamedText(options.onText, !wantsJson, elapsed)
+			: undefined;
 		const deadline = new Deadline(this.clock, started + this.deadlineMs, options.signal);
 		const record = new TaskRecord(this.clock, started, this.events, this.config.drill);
 		const request = this.requestFor(task);

@@ -21,6 +21,9 @@ export class StreamedText {
 	/** Text sent to the reader that the answer starts with. */
 	private kept = '';
 	private continued: TaskResult['continuedFrom'];
+	/** When the reader got its first text, in ms from the task's start. */
+	private firstTextMs: number | undefined;
+	private readonly onText: (delta: string) => void;
 	/**
 	 * The next try continues a prefill that lost its trailing whitespace (Anthropic refuses a
 	 * final assistant message ending in it): the model sends that whitespace again, and the
@@ -29,10 +32,17 @@ export class StreamedText {
 	private dropLeadingSpace = false;
 
 	constructor(
-		private readonly onText: (delta: string) => void,
+		onText: (delta: string) => void,
 		/** Off for JSON output: only the checked whole answer is sent. */
 		private readonly forward: boolean,
-	) {}
+		/** Ms since the task started. */
+		elapsed: () => number,
+	) {
+		this.onText = (delta) => {
+			this.firstTextMs ??= Math.round(elapsed());
+			onText(delta);
+		};
+	}
 
 	/** Where one try's text goes; `accepted` tells the breaker's gate the provider is up. */
 	sink(accepted: () => void): TextSink {
@@ -66,10 +76,11 @@ export class StreamedText {
 		this.continued = { tier: tier.index + 1, chars: this.kept.length };
 	}
 
-	/** The whole answer's text and where it was continued from, for the task's result. */
-	answer(text: string | undefined): Pick<TaskResult, 'text' | 'continuedFrom'> {
-		if (!this.continued) return { text };
+	/** The whole answer's text, where it was continued from and when the reader got its start. */
+	answer(text: string | undefined): Pick<TaskResult, 'text' | 'continuedFrom' | 'firstTokenMs'> {
+		const first = this.firstTextMs !== undefined ? { firstTokenMs: this.firstTextMs } : {};
+		if (!this.continued) return { text, ...first };
 		const rest = this.dropLeadingSpace ? (text ?? '').replace(/^\s+/, '') : (text ?? '');
-		return { text: this.kept + rest, continuedFrom: this.continued };
+		return { text: this.kept + rest, continuedFrom: this.continued, ...first };
 	}
 }

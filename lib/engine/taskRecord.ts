@@ -128,7 +128,7 @@ export class TaskRecord {
 	answered(
 		tier: PreparedTier,
 		outcome: AttemptOutcome,
-		streamedText?: Pick<TaskResult, 'text' | 'continuedFrom'>,
+		streamedText?: Pick<TaskResult, 'text' | 'continuedFrom' | 'firstTokenMs'>,
 	): TaskResult {
 		const { provider, model } = tier.config;
 		const response = outcome.response;

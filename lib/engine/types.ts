@@ -174,6 +174,11 @@ export interface TaskResult {
 	 * `text` is the whole answer, those characters included.
 	 */
 	continuedFrom?: { tier: number; chars: number };
+	/**
+	 * A streamed run: ms from the task's start to the first text the reader got, failovers
+	 * before it included.
+	 */
+	firstTokenMs?: number;
 	/** The parsed answer when JSON output was asked for. */
 	json?: unknown;
 	/** 1-based position of the tier that answered. */

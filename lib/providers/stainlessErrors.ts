@@ -7,17 +7,52 @@ import { headerValue } from './retryHints';
 import type { WireFailure } from './types';
 
 /**
+ * The status an error inside a 200 stream stands for. The SDKs throw such an error (Anthropic's
+ * `event: error`, an OpenAI chunk holding `error`) with no status; its type, or a numeric code
+ * a compatible server puts in it, says what it would have been; an overloaded server says so
+ * in its message. Anything else there is the server failing part-way.
+ */
+const STREAM_ERROR_STATUS: Record<string, number> = {
+	invalid_request_error: 400,
+	authentication_error: 401,
+	billing_error: 402,
+	permission_error: 403,
+	not_found_error: 404,
+	request_too_large: 413,
+	rate_limit_error: 429,
+	rate_limit_exceeded: 429,
+	insufficient_quota: 429,
+	api_error: 500,
+	server_error: 500,
+	service_unavailable: 503,
+	timeout_error: 504,
+	overloaded_error: 529,
+};
+
+function streamErrorStatus(body: Record<string, unknown>): number {
+	const code = Number(body.code);
+	if (Number.isInteger(code) && code >= 400 && code < 600) return code;
+	const byType = STREAM_ERROR_STATUS[str(body.code)] ?? STREAM_ERROR_STATUS[str(body.type)];
+	if (byType !== undefined && byType !== 500) return byType;
+	// OpenAI calls an overloaded engine a server_error and says so only in its message.
+	return /overloaded/i.test(str(body.message)) ? 503 : 500;
+}
+
+/**
  * An `APIError`: `.status`, `.headers`, `.error` (Anthropic's whole body, whose `error` is the
- * error object; OpenAI's error object itself) and `.requestID`.
+ * error object; OpenAI's error object itself) and `.requestID`. One thrown for an error event
+ * inside a stream has no status: its body gives one.
  */
 export function readApiError(error: unknown): WireFailure | undefined {
-	if (!isRecord(error) || typeof error.status !== 'number') return undefined;
-	if (!('headers' in error && 'error' in error)) return undefined;
+	if (!isRecord(error) || !('headers' in error && 'error' in error)) return undefined;
 	const outer = error.error;
 	const inner = isRecord(outer) && isRecord(outer.error) ? outer.error : outer;
 	const body = isRecord(inner) ? inner : {};
+	let status = error.status;
+	if (status === undefined && isRecord(outer)) status = streamErrorStatus(body);
+	if (typeof status !== 'number') return undefined;
 	return {
-		status: error.status,
+		status,
 		headers: error.headers,
 		body,
 		text: str(body.message),

@@ -86,7 +86,7 @@ export class ResilientChatModel implements INodeType {
 		const pending: PendingSummaries = [];
 		const model = new ChainChatModel({
 			modelId: config.tiers.map((t) => t.model).join(' → '),
-			run: async (task, signal) => await chain.run(task, { signal }),
+			run: async (task, signal, onText) => await chain.run(task, { signal, onText }),
 			toJsonSchema: sdk.getParametersJsonSchema,
 			zodToJsonSchema,
 			onResult: callRecorder(this, run, pending),

@@ -19,6 +19,7 @@ import type {
 import type { Task, TaskResult } from '../../lib/engine/types';
 import { toChatMessages } from './chatMessages';
 import type { InvalidInput } from './chatMessages';
+import { TextQueue } from './textQueue';
 import { toToolDefinitions } from './toolDefinitions';
 import type { ZodConverter } from './toolDefinitions';
 
@@ -51,8 +52,12 @@ export function toGenerateResult(
 
 /** What the model needs from its surroundings: the engine, and what happens around each call. */
 export interface ChatModelDependencies {
-	/** Runs one task through the failover chain. */
-	run(task: Task, signal: AbortSignal | undefined): Promise<TaskResult>;
+	/** Runs one task through the failover chain; with `onText`, its text streams as it arrives. */
+	run(
+		task: Task,
+		signal: AbortSignal | undefined,
+		onText?: (delta: string) => void,
+	): Promise<TaskResult>;
 	toJsonSchema(tool: FunctionTool): Record<string, unknown>;
 	/** Converts a Zod 3 schema that `toJsonSchema` left as it was (one from another zod copy). */
 	zodToJsonSchema?: ZodConverter;
@@ -84,49 +89,94 @@ export class ChainChatModel implements ChatModel {
 	}
 
 	async generate(messages: Message[], config?: ChatModelConfig): Promise<GenerateResult> {
-		const task: Task = {
-			messages: toChatMessages(messages, this.dependencies.invalid),
-			...(this.tools.length
-				? {
-						tools: toToolDefinitions(
-							this.tools,
-							this.dependencies.toJsonSchema,
-							this.dependencies.invalid,
-							this.dependencies.zodToJsonSchema,
-						),
-					}
-				: {}),
-		};
-		// LangChain hands its call options over as the config: its cancel signal is `signal`.
-		const callSignal = (config as { signal?: AbortSignal } | undefined)?.signal;
-		const signals = [this.dependencies.signal, config?.abortSignal, callSignal].filter(
-			(s): s is AbortSignal => s !== undefined,
-		);
-		const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-		const result = await this.dependencies.run(task, signal);
-		await this.dependencies.onResult?.(result);
-		if (result.outcome !== 'answered') throw this.dependencies.failure(result);
-		return toGenerateResult(result, {
-			tier: result.tier,
-			provider: result.provider,
-			model: result.model,
-		});
+		const result = await this.dependencies.run(this.taskOf(messages), this.signalOf(config));
+		return toGenerateResult(await this.answered(result), metadataOf(result));
 	}
 
-	/** The answer arrives whole (the chain must see it complete to judge it), then streams out. */
+	/**
+	 * The answer's text as the chain streams it: failures before the first text fail over
+	 * unseen, and a stream that broke is continued by the next try. Tool calls follow once
+	 * the answer is complete (never half), then the finish with the usage. A call no tier
+	 * answered ends the stream with the chain's error.
+	 */
 	async *stream(messages: Message[], config?: ChatModelConfig): AsyncIterable<StreamChunk> {
-		const result = await this.generate(messages, config);
-		for (const block of result.message.content) {
-			if (block.type === 'text') yield { type: 'text-delta', delta: block.text };
-			if (block.type === 'tool-call') {
-				yield {
-					type: 'tool-call-delta',
-					id: block.toolCallId,
-					name: block.toolName,
-					argumentsDelta: block.input,
-				};
+		const task = this.taskOf(messages);
+		const stop = new AbortController();
+		const texts = new TextQueue();
+		let settled = false;
+		let streamed = false;
+		const running = this.dependencies
+			.run(task, this.signalOf(config, stop.signal), (delta) => texts.push(delta))
+			.finally(() => {
+				settled = true;
+				texts.end();
+			});
+		// Awaited below; a reader that stops early never does.
+		running.catch(() => undefined);
+		try {
+			for await (const delta of texts) {
+				streamed = true;
+				yield { type: 'text-delta', delta };
 			}
+			const result = await this.answered(await running);
+			// A run that sent no text as it went (it could not stream) gives its answer whole.
+			if (!streamed && result.text) yield { type: 'text-delta', delta: result.text };
+			yield* finishChunks(toGenerateResult(result, metadataOf(result)));
+		} finally {
+			// The reader stopped early (the execution was cancelled, say): the calls stop too.
+			if (!settled) stop.abort();
 		}
-		yield { type: 'finish', finishReason: result.finishReason ?? 'stop', usage: result.usage };
 	}
+
+	/** The engine's task: the whole conversation, and the bound tools. */
+	private taskOf(messages: Message[]): Task {
+		const { invalid, toJsonSchema, zodToJsonSchema } = this.dependencies;
+		return {
+			messages: toChatMessages(messages, invalid),
+			...(this.tools.length
+				? { tools: toToolDefinitions(this.tools, toJsonSchema, invalid, zodToJsonSchema) }
+				: {}),
+		};
+	}
+
+	/** Every reason to cancel the call: the execution, the root node's config, the stream's reader. */
+	private signalOf(config?: ChatModelConfig, reader?: AbortSignal): AbortSignal | undefined {
+		// LangChain hands its call options over as the config: its cancel signal is `signal`.
+		const callSignal = (config as { signal?: AbortSignal } | undefined)?.signal;
+		const signals = [this.dependencies.signal, config?.abortSignal, callSignal, reader].filter(
+			(s): s is AbortSignal => s !== undefined,
+		);
+		return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+	}
+
+	/** The call recorded; a call no tier answered is the root node's error. */
+	private async answered(result: TaskResult): Promise<TaskResult> {
+		await this.dependencies.onResult?.(result);
+		if (result.outcome !== 'answered') throw this.dependencies.failure(result);
+		return result;
+	}
+}
+
+/** Which tier answered, as the SDK's provider metadata. */
+function metadataOf(result: TaskResult): Record<string, unknown> {
+	return { tier: result.tier, provider: result.provider, model: result.model };
+}
+
+/** A complete answer's tool calls, each whole with its id, then the finish. */
+function* finishChunks(answer: GenerateResult): Iterable<StreamChunk> {
+	for (const block of answer.message.content) {
+		if (block.type !== 'tool-call') continue;
+		yield {
+			type: 'tool-call-delta',
+			id: block.toolCallId,
+			name: block.toolName,
+			argumentsDelta: block.input,
+		};
+	}
+	yield {
+		type: 'finish',
+		finishReason: answer.finishReason ?? 'stop',
+		usage: answer.usage,
+		...(answer.providerMetadata ? { providerMetadata: answer.providerMetadata } : {}),
+	};
 }

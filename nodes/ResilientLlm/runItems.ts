@@ -10,6 +10,7 @@ import { taskLogFields } from '../shared/taskLog';
 import { itemError } from './itemErrors';
 import type { ItemOutputs } from './itemOutputs';
 import type { ItemsRun } from './itemsRun';
+import { itemStreamOf } from './itemStream';
 import type { PreparedItem } from './prepareItems';
 import { runTask } from './taskRun';
 import type { TaskOutcome } from './taskRun';
@@ -37,16 +38,19 @@ export async function runItems(
 		() => stopWith !== undefined,
 		async (position) => {
 			const item = prepared[position];
+			const stream = itemStreamOf(ctx, item.index);
 			let outcome: TaskOutcome;
 			try {
-				outcome = await runTask(run, item, { signal, ttlMs });
+				outcome = await runTask(run, item, { signal, ttlMs, onText: stream?.onText });
 			} catch (error) {
+				stream?.end();
 				// One item's trouble (its state store claim, a bug) is that item's alone.
 				const nodeError = itemError(ctx, error, item.index);
 				if (!ctx.continueOnFail()) stopWith ??= nodeError;
 				else outputs.failed(item.index, nodeError);
 				return;
 			}
+			stream?.end(outcome.result);
 			const { result, cached } = outcome;
 			if (result.outcome === 'answered' && !cached && !(item.key && outcome.kept))
 				answersOnlyHere++;

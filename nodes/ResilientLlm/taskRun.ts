@@ -23,7 +23,11 @@ export interface TaskOutcome {
 export async function runTask(
 	run: ItemsRun,
 	{ index, task, chain, config, key }: PreparedItem,
-	{ signal, ttlMs }: { signal?: AbortSignal; ttlMs: number },
+	{
+		signal,
+		ttlMs,
+		onText,
+	}: { signal?: AbortSignal; ttlMs: number; onText?: (delta: string) => void },
 ): Promise<TaskOutcome> {
 	let result: TaskResult;
 	let cached = false;
@@ -41,11 +45,11 @@ export async function runTask(
 			key,
 			owner,
 			{ leaseMs, ttlMs, signal, guard: run.guard },
-			() => chain.run(task, { signal }),
+			() => chain.run(task, { signal, onText }),
 			(r) => r.outcome === 'answered',
 		));
 	} else {
-		result = await chain.run(task, { signal });
+		result = await chain.run(task, { signal, onText });
 	}
 	const degraded =
 		[

@@ -23,10 +23,19 @@ export function resilienceOf(result: TaskResult, cached = false, degraded?: stri
 		attempts: result.attempts as unknown as IDataObject[],
 		tiers: result.tiers as unknown as IDataObject[],
 		latencyMs: result.latencyMs,
+		...streamedViews(result),
 		usage: result.usage as unknown as IDataObject,
 		costUsd: result.costUsd,
 		priceTableVersion: result.priceTableVersion,
 		...(result.drill ? { drill: result.drill } : {}),
+	};
+}
+
+/** A streamed run's first text and the broken stream it continued, where there were any. */
+function streamedViews(result: TaskResult): IDataObject {
+	return {
+		...(result.firstTokenMs !== undefined ? { firstTokenMs: result.firstTokenMs } : {}),
+		...(result.continuedFrom ? { continuedFrom: { ...result.continuedFrom } } : {}),
 	};
 }
 
@@ -45,8 +54,11 @@ export function callSummary(result: TaskResult): IDataObject {
 			...(a.errorClass ? { errorClass: a.errorClass } : {}),
 			...(a.httpStatus ? { httpStatus: a.httpStatus } : {}),
 			latencyMs: a.latencyMs,
+			...(a.firstTokenMs !== undefined ? { firstTokenMs: a.firstTokenMs } : {}),
+			...(a.sentChars ? { sentChars: a.sentChars } : {}),
 		})),
 		latencyMs: result.latencyMs,
+		...streamedViews(result),
 		usage: result.usage as unknown as IDataObject,
 		costUsd: result.costUsd,
 		...(result.drill ? { drill: result.drill } : {}),

@@ -15,6 +15,8 @@ export function taskLogFields(result: TaskResult): IDataObject {
 		provider: result.provider,
 		model: result.model,
 		latencyMs: result.latencyMs,
+		firstTokenMs: result.firstTokenMs,
+		continuedFrom: result.continuedFrom,
 		tiers: result.tiers.map((t) => ({
 			tier: t.tier,
 			model: t.model,

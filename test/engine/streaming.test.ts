@@ -35,6 +35,7 @@ describe('streaming through the chain', () => {
 		assert.equal(tried.firstTokenMs, 800);
 		assert.equal(tried.sentChars, 'The answer is here.'.length);
 		assert.equal(result.tiers[0].firstTokenMs, 800);
+		assert.equal(result.firstTokenMs, 800, 'the task reached its reader at 800 ms');
 		assert.equal(result.latencyMs, 950);
 	});
 
@@ -58,6 +59,11 @@ describe('streaming through the chain', () => {
 			],
 		);
 		assert.equal(result.continuedFrom, undefined);
+		// The task's first text counts the failover before it: the primary's tries and waits.
+		const waited = result.attempts.reduce((sum, a) => sum + a.waitedMs, 0);
+		assert.ok(waited > 0);
+		assert.equal(result.firstTokenMs, waited + 300);
+		assert.equal(result.attempts[3].firstTokenMs, 300, "the answering try's own first token");
 	});
 
 	it('a provider that accepts and sends nothing is abandoned at the first-token timeout, and the retry policy decides', async () => {

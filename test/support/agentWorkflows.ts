@@ -104,6 +104,8 @@ export interface AgentWorkflowOptions {
 	tools?: WorkflowNode[];
 	/** The agent's On Error setting; with continueErrorOutput its error output goes to "Escalate". */
 	onError?: 'stopWorkflow' | 'continueErrorOutput' | 'continueRegularOutput';
+	/** The webhook answers in Response Mode "Streaming", and the agent streams (Enable Streaming). */
+	streaming?: boolean;
 }
 
 function toolsOf(options: AgentWorkflowOptions): WorkflowNode[] {
@@ -115,7 +117,7 @@ function toolsOf(options: AgentWorkflowOptions): WorkflowNode[] {
 
 /** Webhook (`{message}`) → AI Agent with Resilient Chat Model and its tools (the two order tools unless told). */
 export function agentWorkflow(options: AgentWorkflowOptions): Record<string, unknown> {
-	const webhook = webhookNode(options.path);
+	const webhook = webhookNode(options.path, options.streaming ? 'streaming' : 'lastNode');
 	const agent: WorkflowNode = {
 		id: randomUUID(),
 		name: 'AI Agent',
@@ -127,6 +129,7 @@ export function agentWorkflow(options: AgentWorkflowOptions): Record<string, unk
 			text: '={{ $json.body.message }}',
 			options: {
 				systemMessage: 'You are a support agent. Look the order up before you request a refund.',
+				...(options.streaming ? { enableStreaming: true } : {}),
 			},
 		},
 		...(options.onError ? { onError: options.onError } : {}),

@@ -17,9 +17,18 @@ import { join } from 'node:path';
 
 export type ParameterValue = unknown | ((itemIndex: number) => unknown);
 
+/** A chunk the node sent to a streaming caller, as n8n's sendChunk takes it. */
+export interface SentChunk {
+	type: string;
+	itemIndex: number;
+	content?: string;
+}
+
 export interface FakeRun {
 	context: IExecuteFunctions;
 	logs: Array<{ level: string; message: string; meta?: unknown }>;
+	/** What the node streamed, in order (only when the execution streams). */
+	chunks: SentChunk[];
 }
 
 export function fakeExecute(options: {
@@ -34,8 +43,13 @@ export function fakeExecute(options: {
 	 */
 	storagePath?: string;
 	executionId?: string;
+	/** The execution streams to its caller (a Webhook in Streaming mode): isStreaming() is true. */
+	streaming?: boolean;
+	/** Told of each chunk as the node sends it. */
+	onChunk?: (chunk: SentChunk) => void;
 }): FakeRun {
 	const logs: FakeRun['logs'] = [];
+	const chunks: SentChunk[] = [];
 	const node: INode = {
 		id: 'node-1',
 		name: 'Resilient LLM',
@@ -72,8 +86,15 @@ export function fakeExecute(options: {
 			return credential;
 		},
 		logger: { info: log('info'), debug: log('debug'), warn: log('warn'), error: log('error') },
+		isStreaming: () => options.streaming ?? false,
+		// As in n8n: async, and written to the response at once.
+		sendChunk: async (type: string, itemIndex: number, content?: string) => {
+			const chunk = { type, itemIndex, ...(content !== undefined ? { content } : {}) };
+			chunks.push(chunk);
+			options.onChunk?.(chunk);
+		},
 	};
-	return { context: context as unknown as IExecuteFunctions, logs };
+	return { context: context as unknown as IExecuteFunctions, logs, chunks };
 }
 
 /** A stand-in for n8n's IPollFunctions: parameters, and static data that lasts between polls. */

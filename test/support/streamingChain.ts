@@ -65,5 +65,5 @@ export function streamingChain(
 		log.push('run resolved');
 		return result;
 	};
-	return { clock: virtual, log, fakes, texts, run };
+	return { clock: virtual, log, fakes, texts, run, chain };
 }

@@ -23,13 +23,14 @@ export interface WorkflowNode {
 
 export function webhookNode(
 	path: string,
-	responseMode: 'lastNode' | 'onReceived' | 'responseNode' = 'lastNode',
+	responseMode: 'lastNode' | 'onReceived' | 'responseNode' | 'streaming' = 'lastNode',
 ): WorkflowNode {
 	return {
 		id: randomUUID(),
 		name: 'Webhook',
 		type: 'n8n-nodes-base.webhook',
-		typeVersion: 2,
+		// Response Mode "Streaming" is offered from version 2.1 on.
+		typeVersion: responseMode === 'streaming' ? 2.1 : 2,
 		position: [0, 0],
 		webhookId: randomUUID(),
 		parameters: {

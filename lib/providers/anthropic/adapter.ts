@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 
 import { parseToolArguments, systemText } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
+import { readAnthropicStream } from './stream';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -10,6 +11,7 @@ import type {
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
+	StreamEvent,
 	ToolCall,
 	ToolDefinition,
 } from '../types';
@@ -23,6 +25,10 @@ const FINISH: Record<string, FinishReason> = {
 	model_context_window_exceeded: 'length',
 	refusal: 'refusal',
 };
+
+function finishOf(stopReason: string | null): FinishReason {
+	return FINISH[stopReason ?? ''] ?? 'other';
+}
 
 type Block = Anthropic.ContentBlockParam;
 
@@ -136,20 +142,25 @@ export class AnthropicAdapter implements ProviderAdapter {
 		});
 	}
 
-	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+	/** The request both calls send, streamed or not. */
+	private params(request: CompletionRequest): Anthropic.MessageCreateParamsNonStreaming {
 		const system = systemText(request.messages);
 		const tools = request.tools ?? [];
-		const message = await this.client.messages.create(
-			{
-				model: request.model,
-				max_tokens: request.maxOutputTokens,
-				...(system ? { system } : {}),
-				...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-				messages: toAnthropicMessages(request.messages),
-				...(tools.length > 0 ? { tools: toAnthropicTools(tools) } : {}),
-			},
-			{ signal: options.signal, timeout: options.timeoutMs },
-		);
+		return {
+			model: request.model,
+			max_tokens: request.maxOutputTokens,
+			...(system ? { system } : {}),
+			...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+			messages: toAnthropicMessages(request.messages),
+			...(tools.length > 0 ? { tools: toAnthropicTools(tools) } : {}),
+		};
+	}
+
+	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+		const message = await this.client.messages.create(this.params(request), {
+			signal: options.signal,
+			timeout: options.timeoutMs,
+		});
 		const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
 		const toolCalls: ToolCall[] = message.content.flatMap((block) =>
 			block.type === 'tool_use'
@@ -162,7 +173,7 @@ export class AnthropicAdapter implements ProviderAdapter {
 					]
 				: [],
 		);
-		const finish = FINISH[message.stop_reason ?? ''] ?? 'other';
+		const finish = finishOf(message.stop_reason);
 		return {
 			text,
 			...(toolCalls.length > 0 ? { toolCalls } : {}),
@@ -175,5 +186,19 @@ export class AnthropicAdapter implements ProviderAdapter {
 			requestId: message._request_id ?? undefined,
 			model: message.model,
 		};
+	}
+
+	async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
+		const { data, request_id } = await this.client.messages
+			.create(
+				{ ...this.params(request), stream: true },
+				{ signal: options.signal, timeout: options.timeoutMs },
+			)
+			.withResponse();
+		yield* readAnthropicStream(data, {
+			requestId: request_id ?? undefined,
+			signal: options.signal,
+			finishOf,
+		});
 	}
 }

@@ -1,7 +1,7 @@
 import { GoogleGenAI } from '@google/genai';
-import type { Content, FunctionDeclaration, Part } from '@google/genai';
+import type { Content, FunctionDeclaration, GenerateContentParameters, Part } from '@google/genai';
 
-import { newToolCallId, parseToolArguments, systemText } from '../messageMapping';
+import { systemText } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
 	AdapterSettings,
@@ -9,22 +9,11 @@ import type {
 	ChatMessage,
 	CompletionRequest,
 	CompletionResponse,
-	FinishReason,
 	ProviderAdapter,
-	ToolCall,
+	StreamEvent,
 	ToolDefinition,
 } from '../types';
-
-const FINISH: Record<string, FinishReason> = {
-	STOP: 'stop',
-	MAX_TOKENS: 'length',
-	SAFETY: 'content_filter',
-	RECITATION: 'content_filter',
-	BLOCKLIST: 'content_filter',
-	PROHIBITED_CONTENT: 'content_filter',
-	SPII: 'content_filter',
-	IMAGE_SAFETY: 'content_filter',
-};
+import { answerEnd, partText, partToolCall, readGeminiStream } from './response';
 
 /**
  * Gemini 3 wants back the signature of the thinking behind each function call; calls made by
@@ -102,10 +91,11 @@ export class GeminiAdapter implements ProviderAdapter {
 		});
 	}
 
-	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+	/** The request both calls send, streamed or not. */
+	private params(request: CompletionRequest, options: CallOptions) {
 		const system = systemText(request.messages);
 		const tools = request.tools ?? [];
-		const response = await this.client.models.generateContent({
+		return {
 			model: request.model,
 			contents: toGeminiContents(request.messages),
 			config: {
@@ -117,41 +107,38 @@ export class GeminiAdapter implements ProviderAdapter {
 				...(request.json ? { responseMimeType: 'application/json' } : {}),
 				httpOptions: { timeout: options.timeoutMs },
 			},
-		});
+		} satisfies GenerateContentParameters;
+	}
+
+	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+		const response = await this.client.models.generateContent(this.params(request, options));
 		const candidate = response.candidates?.[0];
-		const blockReason = response.promptFeedback?.blockReason;
 		const parts = candidate?.content?.parts ?? [];
-		const text = parts.map((part) => (part.thought ? '' : (part.text ?? ''))).join('');
-		const toolCalls: ToolCall[] = parts.flatMap((part) =>
-			part.functionCall?.name
-				? [
-						{
-							id: part.functionCall.id || newToolCallId(),
-							name: part.functionCall.name,
-							arguments: parseToolArguments('gemini', part.functionCall.args),
-						},
-					]
-				: [],
-		);
-		let finish: FinishReason = FINISH[candidate?.finishReason ?? ''] ?? 'other';
-		if (!candidate && blockReason) finish = 'refusal';
-		const usage = response.usageMetadata;
+		const toolCalls = parts.flatMap((part) => partToolCall(part) ?? []);
 		return {
-			text,
+			text: parts.map(partText).join(''),
 			...(toolCalls.length > 0 ? { toolCalls } : {}),
-			finish,
-			refusalText: blockReason
-				? `prompt blocked: ${blockReason}`
-				: finish === 'content_filter'
-					? `answer blocked: ${candidate?.finishReason}`
-					: undefined,
-			usage: {
-				inputTokens: usage?.promptTokenCount ?? 0,
-				// Thinking tokens are billed as output.
-				outputTokens: (usage?.candidatesTokenCount ?? 0) + (usage?.thoughtsTokenCount ?? 0),
-			},
-			requestId: response.responseId,
-			model: response.modelVersion ?? request.model,
+			...answerEnd(
+				{
+					finishReason: candidate?.finishReason,
+					blockReason: response.promptFeedback?.blockReason,
+					hasCandidate: candidate !== undefined,
+					usage: response.usageMetadata,
+					responseId: response.responseId,
+					modelVersion: response.modelVersion,
+				},
+				request.model,
+			),
 		};
+	}
+
+	async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
+		const params = this.params(request, options);
+		const chunks = await this.client.models.generateContentStream({
+			...params,
+			// The SDK would otherwise send the request again itself when a stream breaks.
+			config: { ...params.config, automaticContinuation: false },
+		});
+		yield* readGeminiStream(chunks, { model: request.model, signal: options.signal });
 	}
 }

@@ -8,8 +8,8 @@ const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 const MAX_PAGES = 10;
 
 /**
- * @google/genai's ApiError, whose message is the JSON error body; the Stainless client it
- * bundles throws the shared APIError.
+ * @google/genai's ApiError, whose message is the JSON error body (for an error inside a stream,
+ * after "got status: UNAVAILABLE. "); the Stainless client it bundles throws the shared APIError.
  */
 function readGeminiFailure(error: unknown): WireFailure | undefined {
 	const api = readApiError(error);
@@ -18,7 +18,9 @@ function readGeminiFailure(error: unknown): WireFailure | undefined {
 		return undefined;
 	let body: Record<string, unknown> = {};
 	try {
-		const parsed: unknown = JSON.parse(error.message);
+		const parsed: unknown = JSON.parse(
+			error.message.slice(Math.max(0, error.message.indexOf('{'))),
+		);
 		if (isRecord(parsed) && isRecord(parsed.error)) body = parsed.error;
 	} catch {
 		// Not JSON: keep the bare status and the message.

@@ -1,4 +1,3 @@
-import { newToolCallId, parseToolArguments } from '../messageMapping';
 import { MalformedResponseError, ProviderHttpError } from '../httpError';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import type {
@@ -7,24 +6,12 @@ import type {
 	ChatMessage,
 	CompletionRequest,
 	CompletionResponse,
-	FinishReason,
 	ProviderAdapter,
-	ToolCall,
+	StreamEvent,
 	ToolDefinition,
 } from '../types';
-
-interface OllamaToolCall {
-	id?: string;
-	function?: { name?: string; arguments?: unknown };
-}
-
-interface OllamaChatResponse {
-	model?: string;
-	message?: { content?: string; tool_calls?: OllamaToolCall[] };
-	done_reason?: string;
-	prompt_eval_count?: number;
-	eval_count?: number;
-}
+import { finishOf, readOllamaStream, toolCallsOf } from './stream';
+import type { OllamaChatResponse } from './stream';
 
 /**
  * Ollama's chat messages: tool calls on the assistant turn with arguments as an object, each
@@ -77,9 +64,7 @@ export function toOllamaTools(tools: ToolDefinition[]): Record<string, unknown>[
 
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
 
-const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length' };
-
-/** Ollama's native /api/chat, non-streaming. No SDK: it is one JSON request. */
+/** Ollama's native /api/chat. No SDK: it is one JSON request, answered whole or as NDJSON. */
 export class OllamaAdapter implements ProviderAdapter {
 	readonly provider = 'ollama' as const;
 	private readonly url: string;
@@ -93,7 +78,12 @@ export class OllamaAdapter implements ProviderAdapter {
 		if (settings.apiKey) this.headers.authorization = `Bearer ${settings.apiKey}`;
 	}
 
-	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+	/** One POST to /api/chat, streamed or not; a non-2xx answer throws with its body. */
+	private async post(
+		request: CompletionRequest,
+		options: CallOptions,
+		stream: boolean,
+	): Promise<Response> {
 		const tools = request.tools ?? [];
 		const response = await fetchWithoutRedirects(this.url, {
 			method: 'POST',
@@ -102,7 +92,7 @@ export class OllamaAdapter implements ProviderAdapter {
 				model: request.model,
 				messages: toOllamaMessages(request.messages),
 				...(tools.length > 0 ? { tools: toOllamaTools(tools) } : {}),
-				stream: false,
+				stream,
 				...(request.json ? { format: 'json' } : {}),
 				options: {
 					num_predict: request.maxOutputTokens,
@@ -111,33 +101,37 @@ export class OllamaAdapter implements ProviderAdapter {
 			}),
 			signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
 		});
+		if (response.ok) return response;
 		const raw = await response.text();
-		let body: unknown;
+		let body: unknown = raw;
 		try {
 			body = JSON.parse(raw);
 		} catch {
-			if (!response.ok) throw new ProviderHttpError(response.status, raw, response.headers);
+			// Not JSON: the error is the text itself.
+		}
+		throw new ProviderHttpError(response.status, body, response.headers);
+	}
+
+	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+		const raw = await (await this.post(request, options, false)).text();
+		let chat: OllamaChatResponse;
+		try {
+			chat = JSON.parse(raw) as OllamaChatResponse;
+		} catch {
 			throw new MalformedResponseError('ollama');
 		}
-		if (!response.ok) throw new ProviderHttpError(response.status, body, response.headers);
-		const chat = body as OllamaChatResponse;
-		const toolCalls: ToolCall[] = (chat.message?.tool_calls ?? []).flatMap((call) =>
-			call.function?.name
-				? [
-						{
-							id: call.id || newToolCallId(),
-							name: call.function.name,
-							arguments: parseToolArguments('ollama', call.function.arguments),
-						},
-					]
-				: [],
-		);
+		const toolCalls = toolCallsOf(chat);
 		return {
 			text: chat.message?.content ?? '',
 			...(toolCalls.length > 0 ? { toolCalls } : {}),
-			finish: FINISH[chat.done_reason ?? 'stop'] ?? 'other',
+			finish: finishOf(chat.done_reason),
 			usage: { inputTokens: chat.prompt_eval_count ?? 0, outputTokens: chat.eval_count ?? 0 },
 			model: chat.model ?? request.model,
 		};
+	}
+
+	async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
+		const response = await this.post(request, options, true);
+		yield* readOllamaStream(response, { model: request.model, signal: options.signal });
 	}
 }

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 
 import { parseToolArguments } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
+import { readOpenAiStream } from './stream';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -10,6 +11,7 @@ import type {
 	CompletionResponse,
 	FinishReason,
 	ProviderAdapter,
+	StreamEvent,
 	ToolCall,
 	ToolDefinition,
 } from '../types';
@@ -21,6 +23,10 @@ const FINISH: Record<string, FinishReason> = {
 	length: 'length',
 	content_filter: 'content_filter',
 };
+
+function finishOf(finishReason: string | null): FinishReason {
+	return FINISH[finishReason ?? ''] ?? 'other';
+}
 
 /** Chat completions messages: tool calls on the assistant turn, each result a "tool" message. */
 export function toOpenAiMessages(
@@ -90,25 +96,30 @@ export class OpenAiAdapter implements ProviderAdapter {
 		});
 	}
 
-	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+	/** The request both calls send, streamed or not. */
+	private params(request: CompletionRequest): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
 		const tools = request.tools ?? [];
-		const completion = await this.client.chat.completions.create(
-			{
-				model: request.model,
-				messages: toOpenAiMessages(request.messages),
-				...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
-				// OpenAI's newer models reject max_tokens; compatible servers mostly know only max_tokens.
-				...(this.provider === 'openai'
-					? { max_completion_tokens: request.maxOutputTokens }
-					: { max_tokens: request.maxOutputTokens }),
-				...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-				...(request.json ? { response_format: { type: 'json_object' as const } } : {}),
-			},
-			{ signal: options.signal, timeout: options.timeoutMs },
-		);
+		return {
+			model: request.model,
+			messages: toOpenAiMessages(request.messages),
+			...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
+			// OpenAI's newer models reject max_tokens; compatible servers mostly know only max_tokens.
+			...(this.provider === 'openai'
+				? { max_completion_tokens: request.maxOutputTokens }
+				: { max_tokens: request.maxOutputTokens }),
+			...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+			...(request.json ? { response_format: { type: 'json_object' as const } } : {}),
+		};
+	}
+
+	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
+		const completion = await this.client.chat.completions.create(this.params(request), {
+			signal: options.signal,
+			timeout: options.timeoutMs,
+		});
 		const choice = completion.choices[0];
 		const refusal = choice?.message.refusal ?? undefined;
-		let finish: FinishReason = FINISH[choice?.finish_reason ?? ''] ?? 'other';
+		let finish = finishOf(choice?.finish_reason ?? null);
 		if (refusal) finish = 'refusal';
 		const toolCalls: ToolCall[] = (choice?.message.tool_calls ?? []).flatMap((call) =>
 			call.type === 'function'
@@ -133,5 +144,20 @@ export class OpenAiAdapter implements ProviderAdapter {
 			requestId: completion._request_id ?? undefined,
 			model: completion.model,
 		};
+	}
+
+	async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
+		const { data, request_id } = await this.client.chat.completions
+			.create(
+				{ ...this.params(request), stream: true, stream_options: { include_usage: true } },
+				{ signal: options.signal, timeout: options.timeoutMs },
+			)
+			.withResponse();
+		yield* readOpenAiStream(data, {
+			provider: this.provider,
+			requestId: request_id ?? undefined,
+			signal: options.signal,
+			finishOf,
+		});
 	}
 }
