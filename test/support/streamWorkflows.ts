@@ -1,28 +1,16 @@
 /**
  * Streaming chat in n8n as the editor saves it: a Webhook whose Respond is "Streaming", an AI
  * Agent with Enable Streaming on and no tools, and the chat model(s) given on its model
- * inputs. The client reads the reply as n8n sends it, one JSON object a line.
+ * inputs, for a client that reads the reply as n8n sends it (streamingClient.ts).
  */
 import { randomUUID } from 'node:crypto';
 
 import { AGENT_TYPE } from './agentWorkflows';
 import { withModels } from './stockModels';
+import { webhookNode } from './workflows';
 import type { WorkflowNode } from './workflows';
 
 export const STREAM_SYSTEM_MESSAGE = 'You are a support agent. Answer the customer in full.';
-
-/** A Webhook (v2.1) that answers with what streaming nodes send, as they send it. */
-export function streamingWebhookNode(path: string): WorkflowNode {
-	return {
-		id: randomUUID(),
-		name: 'Webhook',
-		type: 'n8n-nodes-base.webhook',
-		typeVersion: 2.1,
-		position: [0, 0],
-		webhookId: randomUUID(),
-		parameters: { httpMethod: 'POST', path, responseMode: 'streaming', options: {} },
-	};
-}
 
 /**
  * Webhook (`{message}`, streaming) -> AI Agent with `models` on its inputs: one on Chat Model,
@@ -33,7 +21,7 @@ export function streamingAgentWorkflow(
 	path: string,
 	models: WorkflowNode[],
 ): Record<string, unknown> {
-	const webhook = streamingWebhookNode(path);
+	const webhook = webhookNode(path, 'streaming');
 	const agent: WorkflowNode = {
 		id: randomUUID(),
 		name: 'AI Agent',

@@ -21,8 +21,7 @@ import {
 	PRIMARY,
 } from '../../support/stockModels';
 import { streamingAgentWorkflow } from '../../support/streamWorkflows';
-import { streamReply } from '../../support/webhookStream';
-import type { StreamedReply } from '../../support/webhookStream';
+import { streamWebhook } from '../../support/streamingClient';
 import { figures, KEY, median, progress, QUIET_N8N, round, rows } from '../report';
 import type { SectionContext } from '../report';
 
@@ -106,16 +105,49 @@ async function createWorkflows(
 
 let questions = 0;
 
-/** One customer message through one side's workflow; a new question each time. */
+/** One reply as the client read it. */
+interface StreamedReply {
+	/** From the request to the first text; undefined when none came. */
+	firstTextMs?: number;
+	/** From the request to the end of the reply, or to the cap. */
+	totalMs: number;
+	text: string;
+	pieces: number;
+	/** What n8n's error lines said. */
+	errors: string[];
+	/** The reply had not ended at the cap. */
+	capped: boolean;
+}
+
+/** One customer message through one side's workflow, a new question each time, read for at most `capMs`. */
 async function ask(
 	n8n: N8n,
 	path: string,
 	capMs: number,
 ): Promise<{ reply: StreamedReply; message: string }> {
 	const message = `Question ${++questions}: my parcel arrived late and damaged. What now?`;
-	const reply = await streamReply(`${n8n.baseUrl}/webhook/${path}`, { message }, capMs);
-	if (!reply.capped && reply.status !== 200)
-		throw new Error(`stream ${path}: status ${reply.status}: ${reply.errors.join('; ')}`);
+	const started = performance.now();
+	const since = () => performance.now() - started;
+	const { status, chunks, stopped } = await streamWebhook(
+		`${n8n.baseUrl}/webhook/${path}`,
+		{ message },
+		since,
+		capMs + 10_000,
+		capMs,
+	);
+	const texts = chunks.filter((c) => c.type === 'item' && c.content);
+	const reply: StreamedReply = {
+		firstTextMs: texts[0]?.observed,
+		totalMs: since(),
+		text: texts.map((c) => c.content).join(''),
+		pieces: texts.length,
+		errors: chunks
+			.filter((c) => c.type === 'error' || c.type === 'unparsed')
+			.map((c) => String(c.content)),
+		capped: stopped,
+	};
+	if (!stopped && status !== 200)
+		throw new Error(`stream ${path}: status ${status}: ${reply.errors.join('; ')}`);
 	return { reply, message };
 }
 
@@ -147,7 +179,7 @@ async function ttftPhase(
 			if (ms === undefined) runs[side].noText.push(reply.errors.join('; ') || 'no text');
 			else runs[side].ttft.push(ms);
 			progress(
-				`stream ${phase.name} ${side}: ${ms === undefined ? 'no text' : `first text at ${Math.round(ms)} ms`}${reply.capped ? ' (capped)' : ''}, ${reply.pieces.length} pieces, ${Math.round(reply.totalMs)} ms in all`,
+				`stream ${phase.name} ${side}: ${ms === undefined ? 'no text' : `first text at ${Math.round(ms)} ms`}${reply.capped ? ' (capped)' : ''}, ${reply.pieces} pieces, ${Math.round(reply.totalMs)} ms in all`,
 			);
 		}
 	}
