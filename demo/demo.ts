@@ -55,28 +55,35 @@ const SUPPORT_TURNS: Turn[] = [
 	{ reply: 'Your blender order 1001 qualifies for a refund, which is now requested.' },
 ];
 
+/**
+ * Real models' pace, as the emulator's realistic profile draws it: the first words after
+ * 400-900 ms, then 40-80 words a second, streamed to whoever reads a stream. Answers are kept
+ * short (20-60 words), so each takes about a second; errors still come in 40 ms.
+ */
+const PACE: Scenario = { profile: 'realistic', stream: { answerTokens: [20, 60] }, latencyMs: 40 };
+
 // Each phase starts with a support agent conversation, so in "primary down" Anthropic answers
 // the agent's first model call and goes down in the middle of its conversation.
 const PHASES: Phase[] = [
 	{
 		name: 'all providers up',
-		scenario: { latencyMs: 40, turns: SUPPORT_TURNS, rules: [REFUND_REPLY] },
+		scenario: { ...PACE, turns: SUPPORT_TURNS, rules: [REFUND_REPLY] },
 	},
 	{
 		name: 'primary down (Anthropic 529)',
 		scenario: {
-			latencyMs: 40,
+			...PACE,
 			turns: SUPPORT_TURNS,
 			rules: [{ provider: 'anthropic', fault: 'overloaded', afterCalls: 1 }],
 		},
 	},
 	{
 		name: 'every provider down',
-		scenario: { latencyMs: 40, turns: SUPPORT_TURNS, rules: [{ fault: 'server_error' }] },
+		scenario: { ...PACE, turns: SUPPORT_TURNS, rules: [{ fault: 'server_error' }] },
 	},
 	{
 		name: 'recovered',
-		scenario: { latencyMs: 40, turns: SUPPORT_TURNS, rules: [REFUND_REPLY] },
+		scenario: { ...PACE, turns: SUPPORT_TURNS, rules: [REFUND_REPLY] },
 		afterCoolDown: true,
 	},
 ];

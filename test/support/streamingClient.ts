@@ -11,19 +11,58 @@ export interface ReceivedChunk<T = number> {
 	observed: T;
 }
 
+/**
+ * Fails when the reply takes longer than `timeoutMs`; with `stopAfterMs`, stops reading at
+ * that time instead, keeping what arrived (`stopped`).
+ */
 export async function streamWebhook<T>(
 	url: string,
 	body: unknown,
 	observe: () => T,
 	timeoutMs = 120_000,
-): Promise<{ status: number; chunks: Array<ReceivedChunk<T>> }> {
+	stopAfterMs?: number,
+): Promise<{ status: number; chunks: Array<ReceivedChunk<T>>; stopped: boolean }> {
+	const stop = new AbortController();
+	let stopped = false;
+	const timer =
+		stopAfterMs === undefined
+			? undefined
+			: setTimeout(() => {
+					stopped = true;
+					stop.abort();
+				}, stopAfterMs);
+	const chunks: Array<ReceivedChunk<T>> = [];
+	let status = 0;
+	try {
+		status = await read(
+			url,
+			body,
+			observe,
+			chunks,
+			AbortSignal.any([AbortSignal.timeout(timeoutMs), stop.signal]),
+		);
+	} catch (error) {
+		if (!stopped) throw error;
+	} finally {
+		clearTimeout(timer);
+	}
+	return { status, chunks, stopped };
+}
+
+/** Reads the reply into `chunks` as it arrives; its status. */
+async function read<T>(
+	url: string,
+	body: unknown,
+	observe: () => T,
+	chunks: Array<ReceivedChunk<T>>,
+	signal: AbortSignal,
+): Promise<number> {
 	const response = await fetch(url, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
 		body: JSON.stringify(body),
-		signal: AbortSignal.timeout(timeoutMs),
+		signal,
 	});
-	const chunks: Array<ReceivedChunk<T>> = [];
 	const take = (line: string) => {
 		if (line.trim() === '') return;
 		let parsed: Omit<ReceivedChunk<T>, 'observed'>;
@@ -49,5 +88,5 @@ export async function streamWebhook<T>(
 		}
 	}
 	take(buffer + decoder.decode());
-	return { status: response.status, chunks };
+	return response.status;
 }
