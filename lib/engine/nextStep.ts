@@ -42,6 +42,7 @@ export interface StepContext {
 }
 
 export function nextStep(failure: ClassifiedFailure, context: StepContext): Step {
+	if (failure.leaveTier) return { action: 'next_tier', why: failure.leaveTier };
 	if (!RETRY_SAME_MODEL[failure.errorClass]) {
 		return { action: 'next_tier', why: `${failure.errorClass} is not retried on the same model` };
 	}

@@ -163,6 +163,10 @@ function cutShort(
 				cause === 'first_token'
 					? `no first token in ${seconds(tier.firstTokenTimeoutMs)} s`
 					: `the stream stalled: nothing for ${seconds(tier.stallTimeoutMs)} s`,
+			// A model that accepted the call and says nothing is stuck, not busy: try another.
+			...(cause === 'first_token'
+				? { leaveTier: 'no first token within the First Token Timeout' }
+				: {}),
 		};
 		return streamedFailure({ latencyMs, failure }, progress);
 	}

@@ -35,6 +35,11 @@ export interface ClassifiedFailure {
 	retryHint?: RetryHint;
 	/** Short, secret-free description for people. */
 	message: string;
+	/**
+	 * Why this failure leaves the tier at once, whatever its class allows: a model that has
+	 * not started answering within its First Token Timeout is abandoned for the next tier.
+	 */
+	leaveTier?: string;
 }
 
 export interface Price {

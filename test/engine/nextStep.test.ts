@@ -38,6 +38,15 @@ describe('nextStep', () => {
 		}
 	});
 
+	it('a failure that says to leave the tier moves on, though its class is retried', () => {
+		const stuck = { errorClass: 'timeout' as const, message: 'no first token in 30 s' };
+		assert.equal(nextStep(stuck, context).action, 'retry');
+		assert.deepEqual(nextStep({ ...stuck, leaveTier: 'no first token' }, context), {
+			action: 'next_tier',
+			why: 'no first token',
+		});
+	});
+
 	it('moves on when the attempts are used up', () => {
 		assert.equal(
 			nextStep({ errorClass: 'overloaded', message: '' }, { ...context, attempt: 3 }).action,
