@@ -182,6 +182,24 @@ export const SSE_HEADERS = {
 
 export const JSON_HEADERS = { 'content-type': 'application/json' };
 
+/**
+ * An error reply's headers as the Stainless-built SDKs read them: JSON, the request id under
+ * the provider's own name, `x-should-retry` where the API sends one, and the retry hint.
+ */
+export function stainlessErrorHeaders(
+	requestIdHeader: string,
+	entry: { shouldRetry?: boolean; hint?: boolean },
+	o: ErrorOptions,
+	hintInMs = false,
+): Record<string, string> {
+	return {
+		...JSON_HEADERS,
+		[requestIdHeader]: o.requestId,
+		...(entry.shouldRetry !== undefined ? { 'x-should-retry': String(entry.shouldRetry) } : {}),
+		...(entry.hint ? retryHeaders(o, hintInMs) : {}),
+	};
+}
+
 /** `retry-after` in whole seconds, and `retry-after-ms` where the provider sends it too. */
 export function retryHeaders(o: ErrorOptions, withMs = false): Record<string, string> {
 	if (o.retryAfterS === undefined) return {};

@@ -10,7 +10,7 @@ import {
 	list,
 	messageOf,
 	messagesText,
-	retryHeaders,
+	stainlessErrorHeaders,
 	sseEvent,
 	textOf,
 } from '../wireFormat';
@@ -92,12 +92,7 @@ function error(fault: HttpFault, o: ErrorOptions) {
 	const e = ERRORS[fault];
 	return {
 		status: e.status,
-		headers: {
-			...JSON_HEADERS,
-			'request-id': o.requestId,
-			...(e.shouldRetry !== undefined ? { 'x-should-retry': String(e.shouldRetry) } : {}),
-			...(e.hint ? retryHeaders(o) : {}),
-		},
+		headers: stainlessErrorHeaders('request-id', e, o),
 		body: {
 			type: 'error',
 			error: { type: e.type, message: messageOf(e.message, o), ...e.extra },

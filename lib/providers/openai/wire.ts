@@ -9,7 +9,7 @@ import {
 	bearer,
 	messageOf,
 	messagesText,
-	retryHeaders,
+	stainlessErrorHeaders,
 	sseEvent,
 } from '../wireFormat';
 import type { ErrorOptions, HttpFault, MessageOf, ProviderWire, WireAnswer } from '../wireFormat';
@@ -90,12 +90,7 @@ function error(fault: HttpFault, o: ErrorOptions) {
 	const e = ERRORS[fault];
 	return {
 		status: e.status,
-		headers: {
-			...JSON_HEADERS,
-			'x-request-id': o.requestId,
-			...(e.shouldRetry !== undefined ? { 'x-should-retry': String(e.shouldRetry) } : {}),
-			...(e.hint ? retryHeaders(o, true) : {}),
-		},
+		headers: stainlessErrorHeaders('x-request-id', e, o, true),
 		body: { error: { message: messageOf(e.message, o), type: e.type, param: null, code: e.code } },
 	};
 }
