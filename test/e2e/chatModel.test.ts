@@ -8,7 +8,12 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 
 import type { Turn } from '../../lib/emulator/scenario';
 import type { Execution, ExecutionItem } from '../harness/n8n';
-import { agentWorkflow, chainWorkflow, TOOL_NAMES } from '../support/agentWorkflows';
+import {
+	agentWorkflow,
+	chainWorkflow,
+	chatModelParameters,
+	TOOL_NAMES,
+} from '../support/agentWorkflows';
 import { KEYS, MODELS } from '../support/emulator';
 import { useN8n } from '../support/n8nFixture';
 import { OrderService } from '../support/orderService';
@@ -42,24 +47,6 @@ const tier = (
 	timeoutSeconds: 10,
 	...extra,
 });
-
-/** Options set explicitly: their defaults are not what these tests are about. */
-function chatModel(
-	tiers: Array<Record<string, unknown>>,
-	options: Record<string, unknown> = {},
-): Record<string, unknown> {
-	return {
-		chain: { tiers },
-		criticality: 'standard',
-		options: {
-			initialBackoffMs: 20,
-			deadlineSeconds: 60,
-			circuitBreaker: false,
-			recordMetrics: false,
-			...options,
-		},
-	};
-}
 
 function setScenario(turns: Turn[], rules: unknown[]): void {
 	ctx.emulator.loadScenario({ apiKeys: KEYS, turns, rules });
@@ -144,7 +131,7 @@ describe('Resilient Chat Model in n8n', () => {
 	it('AI Agent: two tool calls while Anthropic answers 529 from its second call on; tier 2 answers the rest, each tool runs once', async () => {
 		setScenario(TWO_TOOL_TURNS, [{ provider: 'anthropic', afterCalls: 1, fault: 'overloaded' }]);
 		const { status, body, execution } = await runAgent(
-			chatModel([tier('anthropic'), tier('openai')]),
+			chatModelParameters([tier('anthropic'), tier('openai')]),
 			'Order 42 came late. I want a refund.',
 		);
 		assert.equal(status, 200, JSON.stringify({ body, error: execution.data?.resultData.error }));
@@ -191,7 +178,7 @@ describe('Resilient Chat Model in n8n', () => {
 			{ provider: 'anthropic', minToolResults: 1, fault: 'context_too_long' },
 		]);
 		const { status, execution } = await runAgent(
-			chatModel([
+			chatModelParameters([
 				tier('anthropic', { tierOptions: { contextWindow: 200_000 } }),
 				tier('openai', { tierOptions: { contextWindow: 128_000 } }),
 				tier('gemini', { tierOptions: { contextWindow: 1_000_000 } }),
@@ -226,7 +213,7 @@ describe('Resilient Chat Model in n8n', () => {
 	it("AI Agent: every tier down ends with the plain reason, routed by the agent's On Error setting", async () => {
 		setScenario(TWO_TOOL_TURNS, [{ fault: 'overloaded' }]);
 		const { status, execution } = await runAgent(
-			chatModel([tier('anthropic'), tier('openai'), tier('gemini')]),
+			chatModelParameters([tier('anthropic'), tier('openai'), tier('gemini')]),
 			'Order 42 came late. I want a refund.',
 			'continueErrorOutput',
 		);
@@ -251,7 +238,7 @@ describe('Resilient Chat Model in n8n', () => {
 			chainWorkflow(
 				'Chat model chain e2e',
 				path,
-				chatModel([tier('anthropic'), tier('openai')]),
+				chatModelParameters([tier('anthropic'), tier('openai')]),
 				ctx.credentials,
 			),
 		);

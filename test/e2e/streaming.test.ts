@@ -12,7 +12,12 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 
 import type { Turn } from '../../lib/emulator/scenario';
 import type { Execution, ExecutionItem } from '../harness/n8n';
-import { agentWorkflow, orderTools, TOOL_NAMES } from '../support/agentWorkflows';
+import {
+	agentWorkflow,
+	chatModelParameters,
+	orderTools,
+	TOOL_NAMES,
+} from '../support/agentWorkflows';
 import { KEYS, MODELS } from '../support/emulator';
 import { useN8n } from '../support/n8nFixture';
 import { OrderService } from '../support/orderService';
@@ -51,19 +56,6 @@ const tier = (provider: 'anthropic' | 'openai', extra: Record<string, unknown> =
 	...extra,
 });
 
-function chatModel(tiers: Array<Record<string, unknown>>): Record<string, unknown> {
-	return {
-		chain: { tiers },
-		criticality: 'standard',
-		options: {
-			initialBackoffMs: 20,
-			deadlineSeconds: 60,
-			circuitBreaker: false,
-			recordMetrics: false,
-		},
-	};
-}
-
 const TWO_TIERS = [tier('anthropic'), tier('openai')];
 
 let workflows = 0;
@@ -95,7 +87,7 @@ async function runAgent(tiers: Array<Record<string, unknown>>) {
 			agentWorkflow({
 				name: `Streaming agent ${workflows}`,
 				path,
-				chatModel: chatModel(tiers),
+				chatModel: chatModelParameters(tiers),
 				credentials: ctx.credentials,
 				tools: [orderTools(orders.baseUrl)[0]],
 				streaming: true,

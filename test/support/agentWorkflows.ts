@@ -12,6 +12,24 @@ export const CHAT_MODEL_TYPE = 'n8n-nodes-resilient-llm.resilientChatModel';
 export const AGENT_TYPE = '@n8n/n8n-nodes-langchain.agent';
 export const CHAIN_TYPE = '@n8n/n8n-nodes-langchain.chainLlm';
 
+/** Resilient Chat Model's parameters, options set explicitly: their defaults are not what the tests are about. */
+export function chatModelParameters(
+	tiers: Array<Record<string, unknown>>,
+	options: Record<string, unknown> = {},
+): Record<string, unknown> {
+	return {
+		chain: { tiers },
+		criticality: 'standard',
+		options: {
+			initialBackoffMs: 20,
+			deadlineSeconds: 60,
+			circuitBreaker: false,
+			recordMetrics: false,
+			...options,
+		},
+	};
+}
+
 /** The tool names the model sees: n8n names a tool after its node, spaces as underscores. */
 export const TOOL_NAMES = { lookup: 'Order_Lookup', refund: 'Refund_Request' } as const;
 
