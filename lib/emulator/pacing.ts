@@ -1,8 +1,9 @@
 /**
  * How fast the emulator answers: time to the first token, tokens per second, tokens per
  * chunk and, when no reply is scripted, the length of a generated answer. Each is a number
- * or a [min, max] range drawn from a random sequence seeded by the scenario, so a run can be
- * repeated. Without any pacing the emulator answers at once.
+ * or a [min, max] range drawn from a random sequence seeded by the scenario's seed, the model
+ * and the prompt, so a run can be repeated and two runs of the same prompts are paced alike
+ * whatever order their calls arrive in. Without any pacing the emulator answers at once.
  */
 import { checkNumber, checkWholeNumber, ScenarioError } from './scenarioError';
 

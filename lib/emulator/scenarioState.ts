@@ -1,5 +1,5 @@
 /** A loaded scenario and the state its rules keep, deciding what each request gets. */
-import { DEFAULT_SEED, drawPace, PROFILE_PACING, seededRandom } from './pacing';
+import { DEFAULT_SEED, drawPace, hashText, PROFILE_PACING, seededRandom } from './pacing';
 import type { Pace, Profile, StreamPacing } from './pacing';
 import type { ConversationShape, Fault, Rule, Scenario, Turn } from './scenario';
 import type { WireProvider } from './wire';
@@ -37,8 +37,6 @@ export interface Verdict {
 export class ScenarioState {
 	private readonly rules: RuleState[];
 	private readonly loadedAt: number;
-	/** Pacing's own sequence, from the scenario's seed: `random` serves the rules' rates. */
-	private readonly pacingRandom: () => number;
 
 	constructor(
 		readonly scenario: Scenario,
@@ -48,7 +46,6 @@ export class ScenarioState {
 		private readonly profile: Profile = 'instant',
 	) {
 		this.loadedAt = now;
-		this.pacingRandom = seededRandom(scenario.seed ?? DEFAULT_SEED);
 		this.rules = (scenario.rules ?? []).map((rule) => this.stateFor(rule, now));
 	}
 
@@ -88,6 +85,8 @@ export class ScenarioState {
 		model: string,
 		now: number = Date.now(),
 		conversation: ConversationShape = NO_CONVERSATION,
+		/** The prompt's text: with the seed and the model it draws the pace. */
+		prompt = '',
 	): Verdict {
 		const { verdict, stream } = this.pick(provider, model, now, conversation);
 		const pacing: StreamPacing = {
@@ -97,7 +96,10 @@ export class ScenarioState {
 		};
 		if (Object.keys(pacing).length === 0) return verdict;
 		const seed = this.scenario.seed ?? DEFAULT_SEED;
-		return { ...verdict, pace: drawPace(pacing, seed, this.pacingRandom) };
+		// Drawn from the prompt, not from the order of arrival: two runs sending the same
+		// prompts to the same model get the same pace, however their calls interleave.
+		const random = seededRandom(hashText(`${seed}\n${model}\n${prompt.trim()}`));
+		return { ...verdict, pace: drawPace(pacing, seed, random) };
 	}
 
 	/** The first rule that applies decides, and gives its own pacing. */

@@ -181,7 +181,7 @@ export class ProviderEmulator {
 		const requestId = this.nextRequestId();
 		const refusal = this.refusal(wire, call, requestId);
 		if (refusal) return send(res, refusal);
-		const verdict = this.state.decide(wire.name, call.model, Date.now(), shape);
+		const verdict = this.state.decide(wire.name, call.model, Date.now(), shape, call.promptText);
 		await answer(
 			{
 				req,

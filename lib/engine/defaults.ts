@@ -50,8 +50,8 @@ export const LONG_OPEN_FACTOR = BREAKER_DEFAULTS.longOpenMs / BREAKER_DEFAULTS.o
 
 /** What a node run does around the chain. */
 export const RUN_DEFAULTS = {
-	/** Items sent at once. */
-	concurrency: 4,
+	/** Items sent at once: as many as n8n's own Basic LLM Chain sends (its Batch Size). */
+	concurrency: 5,
 	idempotencyTtlHours: 24,
 	circuitBreaker: true,
 	recordMetrics: true,

@@ -33,7 +33,7 @@
  *   chaos_items_lost         (chaos) over those batches (a fifth of the primary's calls dropped
  *                            mid-body) and the executions after: items not on exactly one output,
  *                            plus answers the provider sent that no item delivered
- *   first_batch_slow_needs_human  (slow) a real n8n, default options, 8 items at Concurrency 4,
+ *   first_batch_slow_needs_human  (slow) a real n8n, default options, 8 items at the default Concurrency,
  *                            answers taking 2 s and 5 s in turn, one tier and two: items sent to
  *                            Needs Human over the batches on new circuits and again on warm ones
  *   first_batch_slow_ratio   (slow) that batch's wall time on new circuits over the same batch on

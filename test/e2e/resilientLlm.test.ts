@@ -450,7 +450,7 @@ describe('Resilient LLM in n8n', () => {
 		assert.equal(ctx.emulator.stats().total, 0, 'no provider was called');
 	});
 	// Real models take seconds: a batch whose first calls open new circuits, with answers
-	// taking 2 s and 5 s in turn, on the node's defaults (breaker on, Concurrency 4).
+	// taking 2 s and 5 s in turn, on the node's defaults (breaker on, Concurrency 5).
 	for (const tiers of [1, 2]) {
 		it(`at real providers' speed, a first batch on new circuits is answered by tier 1 (${tiers} tier${tiers > 1 ? 's' : ''})`, async () => {
 			const model = `claude-slow-${tiers}`;

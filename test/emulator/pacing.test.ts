@@ -116,6 +116,27 @@ describe('pacing', () => {
 		assert.notEqual(generatedText(7, 'hi', 50), generatedText(8, 'hi', 50));
 	});
 
+	it('draws a pace from the seed, the model and the prompt, whatever order the calls come in', () => {
+		const state = () => new ScenarioState(parseScenario({ profile: 'realistic' }), Math.random, 0);
+		const pace = (s: ScenarioState, model: string, prompt: string) =>
+			s.decide('anthropic', model, 0, undefined, prompt).pace;
+		const prompts = ['Ticket 1', 'Ticket 2', 'Ticket 3', 'Ticket 4'];
+		const forward = state();
+		const inOrder = prompts.map((p) => pace(forward, MODELS.anthropic, p));
+		const backward = state();
+		const reversed = [...prompts].reverse().map((p) => pace(backward, MODELS.anthropic, p));
+		assert.deepEqual(reversed.reverse(), inOrder, 'the same pace per prompt in either order');
+		assert.ok(
+			new Set(inOrder.map((p) => p?.firstTokenMs)).size > 1,
+			'prompts are paced differently',
+		);
+		assert.notDeepEqual(
+			pace(state(), 'another-model', prompts[0]),
+			inOrder[0],
+			'another model draws another pace',
+		);
+	});
+
 	it('a rule`s stream fields go over the scenario`s, which go over the profile`s', () => {
 		const state = new ScenarioState(
 			parseScenario({

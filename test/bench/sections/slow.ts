@@ -8,7 +8,7 @@ import type { SectionContext } from '../report';
 
 /**
  * A first batch at real providers' speed in a real n8n, on the node's defaults: 8 items at
- * Concurrency 4, each answer taking 2 s or 5 s. Run on new circuits (new models), then again on
+ * the default Concurrency (5), each answer taking 2 s or 5 s. Run on new circuits (new models), then again on
  * the same, now warm, circuits.
  */
 export async function slowFirstBatch({ emulator, profile }: SectionContext): Promise<void> {

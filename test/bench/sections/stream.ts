@@ -103,8 +103,6 @@ async function createWorkflows(
 	return paths;
 }
 
-let questions = 0;
-
 /** One reply as the client read it. */
 interface StreamedReply {
 	/** From the request to the first text; undefined when none came. */
@@ -119,13 +117,18 @@ interface StreamedReply {
 	capped: boolean;
 }
 
-/** One customer message through one side's workflow, a new question each time, read for at most `capMs`. */
+/**
+ * Round `round`'s customer message through one side's workflow, read for at most `capMs`.
+ * Every side gets the same message in a round: the emulator paces a prompt by its text and
+ * model, so the sides' answers start and run at the same pace and only their own work differs.
+ */
 async function ask(
 	n8n: N8n,
 	path: string,
 	capMs: number,
+	round: number,
 ): Promise<{ reply: StreamedReply; message: string }> {
-	const message = `Question ${++questions}: my parcel arrived late and damaged. What now?`;
+	const message = `Question ${round + 1}: my parcel arrived late and damaged. What now?`;
 	const started = performance.now();
 	const since = () => performance.now() - started;
 	const { status, chunks, stopped } = await streamWebhook(
@@ -173,7 +176,7 @@ async function ttftPhase(
 		const order = round % 2 === 0 ? phase.sides : [...phase.sides].reverse();
 		for (const side of order) {
 			const cap = phase.name === 'stalled' && side === 'builtin' ? STALLED_BUILTIN_CAP_MS : WAIT_MS;
-			const { reply } = await ask(n8n, paths[side], cap);
+			const { reply } = await ask(n8n, paths[side], cap, round);
 			const ms = ttft(reply);
 			if (reply.capped) runs[side].capped++;
 			if (ms === undefined) runs[side].noText.push(reply.errors.join('; ') || 'no text');
@@ -206,7 +209,7 @@ async function brokenPhase(n8n: N8n, emulator: ProviderEmulator, path: string): 
 	const calls: number[] = [];
 	for (let run = 0; run < BROKEN_RUNS; run++) {
 		emulator.resetCounts();
-		const { reply, message } = await ask(n8n, path, WAIT_MS);
+		const { reply, message } = await ask(n8n, path, WAIT_MS, run);
 		// The emulator makes an answer up from its seed and the prompt alone: the answer whole.
 		const prompt = [...emulator.promptCounts().keys()].find((p) => p.includes(message));
 		const expected =
