@@ -64,7 +64,10 @@ function looksLikeContextOverflow(code: string, text: string): boolean {
 
 /** The shared rules; a provider's own reading (its descriptor's classifyHttp) comes first. */
 function classifyStatus(provider: ProviderName, wire: WireFailure): ErrorClass {
-	const specific = providerOf(provider).classifyHttp?.(wire);
+	// A connected model's failure read from a known wire: that provider's own rules, then the tier's.
+	const specific =
+		(wire.family && providerOf(wire.family).classifyHttp?.(wire)) ??
+		providerOf(provider).classifyHttp?.(wire);
 	if (specific) return specific;
 	const status = wire.status;
 	const code = str(wire.body.code) || str(wire.body.type);
@@ -94,7 +97,7 @@ function classifyStatus(provider: ProviderName, wire: WireFailure): ErrorClass {
 
 /** The server's hint: headers first, then wherever the provider puts one in its body. */
 function hintFor(provider: ProviderName, wire: WireFailure): RetryHint | undefined {
-	return hintFromHeaders(wire.headers) ?? providerOf(provider).retryHint?.(wire);
+	return hintFromHeaders(wire.headers) ?? providerOf(wire.family ?? provider).retryHint?.(wire);
 }
 
 const CONNECTION_CODES =
@@ -212,9 +215,18 @@ function classify(
 	}
 	const transport = classifyTransport(provider, causeChain(error), error instanceof SyntaxError);
 	if (transport) return transport;
+	const message = error instanceof Error ? error.message : String(error);
+	const unread = providerOf(provider).unreadClass;
+	if (unread)
+		return {
+			errorClass: unread,
+			message: redact(
+				shortMessage(`unrecognised error, taken as ${unread}: ${message || 'no message'}`),
+				secrets,
+			),
+		};
 	// Anything else never reached the provider: a local bug or a setting the SDK refused.
 	// Retrying cannot help; failing over to another provider may.
-	const message = error instanceof Error ? error.message : String(error);
 	return {
 		errorClass: 'bad_request',
 		message: redact(shortMessage(`request not sent: ${message || 'unknown failure'}`), secrets),

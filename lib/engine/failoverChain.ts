@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../clock/clock';
 import { realClock } from '../clock/clock';
-import type { CompletionRequest, ProviderAdapter } from '../providers/types';
+import type { CompletionRequest } from '../providers/types';
 import { attempt } from './attempt';
 import type { AttemptContext, AttemptOutcome } from './attempt';
 import { backoffOf } from './backoff';
@@ -20,7 +20,7 @@ import { Deadline } from './deadline';
 import { CHAIN_DEFAULTS } from './defaults';
 import { buildJsonParser } from './jsonOutput';
 import { prepareTiers } from './preparedTier';
-import type { PreparedTier } from './preparedTier';
+import type { AdapterFor, PreparedTier } from './preparedTier';
 import { CIRCUIT_OPEN } from './reasonText';
 import { RetryPolicy } from './retryPolicy';
 import { streamedAttempt } from './streamedAttempt';
@@ -34,7 +34,6 @@ import type {
 	NeedsHumanReason,
 	Task,
 	TaskResult,
-	TierConfig,
 	TierSummary,
 } from './types';
 import { validateChain } from './validateChain';
@@ -55,7 +54,7 @@ export interface RunOptions {
 }
 
 export interface ChainDependencies {
-	adapterFor?: (tier: TierConfig, index: number) => ProviderAdapter;
+	adapterFor?: AdapterFor;
 	random?: () => number;
 	events?: ChainEvents;
 	/** Shared knowledge of which providers are down; skipped during drills. */

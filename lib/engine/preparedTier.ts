@@ -28,8 +28,11 @@ export interface PreparedTier {
 	price: Price | undefined;
 }
 
-/** The adapter of a tier: the test's, a drill's that fails without calling, or the provider's. */
-export type AdapterFor = (tier: TierConfig, index: number) => ProviderAdapter;
+/**
+ * The adapter of a tier when it is not the provider's own: a test's fake, or a connected
+ * model's. Undefined: the provider's.
+ */
+export type AdapterFor = (tier: TierConfig, index: number) => ProviderAdapter | undefined;
 
 export function prepareTiers(config: ChainConfig, adapterFor?: AdapterFor): PreparedTier[] {
 	const drill = config.drill && config.drill !== 'off' ? config.drill : undefined;
@@ -39,9 +42,10 @@ export function prepareTiers(config: ChainConfig, adapterFor?: AdapterFor): Prep
 			config: tier,
 			index,
 			circuit: circuitOf(tier),
+			// A drill's adapter fails without calling, whoever's model the tier has.
 			adapter:
-				adapterFor?.(tier, index) ??
 				(drill && drillAffects(drill, index) ? drillAdapter(tier.provider, drill) : undefined) ??
+				adapterFor?.(tier, index) ??
 				createAdapter(tier.provider, {
 					apiKey: tier.apiKey,
 					baseUrl: tier.baseUrl || undefined,

@@ -27,6 +27,8 @@ export class TaskRecord {
 	private readonly tiers: TierSummary[] = [];
 	/** Why shared state could not be used or written for this task, if it could not. */
 	private readonly degraded = new Set<string>();
+	/** Connected models that used tokens with no price known for them. */
+	private readonly unpriced = new Set<string>();
 
 	constructor(
 		private readonly clock: Clock,
@@ -42,11 +44,9 @@ export class TaskRecord {
 
 	/** A tier about to be called: its summary, filled in as its tries go. */
 	tierStarted(tier: PreparedTier): TierSummary {
-		const { provider, model } = tier.config;
 		const summary: TierSummary = {
 			tier: tier.index + 1,
-			provider,
-			model,
+			...whoAnswers(tier),
 			attempts: 0,
 			latencyMs: 0,
 			waitedMs: 0,
@@ -58,13 +58,11 @@ export class TaskRecord {
 
 	/** A tier (or one try of it) passed over without a call. */
 	skipped(tier: PreparedTier, attempt: number, message: string, detail?: string): void {
-		const { provider, model } = tier.config;
 		this.decided(
 			this.add({
 				tier: tier.index + 1,
 				attempt,
-				provider,
-				model,
+				...whoAnswers(tier),
 				status: 'skipped',
 				latencyMs: 0,
 				waitedMs: 0,
@@ -83,12 +81,10 @@ export class TaskRecord {
 		outcome: AttemptOutcome,
 		summary: TierSummary,
 	): AttemptRecord {
-		const { provider, model } = tier.config;
 		const record = this.add({
 			tier: tier.index + 1,
 			attempt,
-			provider,
-			model,
+			...whoAnswers(tier),
 			status: outcome.failure ? 'failed' : 'ok',
 			latencyMs: Math.round(outcome.latencyMs * 100) / 100,
 			waitedMs: 0,
@@ -97,6 +93,8 @@ export class TaskRecord {
 		});
 		summary.attempts++;
 		summary.costUsd += record.costUsd;
+		const tokens = (outcome.usage?.inputTokens ?? 0) + (outcome.usage?.outputTokens ?? 0);
+		if (!tier.price && tier.config.connected && tokens > 0) this.unpriced.add(tier.config.model);
 		if (outcome.streamed) {
 			record.streamed = true;
 			record.sentChars = outcome.sentText?.length ?? 0;
@@ -130,7 +128,6 @@ export class TaskRecord {
 		outcome: AttemptOutcome,
 		streamedText?: Pick<TaskResult, 'text' | 'continuedFrom' | 'firstTokenMs'>,
 	): TaskResult {
-		const { provider, model } = tier.config;
 		const response = outcome.response;
 		const text = streamedText ?? { text: response?.text };
 		return this.finish({
@@ -143,8 +140,7 @@ export class TaskRecord {
 			...(response?.toolCalls?.length ? { toolCalls: response.toolCalls } : {}),
 			...(outcome.json !== undefined ? { json: outcome.json } : {}),
 			tier: tier.index + 1,
-			provider,
-			model,
+			...whoAnswers(tier),
 		});
 	}
 
@@ -192,8 +188,15 @@ export class TaskRecord {
 			priceTableVersion: PRICE_TABLE.version,
 			...(this.drill && this.drill !== 'off' ? { drill: this.drill } : {}),
 			...(this.degraded.size > 0 ? { degraded: [...this.degraded].join('; ') } : {}),
+			...(this.unpriced.size > 0 ? { unpricedModels: [...this.unpriced] } : {}),
 		};
 		this.events.onResult?.(result);
 		return result;
 	}
+}
+
+/** Who a tier calls, as records name it: a connected tier also by its node's name. */
+function whoAnswers(tier: PreparedTier): Pick<AttemptRecord, 'provider' | 'model' | 'node'> {
+	const { provider, model, connected } = tier.config;
+	return { provider, model, ...(connected ? { node: connected.node } : {}) };
 }

@@ -68,6 +68,20 @@ export interface TierConfig {
 	contextWindow?: number;
 	/** Overrides the price table for this tier. */
 	price?: Price;
+	/** For provider `connected`: the n8n node whose chat model this tier calls. */
+	connected?: ConnectedNode;
+}
+
+/** A chat model another n8n node supplies, as a tier names it: plain data, no secret. */
+export interface ConnectedNode {
+	/** 1-based: the node's Model input. */
+	input: number;
+	/** The node's name in the workflow. */
+	node: string;
+	/** Its type, e.g. `@n8n/n8n-nodes-langchain.lmChatOpenAi`. */
+	nodeType: string;
+	/** The id of the credential it uses, when known: one circuit per key, not per node. */
+	credentialId?: string;
 }
 
 export interface BackoffConfig {
@@ -121,6 +135,8 @@ export interface AttemptRecord {
 	attempt: number;
 	provider: ProviderName;
 	model: string;
+	/** A connected tier: the name of the n8n node whose model it called. */
+	node?: string;
 	status: 'ok' | 'failed' | 'skipped';
 	errorClass?: ErrorClass;
 	httpStatus?: number;
@@ -156,6 +172,8 @@ export interface TierSummary {
 	tier: number;
 	provider: ProviderName;
 	model: string;
+	/** A connected tier: the name of the n8n node whose model it called. */
+	node?: string;
 	attempts: number;
 	latencyMs: number;
 	waitedMs: number;
@@ -190,6 +208,8 @@ export interface TaskResult {
 	tier?: number;
 	provider?: ProviderName;
 	model?: string;
+	/** A connected tier answered: the name of its n8n node. */
+	node?: string;
 	attempts: AttemptRecord[];
 	tiers: TierSummary[];
 	latencyMs: number;
@@ -203,4 +223,9 @@ export interface TaskResult {
 	 * this task: why. The answer itself is good.
 	 */
 	degraded?: string;
+	/**
+	 * Connected models whose tokens have no price (not in the table, none set on the tier):
+	 * `costUsd` counts only the priced calls, and result views show the cost as unknown.
+	 */
+	unpricedModels?: string[];
 }

@@ -4,31 +4,35 @@
  * line here; a new wire format also goes in the emulator's list of wires.
  */
 import { anthropic } from './anthropic';
+import { connected } from './connected';
 import { gemini } from './gemini';
 import { ollama } from './ollama';
 import { openai } from './openai';
 import { openaiCompatible } from './openaiCompatible';
-import type { ProviderDescriptor, ProviderName } from './types';
+import type { BuiltInProviderName, ProviderDescriptor, ProviderName } from './types';
 
-/** In the order the Provider dropdown lists them. */
+/** The built-in providers, in the order the Provider dropdown lists them. */
 export const PROVIDERS = [
 	anthropic,
 	gemini,
 	ollama,
 	openai,
 	openaiCompatible,
-] as const satisfies readonly ProviderDescriptor<ProviderName>[];
+] as const satisfies readonly ProviderDescriptor<BuiltInProviderName>[];
 
-/** Compiles only when every ProviderName has a descriptor in PROVIDERS. */
-type Undescribed = Exclude<ProviderName, (typeof PROVIDERS)[number]['id']>;
+/** Compiles only when every BuiltInProviderName has a descriptor in PROVIDERS. */
+type Undescribed = Exclude<BuiltInProviderName, (typeof PROVIDERS)[number]['id']>;
 const everyNameDescribed: [Undescribed] extends [never] ? true : never = true;
 void everyNameDescribed;
 
-export type { ProviderName };
+export type { BuiltInProviderName, ProviderName };
 
-export const PROVIDER_NAMES: readonly ProviderName[] = PROVIDERS.map((p) => p.id);
+export const PROVIDER_NAMES: readonly BuiltInProviderName[] = PROVIDERS.map((p) => p.id);
 
-const BY_NAME = new Map<string, ProviderDescriptor<ProviderName>>(PROVIDERS.map((p) => [p.id, p]));
+/** Every tier kind: the built-in providers and a connected n8n chat model. */
+const BY_NAME = new Map<string, ProviderDescriptor<ProviderName>>(
+	[...PROVIDERS, connected].map((p) => [p.id, p]),
+);
 
 export function isProviderName(value: unknown): value is ProviderName {
 	return typeof value === 'string' && BY_NAME.has(value);

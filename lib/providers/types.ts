@@ -6,10 +6,21 @@
  */
 
 /**
- * The providers this package speaks to, by id. The registry holds a descriptor for each and
- * is checked against this list when it compiles.
+ * The providers this package speaks to itself, by id. The registry holds a descriptor for
+ * each and is checked against this list when it compiles.
  */
-export type ProviderName = 'anthropic' | 'gemini' | 'ollama' | 'openai' | 'openai_compatible';
+export type BuiltInProviderName =
+	| 'anthropic'
+	| 'gemini'
+	| 'ollama'
+	| 'openai'
+	| 'openai_compatible';
+
+/**
+ * Every kind of tier: a built-in provider, or `connected`, a chat model another n8n node
+ * supplies (its adapter comes with it, its errors are read through n8n's and LangChain's wrappers).
+ */
+export type ProviderName = BuiltInProviderName | 'connected';
 
 /** Everything that can go wrong with a call, in one vocabulary for every provider. */
 export const ERROR_CLASSES = [
@@ -165,6 +176,11 @@ export interface WireFailure {
 	/** The error's message; Ollama's native errors are a bare string. */
 	text: string;
 	requestId?: string;
+	/**
+	 * The built-in provider whose wire the failure came from, when the error was read out of
+	 * another wrapper (a connected model): its own rules then apply.
+	 */
+	family?: BuiltInProviderName;
 }
 
 /** The wire formats the provider emulator speaks. */
@@ -223,4 +239,9 @@ export interface ProviderDescriptor<Id extends string = string> {
 	readFailure?(error: unknown): WireFailure | undefined;
 	/** Words its SDK puts in the name or message of an error for a call that never connected. */
 	readonly connectionWords?: readonly string[];
+	/**
+	 * The class of an error none of the rules read. Unset: the request never left (a local
+	 * bug or a refused setting), not retried.
+	 */
+	readonly unreadClass?: ErrorClass;
 }

@@ -12,6 +12,9 @@ import { breakerPolicyOf } from '../shared/breakerPolicy';
 import { readChainConfig } from '../shared/chainConfig';
 import { CHAIN_CREDENTIALS, CHAIN_SUBTITLE } from '../shared/chainProperties';
 import { openChainRun } from '../shared/chainRun';
+import type { ChainRun } from '../shared/chainRun';
+import { connectedModelsOf, inputsExpression } from '../shared/connectedModels';
+import type { ConnectedModels } from '../shared/connectedModels';
 import { listModels } from '../shared/modelSearch';
 import { REDIS_CREDENTIAL_TESTS } from '../shared/stateStoreParameters';
 import { callFailure, callRecorder, withCallSummaries } from './callTracing';
@@ -21,6 +24,9 @@ import { OPTION_DEFAULTS, properties } from './description';
 import { keepImageParts } from './langchainParts';
 import { n8nAiModules } from './n8nModules';
 
+// An AI sub-node (it supplies a chat model), never a tool: the rule exempts such nodes only
+// when their inputs are a literal list, and these are an expression (the Model inputs).
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class ResilientChatModel implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Resilient Chat Model',
@@ -33,7 +39,7 @@ export class ResilientChatModel implements INodeType {
 		description:
 			'A chat model for AI Agents and chains with retries, failover across models and providers, and a circuit breaker',
 		defaults: { name: 'Resilient Chat Model' },
-		inputs: [],
+		inputs: inputsExpression(false),
 		outputs: [NodeConnectionTypes.AiLanguageModel],
 		outputNames: ['Model'],
 		credentials: CHAIN_CREDENTIALS,
@@ -51,35 +57,15 @@ export class ResilientChatModel implements INodeType {
 			...(OPTION_DEFAULTS as IDataObject),
 			...(this.getNodeParameter('options', itemIndex, {}) as IDataObject),
 		};
+		const connected = await connectedModelsOf(this);
 		// The parameter reader uses only what both contexts have.
 		const config = await readChainConfig(
 			this as unknown as IExecuteFunctions,
 			itemIndex,
 			new Map(),
+			connected,
 		);
-		const policy = options.circuitBreaker ? breakerPolicyOf(options) : undefined;
-		if (typeof policy === 'string') {
-			throw new NodeOperationError(node, policy, {
-				itemIndex,
-				description:
-					'Set the Circuit Breaker options to numbers, or remove them to use the defaults.',
-			});
-		}
-		const run = await openChainRun(this, {
-			label: 'Resilient Chat Model',
-			options,
-			needsStore: Boolean(options.circuitBreaker),
-			policy,
-			withoutStore: 'the circuit breaker',
-			nameItems: false,
-			onStoreUnavailable: (problem) => {
-				throw new NodeOperationError(node, `The state store is unavailable: ${problem}`, {
-					itemIndex,
-					description:
-						'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
-				});
-			},
-		});
+		const run = await openModelRun(this, options, itemIndex, connected);
 		const chain = run.chainFor(config, itemIndex);
 		// n8n's own SDK, not a copy npm may have installed beside this package.
 		const { sdk, zodToJsonSchema } = n8nAiModules();
@@ -104,4 +90,38 @@ export class ResilientChatModel implements INodeType {
 		keepImageParts(supplied.response);
 		return supplied;
 	}
+}
+
+/** The chain run behind one supplied model: its breaker (if on), store and connected models. */
+async function openModelRun(
+	ctx: ISupplyDataFunctions,
+	options: IDataObject,
+	itemIndex: number,
+	connected: ConnectedModels,
+): Promise<ChainRun> {
+	const node = ctx.getNode();
+	const policy = options.circuitBreaker ? breakerPolicyOf(options) : undefined;
+	if (typeof policy === 'string') {
+		throw new NodeOperationError(node, policy, {
+			itemIndex,
+			description:
+				'Set the Circuit Breaker options to numbers, or remove them to use the defaults.',
+		});
+	}
+	return await openChainRun(ctx, {
+		label: 'Resilient Chat Model',
+		options,
+		needsStore: Boolean(options.circuitBreaker),
+		policy,
+		withoutStore: 'the circuit breaker',
+		nameItems: false,
+		connected,
+		onStoreUnavailable: (problem) => {
+			throw new NodeOperationError(node, `The state store is unavailable: ${problem}`, {
+				itemIndex,
+				description:
+					'Fix the state store, or set Options › If State Store Is Unavailable to Proceed Without Shared State.',
+			});
+		},
+	});
 }

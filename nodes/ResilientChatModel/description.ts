@@ -8,6 +8,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { CHAIN, CREDENTIALS_NOTICE, CRITICALITY } from '../shared/chainProperties';
+import { CONNECTED_MODELS_PARAMETER } from '../shared/connectedModels';
 import { CHAIN_OPTIONS } from '../shared/chainOptions';
 
 /** Options about items, which do not apply to a chat model. */
@@ -36,6 +37,7 @@ export const properties: INodeProperties[] = [
 		type: 'notice',
 		default: '',
 	},
+	CONNECTED_MODELS_PARAMETER,
 	CHAIN,
 	{
 		...CRITICALITY,

@@ -7,6 +7,7 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { CHAIN_CREDENTIALS, CHAIN_SUBTITLE } from '../shared/chainProperties';
+import { inputsExpression } from '../shared/connectedModels';
 import { listModels } from '../shared/modelSearch';
 import { REDIS_CREDENTIAL_TESTS } from '../shared/stateStoreParameters';
 import { properties } from './description';
@@ -29,7 +30,7 @@ export class ResilientLlm implements INodeType {
 			'Ask an LLM with retries, failover across models and providers, and a Needs Human output for what no model could answer',
 		defaults: { name: 'Resilient LLM' },
 		usableAsTool: true,
-		inputs: [NodeConnectionTypes.Main],
+		inputs: inputsExpression(true),
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Answered', 'Needs Human'],
 		credentials: CHAIN_CREDENTIALS,

@@ -6,6 +6,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { CHAIN, CREDENTIALS_NOTICE, CRITICALITY } from '../shared/chainProperties';
+import { CONNECTED_MODELS_PARAMETER } from '../shared/connectedModels';
 import { CHAIN_OPTIONS } from '../shared/chainOptions';
 
 export const properties: INodeProperties[] = [
@@ -29,6 +30,7 @@ export const properties: INodeProperties[] = [
 		default: '',
 		description: "Instructions that set the model's role and rules. Optional.",
 	},
+	CONNECTED_MODELS_PARAMETER,
 	CHAIN,
 	CRITICALITY,
 	{

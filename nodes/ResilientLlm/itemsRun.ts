@@ -8,6 +8,8 @@ import { RUN_DEFAULTS } from '../../lib/engine/defaults';
 import type { BreakerPolicy } from '../../lib/state/types';
 import { breakerPolicyOf } from '../shared/breakerPolicy';
 import { openChainRun } from '../shared/chainRun';
+import { connectedModelsOf } from '../shared/connectedModels';
+import type { ConnectedModels } from '../shared/connectedModels';
 import type { ChainRun } from '../shared/chainRun';
 import { concurrencyOf } from './workerPool';
 
@@ -21,6 +23,8 @@ export interface ItemsRun extends ChainRun {
 	policy: BreakerPolicy | string | undefined;
 	workflowId: string;
 	executionId: string;
+	/** The chat models on the node's Model inputs, read once for every item. */
+	connected: ConnectedModels;
 }
 
 export async function openItemsRun(ctx: IExecuteFunctions): Promise<ItemsRun> {
@@ -29,6 +33,7 @@ export async function openItemsRun(ctx: IExecuteFunctions): Promise<ItemsRun> {
 	// On unless switched off: every execution learns at once that a provider is down.
 	const breakerOn = options.circuitBreaker !== false;
 	const policy = breakerOn ? breakerPolicyOf(options) : undefined;
+	const connected = await connectedModelsOf(ctx);
 	const chainRun = await openChainRun(ctx, {
 		label: 'Resilient LLM',
 		options,
@@ -38,6 +43,7 @@ export async function openItemsRun(ctx: IExecuteFunctions): Promise<ItemsRun> {
 		// Without the store, items fail one by one (prepareItems), or run degraded.
 		nameItems: true,
 		warnInQueueMode: true,
+		connected,
 	});
 	return {
 		...chainRun,
@@ -47,5 +53,6 @@ export async function openItemsRun(ctx: IExecuteFunctions): Promise<ItemsRun> {
 		policy,
 		workflowId: String(ctx.getWorkflow().id ?? ''),
 		executionId: ctx.getExecutionId(),
+		connected,
 	};
 }

@@ -55,7 +55,7 @@ async function prepareItem(
 ): Promise<PreparedItem> {
 	checkRunOptions(ctx, run, index);
 	const task = readTask(ctx, index);
-	const config = await readChainConfig(ctx, index, credentials);
+	const config = await readChainConfig(ctx, index, credentials, run.connected);
 	const chain = run.chainFor(config, index);
 	const key = idempotencyKeyOf(ctx, run, index, task, config);
 	return { index, task, chain, config, key };

@@ -11,6 +11,7 @@ import { tierEndpoint } from '../../lib/engine/tierEndpoint';
 import type { ChainConfig, ProviderName, TierConfig } from '../../lib/engine/types';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
 import type { Connection } from '../../lib/providers/types';
+import type { ConnectedModels } from './connectedModels';
 import { BASE_URL_HELP, fieldLabel } from './fieldLabels';
 import { tierCredentialOf } from './tierCredential';
 
@@ -29,6 +30,8 @@ interface TierOptions {
 /** One tier as n8n stores it. The Tier Options fields may also sit on the tier (older saves). */
 export interface TierParameters extends TierOptions {
 	provider?: string;
+	/** A connected tier's Model input, 1-based. */
+	connectedModel?: number;
 	/** A model picker value, or the plain name older saves hold. */
 	model?: string | { __rl?: boolean; mode?: string; value?: unknown };
 	attempts?: number;
@@ -76,13 +79,18 @@ export async function readChainConfig(
 	ctx: IExecuteFunctions,
 	itemIndex: number,
 	credentials: Credentials,
+	connected?: ConnectedModels,
 ): Promise<ChainConfig> {
 	const chain = ctx.getNodeParameter('chain', itemIndex, {}) as { tiers?: TierParameters[] };
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const outputFormat = ctx.getNodeParameter('outputFormat', itemIndex, 'text') as string;
 	const tiers: TierConfig[] = [];
 	for (const [position, tier] of (chain.tiers ?? []).entries())
-		tiers.push(await readTier(ctx, itemIndex, credentials, tier, position));
+		tiers.push(
+			tier.provider === 'connected'
+				? connectedTier(ctx, itemIndex, tier, position, connected)
+				: await readTier(ctx, itemIndex, credentials, tier, position),
+		);
 	const schema = outputFormat === 'json' ? parseSchema(ctx, itemIndex) : undefined;
 	return {
 		tiers,
@@ -115,6 +123,57 @@ export async function readChainConfig(
 	};
 }
 
+/** What a tier sets however it is reached: tries, timeouts, context window, price. */
+function tierLimits(tier: TierParameters): Partial<TierConfig> {
+	const inputPrice = tierOption(tier, 'inputPrice') ?? 0;
+	const outputPrice = tierOption(tier, 'outputPrice') ?? 0;
+	const price =
+		inputPrice > 0 || outputPrice > 0
+			? { inputPerMTok: inputPrice, outputPerMTok: outputPrice }
+			: undefined;
+	const contextWindow = tierOption(tier, 'contextWindow');
+	const firstTokenSeconds = tierOption(tier, 'firstTokenTimeoutSeconds');
+	const stallSeconds = tierOption(tier, 'stallTimeoutSeconds');
+	return {
+		attempts: tier.attempts,
+		timeoutMs:
+			tier.timeoutSeconds === undefined ? undefined : Math.round(tier.timeoutSeconds * 1000),
+		contextWindow: contextWindow ? contextWindow : undefined,
+		...(firstTokenSeconds ? { firstTokenTimeoutMs: Math.round(firstTokenSeconds * 1000) } : {}),
+		...(stallSeconds ? { stallTimeoutMs: Math.round(stallSeconds * 1000) } : {}),
+		...(price ? { price } : {}),
+	};
+}
+
+/** A tier that calls the chat model on one of the node's Model inputs. */
+function connectedTier(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	tier: TierParameters,
+	position: number,
+	connected: ConnectedModels | undefined,
+): TierConfig {
+	const input = Number(tier.connectedModel ?? 1);
+	const model = connected?.byInput(input);
+	if (!model) {
+		const inputs = connected?.count ?? 0;
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Tier ${position + 1} uses Connected Model ${input}, but this node has ${inputs ? `only ${inputs} Model input${inputs > 1 ? 's' : ''}` : 'no Model inputs'}`,
+			{
+				itemIndex,
+				description: `Set Connected Chat Models to ${input} or more and connect a chat model node to the Model ${input} input.`,
+			},
+		);
+	}
+	return {
+		provider: 'connected',
+		model: model.modelId,
+		connected: model.node,
+		...tierLimits(tier),
+	};
+}
+
 /** One tier of the Model Chain, with the key and base URL of its credential. */
 async function readTier(
 	ctx: IExecuteFunctions,
@@ -128,27 +187,12 @@ async function readTier(
 	const connection: Connection = isProviderName(provider)
 		? await tierConnection(ctx, itemIndex, credentials, provider, position, baseUrl)
 		: { baseUrl: baseUrl?.trim() || undefined };
-	const inputPrice = tierOption(tier, 'inputPrice') ?? 0;
-	const outputPrice = tierOption(tier, 'outputPrice') ?? 0;
-	const price =
-		inputPrice > 0 || outputPrice > 0
-			? { inputPerMTok: inputPrice, outputPerMTok: outputPrice }
-			: undefined;
-	const contextWindow = tierOption(tier, 'contextWindow');
-	const firstTokenSeconds = tierOption(tier, 'firstTokenTimeoutSeconds');
-	const stallSeconds = tierOption(tier, 'stallTimeoutSeconds');
 	return {
 		provider,
 		model: modelOf(tier),
 		apiKey: connection.apiKey,
 		baseUrl: connection.baseUrl,
-		attempts: tier.attempts,
-		timeoutMs:
-			tier.timeoutSeconds === undefined ? undefined : Math.round(tier.timeoutSeconds * 1000),
-		contextWindow: contextWindow ? contextWindow : undefined,
-		...(firstTokenSeconds ? { firstTokenTimeoutMs: Math.round(firstTokenSeconds * 1000) } : {}),
-		...(stallSeconds ? { stallTimeoutMs: Math.round(stallSeconds * 1000) } : {}),
-		...(price ? { price } : {}),
+		...tierLimits(tier),
 	};
 }
 

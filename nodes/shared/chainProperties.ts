@@ -10,7 +10,7 @@ import { DEFAULT_TIER, TIER_FIELDS } from './tierFields';
 
 /** The node's subtitle: its tiers' models, first to last. */
 export const CHAIN_SUBTITLE =
-	'={{ ($parameter["chain"]?.tiers ?? []).map((t) => typeof t.model === "object" ? t.model?.value : t.model).join(" → ") }}';
+	'={{ ($parameter["chain"]?.tiers ?? []).map((t) => t.provider === "connected" ? "Model " + (t.connectedModel ?? 1) : typeof t.model === "object" ? t.model?.value : t.model).join(" → ") }}';
 
 /**
  * One slot per provider credential type, named for the providers that use it (the

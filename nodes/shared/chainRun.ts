@@ -9,12 +9,14 @@ import { NodeOperationError } from 'n8n-workflow';
 import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
+import type { ChainDependencies } from '../../lib/engine/failoverChain';
 import type { ChainConfig } from '../../lib/engine/types';
 import { providerOf } from '../../lib/providers/registry';
 import type { CounterBuffer } from '../../lib/state/counterBuffer';
 import { StoreGuard } from '../../lib/state/storeGuard';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
 import { countersOf } from './alertCounters';
+import type { ConnectedModels } from './connectedModels';
 import type { Warn } from './alertCounters';
 import { fieldLabel } from './fieldLabels';
 import { openStateStore } from './stateStores';
@@ -37,6 +39,8 @@ export interface ChainRunSettings {
 	onStoreUnavailable?: (problem: string) => void;
 	/** Whether to warn that the embedded store is not shared when n8n runs in queue mode. */
 	warnInQueueMode?: boolean;
+	/** The chat models on the node's Model inputs, for connected tiers. */
+	connected?: ConnectedModels;
 }
 
 export interface ChainRun {
@@ -95,7 +99,10 @@ export async function openChainRun(
 		const key = JSON.stringify(config);
 		let chain = chains.get(key);
 		if (!chain) {
-			chain = buildChain(ctx, config, itemIndex, settings.nameItems, breaker);
+			chain = buildChain(ctx, config, itemIndex, settings.nameItems, {
+				breaker,
+				adapterFor: settings.connected?.adapterFor,
+			});
 			chains.set(key, chain);
 		}
 		return chain;
@@ -150,10 +157,10 @@ function buildChain(
 	config: ChainConfig,
 	itemIndex: number,
 	nameItem: boolean,
-	breaker?: CircuitBreaker,
+	dependencies: ChainDependencies,
 ): FailoverChain {
 	try {
-		return new FailoverChain(config, { breaker });
+		return new FailoverChain(config, dependencies);
 	} catch (error) {
 		if (error instanceof ConfigError) {
 			const tier = /^tiers\[(\d+)\]\.apiKey$/.exec(error.field);

@@ -18,14 +18,19 @@ export function resilienceOf(result: TaskResult, cached = false, degraded?: stri
 		...(result.reason ? { reason: result.reason } : {}),
 		reasonText: result.reasonText,
 		...(result.tier !== undefined
-			? { tier: result.tier, provider: result.provider, model: result.model }
+			? {
+					tier: result.tier,
+					provider: result.provider,
+					model: result.model,
+					...(result.node ? { node: result.node } : {}),
+				}
 			: {}),
 		attempts: result.attempts as unknown as IDataObject[],
 		tiers: result.tiers as unknown as IDataObject[],
 		latencyMs: result.latencyMs,
 		...streamedViews(result),
 		usage: result.usage as unknown as IDataObject,
-		costUsd: result.costUsd,
+		...costViews(result),
 		priceTableVersion: result.priceTableVersion,
 		...(result.drill ? { drill: result.drill } : {}),
 	};
@@ -49,7 +54,7 @@ export function callSummary(result: TaskResult): IDataObject {
 		attempts: result.attempts.map((a) => ({
 			tier: a.tier,
 			attempt: a.attempt,
-			model: `${a.provider}/${a.model}`,
+			model: a.node ? `${a.node} (${a.model})` : `${a.provider}/${a.model}`,
 			status: a.status,
 			...(a.errorClass ? { errorClass: a.errorClass } : {}),
 			...(a.httpStatus ? { httpStatus: a.httpStatus } : {}),
@@ -60,8 +65,17 @@ export function callSummary(result: TaskResult): IDataObject {
 		latencyMs: result.latencyMs,
 		...streamedViews(result),
 		usage: result.usage as unknown as IDataObject,
-		costUsd: result.costUsd,
+		...costViews(result),
 		...(result.drill ? { drill: result.drill } : {}),
 		...(result.degraded ? { degraded: result.degraded } : {}),
+	};
+}
+
+/** The cost, or null with the reason when a connected model's tokens have no price. */
+function costViews(result: TaskResult): IDataObject {
+	if (!result.unpricedModels?.length) return { costUsd: result.costUsd };
+	return {
+		costUsd: null,
+		costNote: `no price known for ${result.unpricedModels.join(', ')}: set Input and Output Price in the tier's Tier Options`,
 	};
 }

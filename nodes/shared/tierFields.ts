@@ -5,14 +5,23 @@
 import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
 import { CHAIN_DEFAULTS } from '../../lib/engine/defaults';
+import { connected } from '../../lib/providers/connected';
 import { PROVIDERS } from '../../lib/providers/registry';
+import { CONNECTED_INPUT_FIELD } from './connectedModels';
 
-/** The Provider dropdown, one option per provider in the registry. */
-export const PROVIDER_OPTIONS: INodePropertyOptions[] = PROVIDERS.map((provider) => ({
-	name: provider.label,
-	value: provider.id,
-	...('hint' in provider ? { description: provider.hint } : {}),
-}));
+/** The Provider dropdown: one option per provider in the registry, then a connected model. */
+export const PROVIDER_OPTIONS: INodePropertyOptions[] = [
+	...PROVIDERS.map((provider) => ({
+		name: provider.label,
+		value: provider.id,
+		...('hint' in provider ? { description: provider.hint } : {}),
+	})),
+	{
+		name: connected.label,
+		value: connected.id,
+		description: "A chat model node connected to this node's Model inputs, with its own credential",
+	},
+];
 
 const EXAMPLE_MODELS = PROVIDERS.map((p) => p.models[0]).filter(
 	(m, i, all) => all.indexOf(m) === i,
@@ -98,12 +107,15 @@ export const TIER_FIELDS: INodeProperties[] = [
 		default: 'anthropic',
 		description: 'Select the matching credential on this node for each provider you use',
 	},
+	CONNECTED_INPUT_FIELD,
 	{
 		displayName: 'Model',
 		name: 'model',
 		type: 'resourceLocator',
 		default: { mode: 'list', value: '' },
 		required: true,
+		// A connected tier's model is its node's.
+		displayOptions: { hide: { provider: ['connected'] } },
 		description: 'From List shows the models the selected credential can use',
 		typeOptions: { loadOptionsDependsOn: ['&provider', '&tierOptions.baseUrl'] },
 		modes: [

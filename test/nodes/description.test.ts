@@ -14,6 +14,7 @@ import type {
 	INodePropertyCollection,
 	INodePropertyOptions,
 	INodeType,
+	INodeTypeDescription,
 } from 'n8n-workflow';
 import { ExpressionParser } from 'n8n-workflow';
 
@@ -168,6 +169,21 @@ function checkExpression(where: string, code: string, extraVariables: string[] =
 			`${where}: {{${code}}} uses ${variable}, which n8n does not know`,
 		);
 	}
+}
+
+/**
+ * A node's inputs as n8n computes them from its parameters: its `inputs` expression run the
+ * way n8n's expression sandbox runs it, on the source text alone.
+ */
+function inputsOf(
+	node: INodeTypeDescription,
+	parameters: object,
+): { type: string; displayName?: string }[] {
+	if (Array.isArray(node.inputs)) return node.inputs as { type: string }[];
+	const body = String(node.inputs)
+		.replace(/^=\{\{/, '')
+		.replace(/\}\}$/, '');
+	return new Function('$parameter', `return (${body});`)(parameters) as { type: string }[];
 }
 
 describe('node descriptions', () => {
@@ -354,8 +370,23 @@ describe('Resilient Chat Model takes its parameters from Resilient LLM', () => {
 			);
 	});
 
-	it('a chat model: no inputs, one ai_languageModel output, listed with the chat models', () => {
-		assert.deepEqual(chat.inputs, []);
+	it('a chat model: Model inputs only as many as asked for, one ai_languageModel output, listed with the chat models', () => {
+		assert.deepEqual(inputsOf(chat, {}), [], 'none by default');
+		assert.deepEqual(
+			inputsOf(chat, { connectedModels: 2 }).map((i) => [i.type, i.displayName]),
+			[
+				['ai_languageModel', 'Model 1'],
+				['ai_languageModel', 'Model 2'],
+			],
+		);
+		assert.deepEqual(
+			inputsOf(llm, {}).map((i) => i.type),
+			['main'],
+		);
+		assert.deepEqual(
+			inputsOf(llm, { connectedModels: 3 }).map((i) => i.type),
+			['main', 'ai_languageModel', 'ai_languageModel', 'ai_languageModel'],
+		);
 		assert.deepEqual(chat.outputs, ['ai_languageModel']);
 		const codex = JSON.parse(
 			readFileSync(
@@ -378,7 +409,7 @@ describe('the provider registry decides', () => {
 		assert.ok(provider);
 		assert.deepEqual(
 			(provider.property.options as INodePropertyOptions[]).map((o) => [o.value, o.name]),
-			PROVIDERS.map((p) => [p.id, p.label]),
+			[...PROVIDERS.map((p) => [p.id, p.label]), ['connected', 'Connected Chat Model']],
 		);
 	});
 
@@ -452,8 +483,12 @@ describe('the provider registry decides', () => {
 			| undefined)!.values.filter((v) => v.type !== 'hidden');
 		assert.deepEqual(
 			visible.map((v) => v.displayName),
-			['Provider', 'Model', 'Attempts', 'Timeout (Seconds)', 'Tier Options'],
+			['Provider', 'Connected Model', 'Model', 'Attempts', 'Timeout (Seconds)', 'Tier Options'],
 		);
+		// Either the Model input (a connected tier) or the model picker, never both.
+		const shown = (name: string) => visible.find((v) => v.name === name)?.displayOptions;
+		assert.deepEqual(shown('connectedModel'), { show: { provider: ['connected'] } });
+		assert.deepEqual(shown('model'), { hide: { provider: ['connected'] } });
 		const options = visible.find((v) => v.name === 'tierOptions');
 		const tierOptions = options?.options as INodeProperties[];
 		assert.deepEqual(

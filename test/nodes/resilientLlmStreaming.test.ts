@@ -52,6 +52,7 @@ async function runStreamed(
 		executionId: 'exec-1',
 		guard: new StoreGuard(),
 		chainFor: () => chain,
+		connected: { count: 0, byInput: () => undefined, adapterFor: () => undefined },
 	};
 	const inputs: INodeExecutionData[] = items.map((json) => ({ json }));
 	const outputs = new ItemOutputs(inputs);

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { classifyError } from '../../lib/engine/classifyError';
 import type { Scenario } from '../../lib/emulator/scenario';
 import { PROVIDER_NAMES, providerOf } from '../../lib/providers/registry';
-import type { ProviderName } from '../../lib/providers/types';
+import type { BuiltInProviderName, ProviderName } from '../../lib/providers/types';
 import { KEYS, MODELS, useEmulator } from '../support/emulator';
 
 const ctx = useEmulator();
@@ -48,7 +48,7 @@ function call(provider: ProviderName) {
 }
 
 /** Where each provider puts a 2-second hint, and so where the engine finds it. */
-const HINT_SOURCE: Record<ProviderName, string> = {
+const HINT_SOURCE: Record<BuiltInProviderName, string> = {
 	anthropic: 'retry-after',
 	gemini: 'gemini-retry-info',
 	ollama: 'retry-after',
