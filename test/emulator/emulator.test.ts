@@ -328,6 +328,21 @@ describe('scripted faults', () => {
 	});
 });
 
+describe('paths', () => {
+	it("answers Groq's path (GROQ_BASE_URL + /openai/v1) on OpenAI's wire, counted as openai", async () => {
+		ctx.emulator.loadScenario({});
+		ctx.emulator.resetCounts();
+		const o = await call(
+			'/openai/v1/chat/completions',
+			{ model: 'llama-3.1-8b-instant', messages: [{ role: 'user', content: 'hi' }] },
+			{ authorization: 'Bearer k' },
+		);
+		assert.equal(o.status, 200);
+		assert.equal(o.body.object, 'chat.completion');
+		assert.equal(ctx.emulator.count('openai', 'llama-3.1-8b-instant'), 1);
+	});
+});
+
 describe('control', () => {
 	it('changes faults at run time over the admin endpoint and counts requests per provider and model', async () => {
 		ctx.emulator.loadScenario({});

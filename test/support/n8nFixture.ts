@@ -21,13 +21,16 @@ export const CREDENTIAL_TYPES = {
 	ollama: 'resilientLlmOllamaApi',
 } as const;
 
-export function useN8n(options: N8nOptions = {}): N8nContext {
+/** `options` may be made from the started emulator (an environment variable naming its URL). */
+export function useN8n(
+	options: N8nOptions | ((emulator: ProviderEmulator) => N8nOptions) = {},
+): N8nContext {
 	const ctx = { emulator: new ProviderEmulator() } as N8nContext;
 	before(async () => {
 		await ctx.emulator.start();
 		// The emulator checks keys, so a credential that does not reach the node would show.
 		ctx.emulator.loadScenario({ apiKeys: KEYS });
-		ctx.n8n = await N8n.start(options);
+		ctx.n8n = await N8n.start(typeof options === 'function' ? options(ctx.emulator) : options);
 		ctx.credentials = await emulatorCredentials(ctx.n8n, ctx.emulator);
 	});
 	after(async () => {

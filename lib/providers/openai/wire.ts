@@ -138,12 +138,15 @@ function success(a: WireAnswer) {
 	};
 }
 
+/** OpenAI's path, and Groq's (`GROQ_BASE_URL` + `/openai/v1/...`), which speaks the same wire. */
+const CHAT_PATHS = new Set(['/v1/chat/completions', '/openai/v1/chat/completions']);
+
 export const openaiWire: ProviderWire = {
 	name: 'openai',
 	basePath: '/v1',
 	toolCallIdPrefix: 'call',
 	readCall(request, body) {
-		if (request.url.pathname !== '/v1/chat/completions') return undefined;
+		if (!CHAT_PATHS.has(request.url.pathname)) return undefined;
 		const format = body.response_format as { type?: string } | undefined;
 		const continuation = splitContinuation(body.messages, CHAT_TURNS);
 		const messages = continuation?.messages ?? body.messages;
