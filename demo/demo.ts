@@ -5,8 +5,9 @@
  * .n8n-demo/ in the project) with this package, imports the example workflows, and runs an
  * outage drill: tasks through every workflow while the primary goes down (in the middle of a
  * support agent's conversation), then every provider, then all recover (once the circuits
- * the outage opened have cooled down, one probe each closes them). Prints a table of what
- * each tier answered, then leaves n8n
+ * the outage opened have cooled down, one probe each closes them). Then a support agent on n8n's
+ * own OpenAI, Groq and Ollama Chat Model nodes, connected to Resilient Chat Model, through an
+ * OpenAI outage. Prints a table of what each tier answered, then leaves n8n
  * running until Ctrl-C. --once exits after the drill. Real keys in ANTHROPIC_API_KEY,
  * OPENAI_API_KEY or GEMINI_API_KEY send those providers' calls to the real APIs instead.
  */
@@ -22,6 +23,7 @@ import type { Execution, ExecutionItem } from '../test/harness/n8n';
 import { ROOT } from '../test/harness/pack';
 import { Stack, workflowFiles } from '../test/harness/stack';
 import { LLM_TYPE } from '../test/support/workflows';
+import { ANY_MODEL_FILE, anyModelAgent } from './anyModelAgent';
 
 const USER_FOLDER = join(ROOT, '.n8n-demo');
 const LLM_NODES = ['Summarise Ticket', 'Assess Refund', 'Summarise Documents'];
@@ -246,6 +248,7 @@ async function main(): Promise<void> {
 			await settle(stack, ids, started, index);
 			if (phase.afterCoolDown) await showProbes(cooledDown);
 		}
+		await anyModelAgent(stack, ids[ANY_MODEL_FILE], PACE, say);
 
 		const records: TaskRecord[] = [];
 		for (const [file, workflowId] of Object.entries(ids)) {

@@ -96,6 +96,23 @@ describe('npm run demo', () => {
 			stdout,
 			/escalated -> Slack: Every model in the chain failed; .*tier 1 anthropic\//,
 		);
+		// The agent on n8n's own chat model nodes: OpenAI answers while it is up, Groq while
+		// OpenAI's model is down, Ollama while OpenAI's wire (Groq's too) is down; the order is
+		// looked up once each time.
+		const anyModel = stdout.slice(stdout.indexOf('\nany chat model as a tier'));
+		const answeredBy = [...anyModel.matchAll(/^ {4}model calls: (.*)$/gm)].map((m) =>
+			m[1].replace(/ after \d+ failed tries/g, ''),
+		);
+		const twice = (call: string) => `${call}, ${call}`;
+		assert.deepEqual(answeredBy, [
+			twice('tier 1 OpenAI Chat Model (gpt-4o-mini)'),
+			twice('tier 2 Groq Chat Model (llama-3.3-70b-versatile)'),
+			twice('tier 3 Ollama Chat Model (llama3.2)'),
+		]);
+		assert.deepEqual(
+			[...anyModel.matchAll(/^ {4}tools ran: (.*)$/gm)].map((m) => m[1]),
+			Array(3).fill('Order Lookup 1'),
+		);
 		assert.equal(row('tier 1'), 19);
 		assert.equal(row('tier 2'), 3);
 		assert.equal(row('needs human'), 10);

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 
+import type { Rule, Turn } from '../../lib/emulator/scenario';
 import { OWNER } from '../harness/n8n';
+import type { ExecutionItem } from '../harness/n8n';
 import { n8nEntry, nodeBinary } from '../harness/runtime';
 import { Stack, WORKFLOW_DIR, workflowFiles } from '../harness/stack';
 import type { WorkflowFile } from '../harness/stack';
@@ -177,7 +179,9 @@ describe("imported by a user who made only the example's credentials, under the 
 			if (MODEL_NODES.includes(node.type)) {
 				for (const tier of node.parameters.chain?.tiers ?? []) {
 					assert.ok(isProviderName(tier.provider), `${file.file}: ${tier.provider}`);
-					types.add(providerOf(tier.provider).credential.type);
+					// A connected tier's credential is its chat model node's, counted with that node.
+					const type = providerOf(tier.provider).credential.type;
+					if (type) types.add(type);
 				}
 			} else for (const type of Object.keys(node.credentials ?? {})) types.add(type);
 		}
@@ -234,6 +238,14 @@ describe("imported by a user who made only the example's credentials, under the 
 			assert.equal(response.status, 200, JSON.stringify(response.body));
 			return (response.body as { answer: string }).answer;
 		},
+		'any-model-agent.json': async () => {
+			stack.setScenario({});
+			const response = await stack.n8n.webhook('any-model-agent', {
+				message: 'Where is my order 1001?',
+			});
+			assert.equal(response.status, 200, JSON.stringify(response.body));
+			return (response.body as { answer: string }).answer;
+		},
 		'document-pipeline.json': async () => {
 			stack.setScenario({});
 			const before = stack.slack.messages.length;
@@ -253,6 +265,7 @@ describe("imported by a user who made only the example's credentials, under the 
 		'support-ticket-summary.json': /^anthropic\/claude-haiku-4-5$/,
 		'refund-approval.json': /^anthropic\/claude-sonnet-4-5$/,
 		'support-agent.json': /Emulated answer from anthropic\/claude-haiku-4-5/,
+		'any-model-agent.json': /Emulated answer from openai\/gpt-4o-mini/,
 		'document-pipeline.json': /tier 1 \(openai\/gpt-4o-mini\): 1 documents?,/,
 	};
 
@@ -557,5 +570,86 @@ describe('document-pipeline', () => {
 				/tier 3 ollama\/llama3\.2: server_error \(500\)/,
 			);
 		}
+	});
+});
+
+describe('any-model-agent', () => {
+	before(importExamples);
+
+	const GROQ_MODEL = 'llama-3.3-70b-versatile';
+	const REPLY = 'Your blender, order 1001, was delivered four days ago.';
+	const TURNS: Turn[] = [
+		{ toolCalls: [{ name: 'Order_Lookup', arguments: { orderId: '1001' } }] },
+		{ reply: REPLY },
+	];
+
+	/**
+	 * One customer message: the answer, the tier and node that answered each model call (from
+	 * Resilient Chat Model's output panel data), and how often the order was looked up.
+	 */
+	async function ask(rules: Rule[]) {
+		stack.setScenario({ turns: TURNS, rules });
+		stack.emulator.resetCounts();
+		const response = await stack.n8n.webhook('any-model-agent', {
+			message: 'Where is my order 1001?',
+		});
+		assert.equal(response.status, 200, JSON.stringify(response.body));
+		const execution = await stack.n8n.latestExecution(ids['any-model-agent.json']);
+		const runData = execution.data?.resultData.runData ?? {};
+		const calls = (runData['Resilient Chat Model'] ?? []).map((run) => {
+			const output = (run.data as unknown as Record<string, ExecutionItem[][]> | undefined)
+				?.ai_languageModel;
+			const summary = output?.[0]?.[0]?.json.resilience as
+				| { tier?: number; attempts: Array<{ model: string; status: string }> }
+				| undefined;
+			const answered = summary?.attempts.find((a) => a.status === 'ok')?.model;
+			return `tier ${summary?.tier}: ${answered}`;
+		});
+		const answer = (response.body as { answer?: string }).answer;
+		return { answer, calls, lookups: runData['Order Lookup']?.length ?? 0 };
+	}
+
+	it("answers with tier 1, n8n's OpenAI Chat Model, while OpenAI is up", async () => {
+		const run = await ask([]);
+		assert.deepEqual(run, {
+			answer: REPLY,
+			calls: Array(2).fill('tier 1: OpenAI Chat Model (gpt-4o-mini)'),
+			lookups: 1,
+		});
+		assert.equal(stack.emulator.count('openai', 'gpt-4o-mini'), 2);
+		assert.equal(stack.emulator.count('openai', GROQ_MODEL), 0);
+	});
+
+	it('with OpenAI down, Groq Chat Model on tier 2 answers, and the order is looked up once', async () => {
+		const run = await ask([{ provider: 'openai', model: 'gpt-4o-mini', fault: 'overloaded' }]);
+		assert.deepEqual(run, {
+			answer: REPLY,
+			calls: Array(2).fill(`tier 2: Groq Chat Model (${GROQ_MODEL})`),
+			lookups: 1,
+		});
+		assert.ok(stack.emulator.count('openai', 'gpt-4o-mini') >= 1, 'tier 1 was tried');
+		assert.equal(stack.emulator.answers('openai', GROQ_MODEL), 2);
+		assert.deepEqual(
+			[
+				...new Set(
+					stack.emulator
+						.received('openai')
+						.filter((c) => c.model === GROQ_MODEL)
+						.map((c) => c.path),
+				),
+			],
+			['/openai/v1/chat/completions'],
+			"Groq's SDK called GROQ_BASE_URL, the emulator",
+		);
+	});
+
+	it('with OpenAI and Groq down, the Ollama Chat Model on tier 3 answers', async () => {
+		const run = await ask([{ provider: 'openai', fault: 'overloaded' }]);
+		assert.deepEqual(run, {
+			answer: REPLY,
+			calls: Array(2).fill('tier 3: Ollama Chat Model (llama3.2)'),
+			lookups: 1,
+		});
+		assert.equal(stack.emulator.answers('ollama', 'llama3.2'), 2);
 	});
 });

@@ -41,6 +41,10 @@ export const CREDENTIAL_NAMES: Record<string, string> = {
 	resilientLlmOpenAiApi: 'Resilient LLM: OpenAI account',
 	resilientLlmGeminiApi: 'Resilient LLM: Google Gemini account',
 	resilientLlmOllamaApi: 'Resilient LLM: Ollama account',
+	// n8n's own chat model nodes, on Resilient Chat Model's Model inputs.
+	openAiApi: 'OpenAI account',
+	groqApi: 'Groq account',
+	ollamaApi: 'Ollama account',
 	slackApi: 'Slack account',
 	smtp: 'SMTP account',
 	jiraSoftwareServerApi: 'Jira SW Server account',
@@ -74,6 +78,21 @@ export function workflowFiles(): WorkflowFile[] {
 		});
 }
 
+/**
+ * Groq Chat Model has no Base URL field: its SDK calls GROQ_BASE_URL, here the emulator, which
+ * answers Groq's `/openai/v1/...` paths on OpenAI's wire. n8n picks that node's proxy for
+ * api.groq.com whatever the base URL, so that host goes around the Slack fake's proxy.
+ */
+function groqEnv(
+	emulator: ProviderEmulator,
+	proxyEnv: Record<string, string>,
+): Record<string, string> {
+	return {
+		GROQ_BASE_URL: emulator.baseUrl,
+		NO_PROXY: [proxyEnv.NO_PROXY, 'api.groq.com'].filter(Boolean).join(','),
+	};
+}
+
 export class Stack {
 	readonly emulator: ProviderEmulator;
 	readonly slack = new SlackFake();
@@ -98,7 +117,10 @@ export class Stack {
 		log(`Jira fake at ${stack.jira.url}`);
 		await stack.smtp.start();
 		log(`SMTP server at 127.0.0.1:${stack.smtp.port}`);
-		stack.n8n = await N8n.start({ ...options, env: { ...proxyEnv, ...options.env } });
+		stack.n8n = await N8n.start({
+			...options,
+			env: { ...proxyEnv, ...groqEnv(stack.emulator, proxyEnv), ...options.env },
+		});
 		log(`n8n at ${stack.n8n.baseUrl}`);
 		if (options.credentials !== false) await stack.createCredentials();
 		return stack;
@@ -137,6 +159,15 @@ export class Stack {
 			case 'resilientLlmGeminiApi':
 				return provider('gemini', 'https://generativelanguage.googleapis.com');
 			case 'resilientLlmOllamaApi':
+				return { baseUrl: urls.ollama, apiKey: '' };
+			case 'openAiApi': {
+				const { apiKey, baseUrl } = provider('openai', 'https://api.openai.com/v1');
+				return { apiKey, url: baseUrl };
+			}
+			case 'groqApi':
+				// Its calls go to GROQ_BASE_URL, the emulator's OpenAI wire (see groqEnv).
+				return { apiKey: EMULATOR_KEYS.openai };
+			case 'ollamaApi':
 				return { baseUrl: urls.ollama, apiKey: '' };
 			case 'slackApi':
 				return { accessToken: 'xoxb-fake-slack-token' };

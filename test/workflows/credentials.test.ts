@@ -39,31 +39,42 @@ const OURS: ICredentialType[] = [
 
 const stock = new Map<string, string>();
 
-/** The display name of a credential type: ours, or n8n-nodes-base's from the pinned n8n. */
+/** The packages of the pinned n8n whose credential types the examples use. */
+const STOCK_PACKAGES = ['n8n-nodes-base', '@n8n/n8n-nodes-langchain'];
+
+/**
+ * The display name of a credential type: ours, or a stock one's from the pinned n8n
+ * (n8n-nodes-base, or n8n-nodes-langchain for the chat model nodes' Groq, Ollama...).
+ */
 function displayNameOf(type: string): string {
 	const ours = OURS.find((c) => c.name === type);
 	if (ours) return ours.displayName;
+	if (stock.size === 0) readStockCredentials();
 	const known = stock.get(type);
 	if (known) return known;
+	throw new Error(`no credential type ${type} in this package or ${STOCK_PACKAGES.join(', ')}`);
+}
+
+function readStockCredentials(): void {
 	const runtime = createRequire(join(ensureRuntime(), 'node_modules', 'noop.js'));
-	const root = join(runtime.resolve('n8n-nodes-base/package.json'), '..');
-	const files = (
-		JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-			n8n: { credentials: string[] };
-		}
-	).n8n.credentials;
-	for (const file of files) {
-		const exported = runtime(join(root, file)) as Record<string, unknown>;
-		for (const Type of Object.values(exported)) {
-			// Credential classes only: a file may export helpers beside its class.
-			if (typeof Type !== 'function' || !/^class\b/.test(Function.prototype.toString.call(Type)))
-				continue;
-			const credential = new (Type as new () => ICredentialType)();
-			stock.set(credential.name, credential.displayName);
-			if (credential.name === type) return credential.displayName;
+	for (const name of STOCK_PACKAGES) {
+		const root = join(runtime.resolve(`${name}/package.json`), '..');
+		const files = (
+			JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+				n8n: { credentials: string[] };
+			}
+		).n8n.credentials;
+		for (const file of files) {
+			const exported = runtime(join(root, file)) as Record<string, unknown>;
+			for (const Type of Object.values(exported)) {
+				// Credential classes only: a file may export helpers beside its class.
+				if (typeof Type !== 'function' || !/^class\b/.test(Function.prototype.toString.call(Type)))
+					continue;
+				const credential = new (Type as new () => ICredentialType)();
+				stock.set(credential.name, credential.displayName);
+			}
 		}
 	}
-	throw new Error(`no credential type ${type} in this package or n8n-nodes-base`);
 }
 
 const LLM_TYPES = [
@@ -98,13 +109,15 @@ describe('example workflows and credentials', () => {
 			for (const node of (file.json.nodes as SavedNode[]).filter((n) =>
 				LLM_TYPES.includes(n.type),
 			)) {
+				// A connected tier's credential is on its chat model node, not on this one.
 				const used = new Set(
-					(node.parameters.chain?.tiers ?? []).map((tier) => {
+					(node.parameters.chain?.tiers ?? []).flatMap((tier) => {
 						assert.ok(
 							isProviderName(tier.provider),
 							`${file.file} › ${node.name}: ${tier.provider}`,
 						);
-						return providerOf(tier.provider).credential.type;
+						const type = providerOf(tier.provider).credential.type;
+						return type ? [type] : [];
 					}),
 				);
 				assert.deepEqual(

@@ -101,6 +101,9 @@ function unsupportedChoices(
 		if (value === undefined) continue;
 		if (!NodeHelpers.displayParameter(values, property, node, description, root)) continue;
 		const here = `${path}${property.name}`;
+		// Choices loaded at edit time (a provider's model list) are the service's to check.
+		const loaded = property.typeOptions?.loadOptions ?? property.typeOptions?.loadOptionsMethod;
+		if ((property.type === 'options' || property.type === 'multiOptions') && loaded) continue;
 		if (property.type === 'options' || property.type === 'multiOptions') {
 			const allowed = (property.options ?? []).map((o) => (o as { value: unknown }).value);
 			const chosen = Array.isArray(value) ? value : [value];
