@@ -38,13 +38,11 @@ export function explain(
 			...new Set(list.map((a) => `${a.errorClass}${a.httpStatus ? ` (${a.httpStatus})` : ''}`)),
 		];
 		const skipped = circuitOpen.find((s) => s.tier === first.tier);
-		return `tier ${first.tier} ${first.provider}/${first.model}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}${skipped ? `, then skipped, ${openWords(skipped)}` : ''}`;
+		return `tier ${first.tier} ${who(first)}: ${classes.join(', ')} after ${list.length} ${list.length === 1 ? 'try' : 'tries'}${skipped ? `, then skipped, ${openWords(skipped)}` : ''}`;
 	});
 	for (const skipped of circuitOpen) {
 		if (!byTier.has(skipped.tier))
-			parts.push(
-				`tier ${skipped.tier} ${skipped.provider}/${skipped.model}: skipped, ${openWords(skipped)}`,
-			);
+			parts.push(`tier ${skipped.tier} ${who(skipped)}: skipped, ${openWords(skipped)}`);
 	}
 	const what = parts.length ? `; ${parts.join('; ')}` : '';
 	switch (reason) {
@@ -64,4 +62,11 @@ export function explain(
 /** "circuit open after 5 failures, next probe at 10:42:35 UTC", or just "circuit open". */
 function openWords(skipped: AttemptRecord): string {
 	return skipped.detail ? `circuit open after ${skipped.detail}` : 'circuit open';
+}
+
+/** How a reason names a tier's model: a connected one by its node, as the workflow shows it. */
+function who(attempt: AttemptRecord): string {
+	return attempt.node
+		? `${attempt.node} (${attempt.model})`
+		: `${attempt.provider}/${attempt.model}`;
 }

@@ -181,7 +181,7 @@ describe('connected models beside built-in tiers', () => {
 		);
 		assert.match(
 			resilience.reasonText,
-			/tier 1 connected\/gpt-4o-mini: server_error \(500\) after 2 tries; tier 2 anthropic\/claude-haiku-4-5: overloaded \(529\) after 1 try/,
+			/tier 1 OpenAI Chat Model \(gpt-4o-mini\): server_error \(500\) after 2 tries; tier 2 anthropic\/claude-haiku-4-5: overloaded \(529\) after 1 try/,
 		);
 		assert.equal(ctx.emulator.count('openai', openAi.model), 2);
 		assert.equal(ctx.emulator.count('anthropic', MODELS.anthropic), 1);
