@@ -1,11 +1,12 @@
 /**
  * Pieces of the conversation mapping that every adapter shares: system text, tool-call ids
- * for providers whose wire has none, and tool arguments that arrive as a JSON string.
+ * for providers whose wire has none, tool arguments that arrive as a JSON string, and tools
+ * in the function format OpenAI defined and others took up.
  */
 import { randomUUID } from 'node:crypto';
 
 import { MalformedResponseError } from './httpError';
-import type { ChatMessage } from './types';
+import type { ChatMessage, ToolDefinition } from './types';
 
 /** The system messages of a conversation as one text, for providers that take it apart from the turns. */
 export function systemText(messages: ChatMessage[]): string {
@@ -57,4 +58,21 @@ export function continuationMessages(
 	if (prefill) return [...messages, { role: 'assistant', content: sentText.trimEnd() }];
 	const partial: ChatMessage = { role: 'assistant', content: sentText };
 	return [...messages, partial, { role: 'user', content: CONTINUE_INSTRUCTION }];
+}
+
+/** A tool in OpenAI's function format: OpenAI's wire, Ollama's, and LangChain's `bindTools`. */
+export interface FunctionTool {
+	type: 'function';
+	function: { name: string; description?: string; parameters: Record<string, unknown> };
+}
+
+export function functionTools(tools: ToolDefinition[]): FunctionTool[] {
+	return tools.map((tool) => ({
+		type: 'function',
+		function: {
+			name: tool.name,
+			...(tool.description ? { description: tool.description } : {}),
+			parameters: tool.parameters,
+		},
+	}));
 }

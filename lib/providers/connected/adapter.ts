@@ -15,7 +15,8 @@ import type {
 	BuiltInProviderName,
 } from '../types';
 import type { LangChainChatModel, LangChainMessage, LangChainRunnable } from './langChainModel';
-import { langChainMessages, langChainTools } from './messages';
+import { functionTools } from '../messageMapping';
+import { langChainMessages } from './messages';
 
 /** A connected model's failure: what it threw (`cause`), and the wire it came from if known. */
 export class ConnectedModelError extends Error {
@@ -111,7 +112,7 @@ export class ConnectedModelAdapter implements ProviderAdapter {
 			throw new Error('the connected model cannot call tools (it has no bindTools)');
 		const key = JSON.stringify(request.tools);
 		if (this.bound?.key !== key)
-			this.bound = { key, runnable: this.model.bindTools(langChainTools(request.tools)) };
+			this.bound = { key, runnable: this.model.bindTools(functionTools(request.tools)) };
 		return this.bound.runnable;
 	}
 

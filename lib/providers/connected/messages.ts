@@ -2,7 +2,7 @@
  * A conversation as LangChain takes it: plain message objects with a role, which every
  * LangChain chat model turns into its own message classes (no LangChain import needed here).
  */
-import type { ChatMessage, ToolDefinition } from '../types';
+import type { ChatMessage } from '../types';
 
 /** A message object LangChain's `coerceMessageLikeToMessage` reads. */
 export type LangChainMessageLike = Record<string, unknown>;
@@ -47,16 +47,4 @@ export function langChainMessages(messages: ChatMessage[]): LangChainMessageLike
 				};
 		}
 	});
-}
-
-/** Tools in OpenAI's format, which every LangChain chat model's `bindTools` accepts. */
-export function langChainTools(tools: ToolDefinition[]): Record<string, unknown>[] {
-	return tools.map((tool) => ({
-		type: 'function',
-		function: {
-			name: tool.name,
-			...(tool.description ? { description: tool.description } : {}),
-			parameters: tool.parameters,
-		},
-	}));
 }

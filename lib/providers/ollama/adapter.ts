@@ -1,5 +1,6 @@
 import { MalformedResponseError, ProviderHttpError } from '../httpError';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
+import { functionTools } from '../messageMapping';
 import type {
 	AdapterSettings,
 	CallOptions,
@@ -8,7 +9,6 @@ import type {
 	CompletionResponse,
 	ProviderAdapter,
 	StreamEvent,
-	ToolDefinition,
 } from '../types';
 import { finishOf, readOllamaStream, toolCallsOf } from './stream';
 import type { OllamaChatResponse } from './stream';
@@ -51,17 +51,6 @@ export function toOllamaMessages(messages: ChatMessage[]): Record<string, unknow
 	});
 }
 
-export function toOllamaTools(tools: ToolDefinition[]): Record<string, unknown>[] {
-	return tools.map((tool) => ({
-		type: 'function',
-		function: {
-			name: tool.name,
-			...(tool.description ? { description: tool.description } : {}),
-			parameters: tool.parameters,
-		},
-	}));
-}
-
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
 
 /** Ollama's native /api/chat. No SDK: it is one JSON request, answered whole or as NDJSON. */
@@ -91,7 +80,7 @@ export class OllamaAdapter implements ProviderAdapter {
 			body: JSON.stringify({
 				model: request.model,
 				messages: toOllamaMessages(request.messages),
-				...(tools.length > 0 ? { tools: toOllamaTools(tools) } : {}),
+				...(tools.length > 0 ? { tools: functionTools(tools) } : {}),
 				stream,
 				...(request.json ? { format: 'json' } : {}),
 				options: {

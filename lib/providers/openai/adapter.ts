@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 
-import { parseToolArguments } from '../messageMapping';
+import { functionTools, parseToolArguments } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import { readOpenAiStream } from './stream';
 import type {
@@ -13,7 +13,6 @@ import type {
 	ProviderAdapter,
 	StreamEvent,
 	ToolCall,
-	ToolDefinition,
 } from '../types';
 
 const FINISH: Record<string, FinishReason> = {
@@ -67,17 +66,6 @@ export function toOpenAiMessages(
 	});
 }
 
-export function toOpenAiTools(tools: ToolDefinition[]): OpenAI.Chat.ChatCompletionTool[] {
-	return tools.map((tool) => ({
-		type: 'function',
-		function: {
-			name: tool.name,
-			...(tool.description ? { description: tool.description } : {}),
-			parameters: tool.parameters,
-		},
-	}));
-}
-
 /** OpenAI itself, and any endpoint that speaks its chat completions API (vLLM, LM Studio, Ollama's /v1, gateways). */
 export class OpenAiAdapter implements ProviderAdapter {
 	readonly provider: 'openai' | 'openai_compatible';
@@ -102,7 +90,7 @@ export class OpenAiAdapter implements ProviderAdapter {
 		return {
 			model: request.model,
 			messages: toOpenAiMessages(request.messages),
-			...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
+			...(tools.length > 0 ? { tools: functionTools(tools) } : {}),
 			// OpenAI's newer models reject max_tokens; compatible servers mostly know only max_tokens.
 			...(this.provider === 'openai'
 				? { max_completion_tokens: request.maxOutputTokens }
