@@ -5,8 +5,9 @@
  * wire is down (Groq speaks it too, so Groq goes down with it): who answered each model call.
  */
 import type { Rule, Scenario, Turn } from '../lib/emulator/scenario';
-import type { ExecutionItem } from '../test/harness/n8n';
 import type { Stack } from '../test/harness/stack';
+import { chatModelCalls } from './chatModelCalls';
+import type { CallSummary } from './chatModelCalls';
 
 export const ANY_MODEL_FILE = 'any-model-agent.json';
 
@@ -25,11 +26,6 @@ const STEPS: Array<{ name: string; rules: Rule[] }> = [
 	{ name: 'OpenAI and Groq down (503)', rules: [{ provider: 'openai', fault: 'overloaded' }] },
 ];
 
-interface CallSummary {
-	tier?: number;
-	attempts: Array<{ model: string; status: string }>;
-}
-
 /** One model call as the demo prints it: the tier and node that answered, and the tries before. */
 function describeCall(summary: CallSummary | undefined, failed: boolean): string {
 	if (failed || !summary) return 'failed';
@@ -44,11 +40,7 @@ async function oneMessage(stack: Stack, workflowId: string, say: (line: string) 
 	});
 	const execution = await stack.n8n.latestExecution(workflowId);
 	const runData = execution.data?.resultData.runData ?? {};
-	const calls = (runData['Resilient Chat Model'] ?? []).map((run) => {
-		const output = (run.data as unknown as Record<string, ExecutionItem[][]> | undefined)
-			?.ai_languageModel;
-		return describeCall(output?.[0]?.[0]?.json.resilience as CallSummary, Boolean(run.error));
-	});
+	const calls = chatModelCalls(execution).map((call) => describeCall(call.summary, call.failed));
 	const body = response.body as { answer?: string; status?: string; reason?: string };
 	say(`    model calls: ${calls.join(', ')}`);
 	say(`    tools ran: Order Lookup ${runData['Order Lookup']?.length ?? 0}`);

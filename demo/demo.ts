@@ -19,11 +19,12 @@ import { parseArgs } from 'node:util';
 import type { Scenario, Turn } from '../lib/emulator/scenario';
 import { SqliteStateStore } from '../lib/state/sqliteStore';
 import { OWNER } from '../test/harness/n8n';
-import type { Execution, ExecutionItem } from '../test/harness/n8n';
+import type { Execution } from '../test/harness/n8n';
 import { ROOT } from '../test/harness/pack';
 import { Stack, workflowFiles } from '../test/harness/stack';
 import { LLM_TYPE } from '../test/support/workflows';
 import { ANY_MODEL_FILE, anyModelAgent } from './anyModelAgent';
+import { chatModelCalls } from './chatModelCalls';
 
 const USER_FOLDER = join(ROOT, '.n8n-demo');
 const LLM_NODES = ['Summarise Ticket', 'Assess Refund', 'Summarise Documents'];
@@ -336,12 +337,9 @@ async function supportConversation(stack: Stack, workflowId: string): Promise<vo
 	});
 	const execution = await stack.n8n.latestExecution(workflowId);
 	const runData = execution.data?.resultData.runData ?? {};
-	const calls = (runData['Resilient Chat Model'] ?? []).map((run) => {
-		const output = (run.data as unknown as Record<string, ExecutionItem[][]> | undefined)
-			?.ai_languageModel;
-		const tier = (output?.[0]?.[0]?.json.resilience as { tier?: number } | undefined)?.tier;
-		return run.error ? 'failed' : `tier ${tier ?? '?'}`;
-	});
+	const calls = chatModelCalls(execution).map((call) =>
+		call.failed ? 'failed' : `tier ${call.summary?.tier ?? '?'}`,
+	);
 	const tools = ['Order Lookup', 'Refund Request']
 		.map((name) => `${name} ${runData[name]?.length ?? 0}`)
 		.join(', ');
