@@ -56,6 +56,12 @@
  *   stream_broken_complete_share   (stream) the primary's stream cut after 30 % of its chunks, 20
  *                            runs through Resilient Chat Model: share of answers that arrive whole,
  *                            nothing repeated or lost
+ *   connected_overhead_ms_median  (connected) a real n8n: n8n's stock OpenAI Chat Model called
+ *                            through Resilient LLM as a connected tier vs directly by its Basic LLM
+ *                            Chain, one item per execution, interleaved: the difference of medians
+ *   builtin_connected_outage_ms_per_item, ours_connected_outage_ms_per_item  (connected) the
+ *                            outage scenario with the same two stock nodes on both sides: n8n's
+ *                            chain with Enable Fallback Model, Resilient LLM with them as tiers
  */
 import { PROFILES } from '../../lib/emulator/pacing';
 import type { Profile } from '../../lib/emulator/scenario';
@@ -66,6 +72,7 @@ import { agentOutage } from './sections/agent';
 import { batch } from './sections/batch';
 import { builtinComparison } from './sections/builtin';
 import { chaos } from './sections/chaos';
+import { connectedModels } from './sections/connected';
 import { heap } from './sections/heap';
 import { idempotentHits } from './sections/idempotency';
 import { n8nThroughput } from './sections/n8n';
@@ -91,6 +98,7 @@ const SECTIONS: [string, Section][] = [
 	['slow', slowFirstBatch],
 	['redis', redisLatency],
 	['stream', streaming],
+	['connected', connectedModels],
 ];
 
 function argument(name: string): string | undefined {
