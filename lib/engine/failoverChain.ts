@@ -29,13 +29,7 @@ import { TaskRecord } from './taskRecord';
 import type { ChainEvents } from './taskRecord';
 import { messagesOf, validateTask } from './taskMessages';
 import { belowContextFloor, degradeBlocked, raiseContextFloor } from './tierFilters';
-import type {
-	ChainConfig,
-	NeedsHumanReason,
-	Task,
-	TaskResult,
-	TierSummary,
-} from './types';
+import type { ChainConfig, NeedsHumanReason, Task, TaskResult, TierSummary } from './types';
 import { validateChain } from './validateChain';
 
 export type { ChainEvents } from './taskRecord';

@@ -56,7 +56,8 @@ export function prepareTiers(config: ChainConfig, adapterFor?: AdapterFor): Prep
 			firstTokenTimeoutMs: tier.firstTokenTimeoutMs ?? CHAIN_DEFAULTS.firstTokenTimeoutMs,
 			stallTimeoutMs: tier.stallTimeoutMs ?? CHAIN_DEFAULTS.stallTimeoutMs,
 			prefill: providerOf(tier.provider).prefill,
-			price: priceFor(tier.provider, tier.model, tier.price),
+			// A connected model is priced as its provider's would be (a local Ollama costs nothing).
+			price: priceFor(tier.connected?.family ?? tier.provider, tier.model, tier.price),
 		};
 	});
 }

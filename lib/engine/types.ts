@@ -4,6 +4,7 @@
  */
 
 import type {
+	BuiltInProviderName,
 	ChatMessage,
 	ErrorClass,
 	ProviderName,
@@ -82,6 +83,8 @@ export interface ConnectedNode {
 	nodeType: string;
 	/** The id of the credential it uses, when known: one circuit per key, not per node. */
 	credentialId?: string;
+	/** The built-in provider whose wire and rules it shares, when its node type says. */
+	family?: BuiltInProviderName;
 }
 
 export interface BackoffConfig {

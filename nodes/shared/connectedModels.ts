@@ -131,10 +131,13 @@ function nodeOf(model: LangChainChatModel, parent: NodeFacts | undefined): NodeF
 
 function connectedNodeOf(input: number, node: NodeFacts | undefined): ConnectedNode {
 	const credential = Object.values(node?.credentials ?? {})[0] as { id?: unknown } | undefined;
+	const nodeType = node?.type ?? 'unknown';
+	const family = familyOf(nodeType);
 	return {
 		input,
 		node: node?.name ?? `Model ${input}`,
-		nodeType: node?.type ?? 'unknown',
+		nodeType,
+		...(family ? { family } : {}),
 		...(typeof credential?.id === 'string' && credential.id ? { credentialId: credential.id } : {}),
 	};
 }
@@ -217,7 +220,7 @@ async function readConnected(ctx: Context, count: number): Promise<ConnectedMode
 		return {
 			node: connected,
 			modelId,
-			adapter: new ConnectedModelAdapter(model, modelId, familyOf(connected.nodeType)),
+			adapter: new ConnectedModelAdapter(model, modelId, connected.family),
 		};
 	});
 }

@@ -138,6 +138,32 @@ describe('a connected LangChain chat model as a tier', () => {
 		assert.match(JSON.stringify(received.body), /shipped/, 'the tool result went to tier 2');
 	});
 
+	it('cost: from the price table; none known: unpriced, said; a local Ollama node: nothing', async () => {
+		ctx.emulator.loadScenario({ apiKeys: KEYS, reply: 'Priced?' });
+		const known = await chainWith(stockModel('openai'), 'openai').run({ prompt: 'Hi' });
+		assert.ok(known.costUsd > 0, String(known.costUsd));
+		assert.equal(known.unpricedModels, undefined);
+		const unlisted = (family?: 'openai' | 'ollama') => {
+			const model = new (resolveFrom('@langchain/openai').ChatOpenAI)({
+				apiKey: KEYS.openai,
+				model: 'unlisted-model',
+				configuration: { baseURL: ctx.emulator.urls.openai },
+			});
+			switchOffRetries(model);
+			const adapter = new ConnectedModelAdapter(model, 'unlisted-model', family);
+			const connected = { ...NODE, ...(family ? { family } : {}) };
+			return new FailoverChain(
+				{ tiers: [{ provider: 'connected', model: 'unlisted-model', connected }] },
+				{ adapterFor: () => adapter },
+			).run({ prompt: 'Hi' });
+		};
+		const unpriced = await unlisted('openai');
+		assert.deepEqual(unpriced.unpricedModels, ['unlisted-model']);
+		const local = await unlisted('ollama');
+		assert.equal(local.unpricedModels, undefined, 'priced as a local Ollama model');
+		assert.equal(local.costUsd, 0);
+	});
+
 	it('streams: the text arrives in pieces, then the whole answer', async () => {
 		const reply = 'One two three four five six seven eight nine ten eleven twelve.';
 		ctx.emulator.loadScenario({ apiKeys: KEYS, reply, stream: { chunkTokens: 2 } });
