@@ -219,12 +219,15 @@ export class Editor {
 		await this.nodePanel().waitFor();
 	}
 
-	/** The panel for what feeds a node's sub-node input, e.g. an AI Agent's `ai_languageModel`. */
-	async openInputPanel(target: string, connectionType: string): Promise<void> {
+	/**
+	 * The panel for what feeds a node's sub-node input, e.g. an AI Agent's `ai_languageModel`;
+	 * `index` counts the node's inputs of that type (1 is Resilient Chat Model's Model 2).
+	 */
+	async openInputPanel(target: string, connectionType: string, index = 0): Promise<void> {
 		await this.zoomToFit();
 		await this.page
 			.locator(
-				`[data-test-id="canvas-node-input-handle"][data-node-name="${target}"][data-connection-type="${connectionType}"]`,
+				`[data-test-id="canvas-node-input-handle"][data-node-name="${target}"][data-connection-type="${connectionType}"][data-index="${index}"]`,
 			)
 			.getByTestId('canvas-handle-plus')
 			.click();
@@ -345,12 +348,19 @@ export class Editor {
 		return (await options.allInnerTexts()).map((text) => text.split('\n')[0].trim());
 	}
 
-	/** Chooses an option of an options parameter by its exact label. */
+	/**
+	 * Chooses an option of an options parameter by its exact label; an option with a
+	 * description under its label is found by the label alone.
+	 */
 	async selectOption(name: string, option: string, index = 0, scope?: Locator): Promise<void> {
 		await this.parameter(name, index, scope).click();
 		await this.page
 			.getByRole('option', { name: option, exact: true })
+			.or(
+				this.page.getByRole('option').filter({ has: this.page.getByText(option, { exact: true }) }),
+			)
 			.filter({ visible: true })
+			.first()
 			.click();
 	}
 
@@ -394,11 +404,13 @@ export class Editor {
 		await locator.getByTestId('rlc-input').click();
 		const items = this.page.getByTestId('rlc-item').filter({ visible: true });
 		const problem = this.page.getByTestId('rlc-error-container').filter({ visible: true });
-		await items.first().or(problem.first()).waitFor();
+		const wanted = items.filter({ hasText: new RegExp(`^\\s*${escapeRegExp(value)}\\s*$`) });
+		// Until the list has loaded, some nodes show only the value they start with.
+		await wanted.or(problem.first()).waitFor();
 		if (await problem.first().isVisible())
 			throw new Error(`the ${name} list shows an error: ${await problem.first().innerText()}`);
 		const listed = (await items.allInnerTexts()).map((text) => text.trim());
-		await items.filter({ hasText: new RegExp(`^\\s*${escapeRegExp(value)}\\s*$`) }).click();
+		await wanted.click();
 		await waitForValue(locator.getByTestId('rlc-input'), value);
 		return listed;
 	}
