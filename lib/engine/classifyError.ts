@@ -205,11 +205,13 @@ function classify(
 			(wire.text && describeBody(wire.text, wire.status)) ||
 			str(wire.body.type) ||
 			`HTTP ${wire.status}`;
+		const rateLimit = providerOf(wire.family ?? provider).readRateLimits?.(wire.headers);
 		return {
 			errorClass,
 			httpStatus: wire.status,
 			requestId: wire.requestId,
 			...(retryHint ? { retryHint } : {}),
+			...(rateLimit ? { rateLimit } : {}),
 			message: redact(shortMessage(described), secrets),
 		};
 	}

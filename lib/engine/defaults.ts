@@ -54,5 +54,7 @@ export const RUN_DEFAULTS = {
 	concurrency: 5,
 	idempotencyTtlHours: 24,
 	circuitBreaker: true,
+	/** Calls wait for room under the provider's rate limits, read from its headers. */
+	paceByRateLimits: true,
 	recordMetrics: true,
 } as const;

@@ -21,7 +21,9 @@ import { CHAIN_DEFAULTS } from './defaults';
 import { buildJsonParser } from './jsonOutput';
 import { prepareTiers } from './preparedTier';
 import type { AdapterFor, PreparedTier } from './preparedTier';
-import { CIRCUIT_OPEN } from './reasonText';
+import { promptTokens, PacedGate } from './limits/ratePacer';
+import type { RatePacer } from './limits/ratePacer';
+import { CIRCUIT_OPEN, RATE_LIMIT_HELD } from './reasonText';
 import { RetryPolicy } from './retryPolicy';
 import { streamedAttempt } from './streamedAttempt';
 import { StreamedText } from './streamedText';
@@ -55,6 +57,8 @@ export interface ChainDependencies {
 	breaker?: CircuitBreaker;
 	/** Where deadlines, waits and latencies are measured; the real clock unless a test says so. */
 	clock?: Clock;
+	/** Pacing by the providers' rate limits, shared like the breaker; skipped during drills. */
+	pacer?: RatePacer;
 }
 
 /** How one tier's tries ended when it did not answer. */
@@ -86,7 +90,8 @@ export class FailoverChain {
 		const drill = config.drill && config.drill !== 'off';
 		this.retry = new RetryPolicy(backoffOf(config.backoff), dependencies.random ?? Math.random);
 		// A drill must not teach the shared breaker that a provider is down.
-		this.gate = (!drill && dependencies.breaker) || NO_BREAKER;
+		const breaker = (!drill && dependencies.breaker) || NO_BREAKER;
+		this.gate = !drill && dependencies.pacer ? new PacedGate(breaker, dependencies.pacer) : breaker;
 		this.deadlineMs = config.deadlineMs ?? DEFAULTS.deadlineMs;
 		this.clock = dependencies.clock ?? realClock;
 		this.events = dependencies.events ?? {};
@@ -169,7 +174,10 @@ export class FailoverChain {
 		const tierStarted = this.clock.now();
 		request.model = tier.config.model;
 		const call = this.callOf(tier, request, deadline, streamed);
-		const end = await this.tryTier(tier, call, deadline, record, summary, streamed);
+		const end = await this.tryTier(tier, call, deadline, record, summary, {
+			streamed,
+			tokens: promptTokens(request),
+		});
 		summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		return end;
 	}
@@ -181,16 +189,25 @@ export class FailoverChain {
 		deadline: Deadline,
 		record: TaskRecord,
 		summary: TierSummary,
-		streamed: StreamedText | undefined,
+		{ streamed, tokens }: { streamed: StreamedText | undefined; tokens: number },
 	): Promise<{ answered: AttemptOutcome } | TierGiveUp> {
 		const passOptions = {
 			holdMs: tier.timeoutMs,
 			onDegraded: (why: string) => record.degrade(why),
+			tokens,
+			onPaced: (heldMs: number) => {
+				if (heldMs >= 1) summary.pacedMs = Math.round((summary.pacedMs ?? 0) + heldMs);
+			},
 		};
 		for (let n = 1; n <= tier.attempts; n++) {
 			if (deadline.isOver()) return { outOfTime: true };
 			const passage = await this.gate.pass(tier.circuit, deadline, passOptions, call);
 			if (passage.kind === 'deadline') return { outOfTime: true };
+			if (passage.kind === 'held') {
+				// Waiting for room would outlast the task: the next tier may answer sooner.
+				record.skipped(tier, n, RATE_LIMIT_HELD, `room in ${Math.ceil(passage.waitMs / 1000)} s`);
+				return {};
+			}
 			if (passage.kind === 'open') {
 				// Known to be down: no call, no wait, straight to the next tier.
 				await this.skipOpen(tier, n, deadline, record);

@@ -4,6 +4,9 @@ import type { AttemptRecord, NeedsHumanReason } from './types';
 /** The message of a try passed over because its circuit was open. */
 export const CIRCUIT_OPEN = 'skipped: circuit open';
 
+/** The message of a try passed over because the rate limit left no room before the deadline. */
+export const RATE_LIMIT_HELD = 'skipped: rate limit, no room before the deadline';
+
 /** What the tiers' failures and skips add up to. */
 export function reasonOf(
 	stop: NeedsHumanReason | undefined,
@@ -25,7 +28,9 @@ export function explain(
 	deadlineMs: number,
 ): string {
 	const failed = attempts.filter((a) => a.status === 'failed');
-	const circuitOpen = attempts.filter((a) => a.message === CIRCUIT_OPEN);
+	const circuitOpen = attempts.filter(
+		(a) => a.message === CIRCUIT_OPEN || a.message === RATE_LIMIT_HELD,
+	);
 	const byTier = new Map<number, AttemptRecord[]>();
 	for (const attempt of failed) {
 		const list = byTier.get(attempt.tier) ?? [];
@@ -61,6 +66,8 @@ export function explain(
 
 /** "circuit open after 5 failures, next probe at 10:42:35 UTC", or just "circuit open". */
 function openWords(skipped: AttemptRecord): string {
+	if (skipped.message === RATE_LIMIT_HELD)
+		return `its rate limit left no room before the deadline${skipped.detail ? ` (${skipped.detail})` : ''}`;
 	return skipped.detail ? `circuit open after ${skipped.detail}` : 'circuit open';
 }
 

@@ -8,6 +8,7 @@ import type {
 	ChatMessage,
 	ErrorClass,
 	ProviderName,
+	RateLimitReading,
 	RetryHint,
 	TokenUsage,
 	ToolCall,
@@ -34,6 +35,8 @@ export interface ClassifiedFailure {
 	httpStatus?: number;
 	requestId?: string;
 	retryHint?: RetryHint;
+	/** What the failed answer's headers said about the provider's rate limits. */
+	rateLimit?: RateLimitReading;
 	/** Short, secret-free description for people. */
 	message: string;
 	/**
@@ -180,6 +183,8 @@ export interface TierSummary {
 	attempts: number;
 	latencyMs: number;
 	waitedMs: number;
+	/** Time its calls were held for room under the provider's rate limit. */
+	pacedMs?: number;
 	costUsd: number;
 	/** Streamed tries: ms to the first event of the tier's latest try that had one. */
 	firstTokenMs?: number;

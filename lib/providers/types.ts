@@ -5,6 +5,10 @@
  * builds on these types; nothing here depends on the engine.
  */
 
+import type { RateLimitReading } from './rateLimits';
+
+export type { RateLimitReading } from './rateLimits';
+
 /**
  * The providers this package speaks to itself, by id. The registry holds a descriptor for
  * each and is checked against this list when it compiles.
@@ -115,6 +119,8 @@ export interface CompletionResponse {
 	usage: TokenUsage;
 	requestId?: string;
 	model: string;
+	/** What the provider's headers said about its rate limits, where it sends them. */
+	rateLimit?: RateLimitReading;
 }
 
 /** One piece of a streamed answer. */
@@ -237,6 +243,8 @@ export interface ProviderDescriptor<Id extends string = string> {
 	 * failure only if it has a numeric `status`, with its message as the text.
 	 */
 	readFailure?(error: unknown): WireFailure | undefined;
+	/** Its rate-limit headers (with answers and 429s), for pacing; none where it sends none. */
+	readRateLimits?(headers: unknown, now?: number): RateLimitReading | undefined;
 	/** Words its SDK puts in the name or message of an error for a call that never connected. */
 	readonly connectionWords?: readonly string[];
 	/**

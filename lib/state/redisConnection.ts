@@ -8,6 +8,7 @@
  */
 import Redis from 'ioredis';
 
+import { ACQUIRE_PACE, SETTLE_PACE } from './redisPacingScripts';
 import { ADD_COUNTS, ADMIT, CLAIM, COMPLETE, RECORD, RELEASE, RENEW } from './redisScripts';
 import { StateStoreUnavailableError } from './types';
 import type { Admission, BreakerOutcome } from './types';
@@ -60,6 +61,14 @@ interface ScriptCommands {
 	): Promise<number>;
 	rllmRelease(key: string, owner: string): Promise<number>;
 	rllmAddCounts(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+	rllmAcquirePace(
+		key: string,
+		now: number,
+		id: string,
+		tokens: number,
+		leaseMs: number,
+	): Promise<number>;
+	rllmSettlePace(key: string, now: number, id: string, ...outcome: string[]): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ScriptCommands;
@@ -94,6 +103,8 @@ export class RedisConnection {
 		this.redis.defineCommand('rllmRenew', { numberOfKeys: 1, lua: RENEW });
 		this.redis.defineCommand('rllmComplete', { numberOfKeys: 1, lua: COMPLETE });
 		this.redis.defineCommand('rllmRelease', { numberOfKeys: 1, lua: RELEASE });
+		this.redis.defineCommand('rllmAcquirePace', { numberOfKeys: 1, lua: ACQUIRE_PACE });
+		this.redis.defineCommand('rllmSettlePace', { numberOfKeys: 1, lua: SETTLE_PACE });
 		// Its keys depend on the counts: their number comes first in each call.
 		this.redis.defineCommand('rllmAddCounts', { lua: ADD_COUNTS });
 	}

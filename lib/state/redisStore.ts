@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 
 import { FIRST_CALL_HOLD_MS, isOpen, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
+import { paceRowOf, paceSnapshotOf } from './pacingRules';
 import { DEFAULT_PREFIX, RedisConnection } from './redisConnection';
 import type { RedisSettings, ScriptedRedis } from './redisConnection';
 import { StateStoreUnavailableError, countsOfTask, emptyCounters } from './types';
@@ -20,6 +21,9 @@ import type {
 	Counters,
 	IdempotencyClaim,
 	MinuteCounts,
+	PaceOutcome,
+	PaceRequest,
+	PaceSnapshot,
 	StateStore,
 	TaskOutcome,
 } from './types';
@@ -149,6 +153,46 @@ export class RedisStateStore implements StateStore {
 	async snapshot(circuit: string, now = Date.now()): Promise<BreakerSnapshot> {
 		const raw = await this.named(() => this.redis.get(`${this.prefix}breaker:${circuit}`));
 		return snapshotOf(rowOf(raw ? (JSON.parse(raw) as BreakerRow) : undefined), now);
+	}
+
+	private paceKey(circuit: string): string {
+		return `${this.prefix}pace:${circuit}`;
+	}
+
+	async acquirePace(circuit: string, request: PaceRequest, now = Date.now()): Promise<number> {
+		const waitMs = await this.named(() =>
+			this.redis.rllmAcquirePace(
+				this.paceKey(circuit),
+				now,
+				request.id,
+				Math.max(0, Math.round(request.tokens)),
+				Math.max(1, Math.round(request.leaseMs)),
+			),
+		);
+		return Number(waitMs);
+	}
+
+	async settlePace(circuit: string, outcome: PaceOutcome, now = Date.now()): Promise<void> {
+		const limitArgs = (limit: PaceOutcome['requests']) =>
+			limit
+				? [String(limit.limit ?? ''), String(limit.remaining), String(limit.resetMs)]
+				: ['', '', ''];
+		await this.named(() =>
+			this.redis.rllmSettlePace(
+				this.paceKey(circuit),
+				now,
+				outcome.id,
+				outcome.result,
+				...limitArgs(outcome.requests),
+				...limitArgs(outcome.tokens),
+				String(outcome.retryAfterMs ?? ''),
+			),
+		);
+	}
+
+	async paceSnapshot(circuit: string, now = Date.now()): Promise<PaceSnapshot> {
+		const raw = await this.named(() => this.redis.get(this.paceKey(circuit)));
+		return paceSnapshotOf(paceRowOf(raw ? JSON.parse(raw) : undefined), now);
 	}
 
 	async openCircuits(now = Date.now()): Promise<string[]> {

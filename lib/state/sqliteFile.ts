@@ -81,6 +81,7 @@ const SCHEMA = `
 		escalated INTEGER NOT NULL DEFAULT 0, cost_micros INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (workflow, minute));
 	CREATE TABLE IF NOT EXISTS workflow_names (workflow TEXT PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE IF NOT EXISTS pacing (circuit TEXT PRIMARY KEY, row TEXT NOT NULL);
 `;
 
 export class SqliteFile {

@@ -6,6 +6,8 @@
  * The file holds model answers: answers past their TTL are deleted, with their bytes
  * overwritten, when the store opens and, while it is in use, once a minute.
  */
+import { acquirePace, paceRowOf, paceSnapshotOf, settlePace } from './pacingRules';
+import type { PaceOutcome, PaceRequest, PaceRow, PaceSnapshot } from './pacingRules';
 import type { DatabaseSync } from 'node:sqlite';
 
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
@@ -263,6 +265,42 @@ export class SqliteStateStore implements StateStore {
 			});
 		}
 		return totals;
+	}
+
+	private paceRow(circuit: string): PaceRow {
+		const stored = this.db.prepare('SELECT row FROM pacing WHERE circuit = ?').get(circuit) as
+			| { row: string }
+			| undefined;
+		return paceRowOf(stored ? JSON.parse(stored.row) : undefined);
+	}
+
+	private savePace(circuit: string, row: PaceRow): void {
+		this.db
+			.prepare(
+				'INSERT INTO pacing (circuit, row) VALUES (?, ?) ON CONFLICT(circuit) DO UPDATE SET row = excluded.row',
+			)
+			.run(circuit, JSON.stringify(row));
+	}
+
+	async acquirePace(circuit: string, request: PaceRequest, now = Date.now()): Promise<number> {
+		return this.transaction(() => {
+			const row = this.paceRow(circuit);
+			const waitMs = acquirePace(row, request, now);
+			this.savePace(circuit, row);
+			return waitMs;
+		}, false);
+	}
+
+	async settlePace(circuit: string, outcome: PaceOutcome, now = Date.now()): Promise<void> {
+		await this.transaction(() => {
+			const row = this.paceRow(circuit);
+			settlePace(row, outcome, now);
+			this.savePace(circuit, row);
+		}, false);
+	}
+
+	async paceSnapshot(circuit: string, now = Date.now()): Promise<PaceSnapshot> {
+		return paceSnapshotOf(this.paceRow(circuit), now);
 	}
 
 	async close(): Promise<void> {

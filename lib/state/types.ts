@@ -5,6 +5,10 @@
  * Every operation is atomic in every implementation: no read-then-write races.
  */
 
+import type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
+
+export type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
+
 export type IdempotencyClaim =
 	/** The caller owns the key until its lease ends, and must complete or release it. */
 	| { status: 'claimed' }
@@ -153,8 +157,20 @@ export interface CounterStore {
 	readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>>;
 }
 
-/** Every store keeps all three kinds of state; each caller takes only the part it uses. */
-export interface StateStore extends IdempotencyStore, BreakerStore, CounterStore {
+/**
+ * Each circuit's pace (pacingRules.ts): the headroom its provider's rate limits leave, its
+ * window of calls in flight, and a hold after a 429.
+ */
+export interface PacingStore {
+	/** 0 when the call may go now (its place taken), else the ms to wait before asking again. */
+	acquirePace(circuit: string, request: PaceRequest, now?: number): Promise<number>;
+	/** Frees the call's place and learns from how it ended. */
+	settlePace(circuit: string, outcome: PaceOutcome, now?: number): Promise<void>;
+	paceSnapshot(circuit: string, now?: number): Promise<PaceSnapshot>;
+}
+
+/** Every store keeps all four kinds of state; each caller takes only the part it uses. */
+export interface StateStore extends IdempotencyStore, BreakerStore, CounterStore, PacingStore {
 	close(): Promise<void>;
 }
 

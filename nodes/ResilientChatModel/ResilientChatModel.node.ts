@@ -111,9 +111,10 @@ async function openModelRun(
 	return await openChainRun(ctx, {
 		label: 'Resilient Chat Model',
 		options,
-		needsStore: Boolean(options.circuitBreaker),
+		needsStore: Boolean(options.circuitBreaker) || options.paceByRateLimits !== false,
 		policy,
-		withoutStore: 'the circuit breaker',
+		paced: options.paceByRateLimits !== false,
+		withoutStore: 'the circuit breaker and pacing',
 		nameItems: false,
 		connected,
 		onStoreUnavailable: (problem) => {

@@ -33,13 +33,15 @@ export async function openItemsRun(ctx: IExecuteFunctions): Promise<ItemsRun> {
 	// On unless switched off: every execution learns at once that a provider is down.
 	const breakerOn = options.circuitBreaker !== false;
 	const policy = breakerOn ? breakerPolicyOf(options) : undefined;
+	const paced = options.paceByRateLimits !== false;
 	const connected = await connectedModelsOf(ctx);
 	const chainRun = await openChainRun(ctx, {
 		label: 'Resilient LLM',
 		options,
-		needsStore: breakerOn || idempotency !== 'off',
+		needsStore: breakerOn || paced || idempotency !== 'off',
 		policy: typeof policy === 'object' ? policy : undefined,
-		withoutStore: 'breaker and idempotency',
+		paced,
+		withoutStore: 'breaker, pacing and idempotency',
 		// Without the store, items fail one by one (prepareItems), or run degraded.
 		nameItems: true,
 		warnInQueueMode: true,

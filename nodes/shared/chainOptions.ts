@@ -93,6 +93,14 @@ export const CHAIN_OPTIONS: INodeProperties = {
 				'A provider asking to wait longer than this is skipped for the next tier instead',
 		},
 		{
+			displayName: 'Pace by Rate Limits',
+			name: 'paceByRateLimits',
+			type: 'boolean',
+			default: RUN_DEFAULTS.paceByRateLimits,
+			description:
+				"Whether calls wait for room under each provider's rate limits (on by default), as its rate-limit headers report them, shared across executions through the state store; without headers, calls in flight are halved on each 429 and grow back by one per answer",
+		},
+		{
 			displayName: 'Record Metrics for Alerts',
 			name: 'recordMetrics',
 			type: 'boolean',

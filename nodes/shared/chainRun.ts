@@ -9,6 +9,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { CircuitBreaker } from '../../lib/engine/breaker/circuitBreaker';
 import { ConfigError } from '../../lib/engine/configError';
 import { FailoverChain } from '../../lib/engine/failoverChain';
+import { RatePacer } from '../../lib/engine/limits/ratePacer';
 import type { ChainDependencies } from '../../lib/engine/failoverChain';
 import type { ChainConfig } from '../../lib/engine/types';
 import { providerOf } from '../../lib/providers/registry';
@@ -31,6 +32,8 @@ export interface ChainRunSettings {
 	needsStore: boolean;
 	/** The circuit breaker's policy; without one, no breaker. */
 	policy?: BreakerPolicy;
+	/** Whether calls are paced by the providers' rate limits (Options › Pace by Rate Limits). */
+	paced: boolean;
 	/** What a run without the store goes without, for the warning that says so. */
 	withoutStore: string;
 	/** Whether errors start with the item ("Item 2: …"), for a node whose items fail one by one. */
@@ -94,6 +97,7 @@ export async function openChainRun(
 		store && settings.policy
 			? new CircuitBreaker(store, settings.policy, undefined, guard)
 			: undefined;
+	const pacer = store && settings.paced ? new RatePacer(store, undefined, guard) : undefined;
 	const chains = new Map<string, FailoverChain>();
 	const chainFor = (config: ChainConfig, itemIndex: number) => {
 		const key = JSON.stringify(config);
@@ -101,6 +105,7 @@ export async function openChainRun(
 		if (!chain) {
 			chain = buildChain(ctx, config, itemIndex, settings.nameItems, {
 				breaker,
+				pacer,
 				adapterFor: settings.connected?.adapterFor,
 			});
 			chains.set(key, chain);

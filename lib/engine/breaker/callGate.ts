@@ -18,13 +18,19 @@ export type Passage<T> =
 	/** The circuit is open: no call was made. */
 	| { kind: 'open' }
 	/** The task's time ran out at the gate: no call was made. */
-	| { kind: 'deadline' };
+	| { kind: 'deadline' }
+	/** The rate limit leaves no room for the call before the deadline: no call was made. */
+	| { kind: 'held'; waitMs: number };
 
 export interface PassOptions {
 	/** The longest wait behind a test call in flight (the tier's timeout). */
 	holdMs: number;
 	/** Shared state could not be read or written: why, for the task's result. */
 	onDegraded(reason: string): void;
+	/** The call's estimated tokens, for pacing by a tokens-per-minute limit. */
+	tokens?: number;
+	/** How long the call waited for room under the rate limit. */
+	onPaced?(heldMs: number): void;
 }
 
 /**

@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 
 import { parseToolArguments, systemText } from '../messageMapping';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
+import { readAnthropicLimits } from './rateLimits';
 import { readAnthropicStream } from './stream';
 import type {
 	AdapterSettings,
@@ -157,10 +158,14 @@ export class AnthropicAdapter implements ProviderAdapter {
 	}
 
 	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
-		const message = await this.client.messages.create(this.params(request), {
-			signal: options.signal,
-			timeout: options.timeoutMs,
-		});
+		const {
+			data: message,
+			response,
+			request_id,
+		} = await this.client.messages
+			.create(this.params(request), { signal: options.signal, timeout: options.timeoutMs })
+			.withResponse();
+		const rateLimit = readAnthropicLimits(response.headers);
 		const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
 		const toolCalls: ToolCall[] = message.content.flatMap((block) =>
 			block.type === 'tool_use'
@@ -183,13 +188,14 @@ export class AnthropicAdapter implements ProviderAdapter {
 				inputTokens: message.usage.input_tokens,
 				outputTokens: message.usage.output_tokens,
 			},
-			requestId: message._request_id ?? undefined,
+			requestId: request_id ?? undefined,
 			model: message.model,
+			...(rateLimit ? { rateLimit } : {}),
 		};
 	}
 
 	async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
-		const { data, request_id } = await this.client.messages
+		const { data, request_id, response } = await this.client.messages
 			.create(
 				{ ...this.params(request), stream: true },
 				{ signal: options.signal, timeout: options.timeoutMs },
@@ -197,6 +203,7 @@ export class AnthropicAdapter implements ProviderAdapter {
 			.withResponse();
 		yield* readAnthropicStream(data, {
 			requestId: request_id ?? undefined,
+			rateLimit: readAnthropicLimits(response.headers),
 			signal: options.signal,
 			finishOf,
 		});

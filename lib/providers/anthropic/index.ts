@@ -2,6 +2,7 @@ import { getJson, isRecord, joinUrl, str } from '../modelList';
 import { CONNECTION_WORDS, readApiError } from '../stainlessErrors';
 import type { ModelInfo, ProviderDescriptor } from '../types';
 import { AnthropicAdapter, anthropicRoot } from './adapter';
+import { readAnthropicLimits } from './rateLimits';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 /** Pages of 1,000 models; a bound, not an expectation. */
@@ -52,5 +53,6 @@ export const anthropic = {
 		return undefined;
 	},
 	readFailure: readApiError,
+	readRateLimits: readAnthropicLimits,
 	connectionWords: CONNECTION_WORDS,
 } as const satisfies ProviderDescriptor<'anthropic'>;

@@ -6,6 +6,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 
 import { StreamedAnswer, ToolCallAssembler, assertStreamEnded } from '../streamAssembly';
+import type { RateLimitReading } from '../rateLimits';
 import type { FinishReason, StreamEvent, TokenUsage } from '../types';
 
 type Event = Anthropic.RawMessageStreamEvent;
@@ -65,6 +66,8 @@ export async function* readAnthropicStream(
 	events: AsyncIterable<Event>,
 	context: {
 		requestId: string | undefined;
+		/** The rate-limit headers of the stream's 200. */
+		rateLimit?: RateLimitReading;
 		signal: AbortSignal;
 		finishOf: (stopReason: string | null) => FinishReason;
 	},
@@ -90,6 +93,7 @@ export async function* readAnthropicStream(
 		refusalText: finish === 'refusal' ? answer.joinedText : undefined,
 		usage: state.usage,
 		requestId: context.requestId,
+		...(context.rateLimit ? { rateLimit: context.rateLimit } : {}),
 		model: state.model,
 	});
 }

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 
 import { functionTools, parseToolArguments } from '../messageMapping';
+import { readOpenAiLimits } from './rateLimits';
 import { fetchWithoutRedirects } from '../fetchWithoutRedirects';
 import { readOpenAiStream } from './stream';
 import type {
@@ -101,10 +102,14 @@ export class OpenAiAdapter implements ProviderAdapter {
 	}
 
 	async complete(request: CompletionRequest, options: CallOptions): Promise<CompletionResponse> {
-		const completion = await this.client.chat.completions.create(this.params(request), {
-			signal: options.signal,
-			timeout: options.timeoutMs,
-		});
+		const {
+			data: completion,
+			response,
+			request_id,
+		} = await this.client.chat.completions
+			.create(this.params(request), { signal: options.signal, timeout: options.timeoutMs })
+			.withResponse();
+		const rateLimit = readOpenAiLimits(response.headers);
 		const choice = completion.choices[0];
 		const refusal = choice?.message.refusal ?? undefined;
 		let finish = finishOf(choice?.finish_reason ?? null);
@@ -129,13 +134,14 @@ export class OpenAiAdapter implements ProviderAdapter {
 				inputTokens: completion.usage?.prompt_tokens ?? 0,
 				outputTokens: completion.usage?.completion_tokens ?? 0,
 			},
-			requestId: completion._request_id ?? undefined,
+			requestId: request_id ?? undefined,
 			model: completion.model,
+			...(rateLimit ? { rateLimit } : {}),
 		};
 	}
 
 	async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
-		const { data, request_id } = await this.client.chat.completions
+		const { data, request_id, response } = await this.client.chat.completions
 			.create(
 				{ ...this.params(request), stream: true, stream_options: { include_usage: true } },
 				{ signal: options.signal, timeout: options.timeoutMs },
@@ -144,6 +150,7 @@ export class OpenAiAdapter implements ProviderAdapter {
 		yield* readOpenAiStream(data, {
 			provider: this.provider,
 			requestId: request_id ?? undefined,
+			rateLimit: readOpenAiLimits(response.headers),
 			signal: options.signal,
 			finishOf,
 		});

@@ -3,6 +3,7 @@ import { hintFromMessage } from '../retryHints';
 import { CONNECTION_WORDS, readApiError } from '../stainlessErrors';
 import type { Connection, ModelInfo, ProviderDescriptor } from '../types';
 import { OpenAiAdapter } from './adapter';
+import { readOpenAiLimits } from './rateLimits';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -46,5 +47,6 @@ export const openai = {
 	},
 	retryHint: (failure) => hintFromMessage(failure.text),
 	readFailure: readApiError,
+	readRateLimits: readOpenAiLimits,
 	connectionWords: CONNECTION_WORDS,
 } as const satisfies ProviderDescriptor<'openai'>;

@@ -6,6 +6,7 @@
 import type OpenAI from 'openai';
 
 import { StreamedAnswer, ToolCallAssembler, assertStreamEnded } from '../streamAssembly';
+import type { RateLimitReading } from '../rateLimits';
 import type { FinishReason, StreamEvent, TokenUsage } from '../types';
 
 type Chunk = OpenAI.Chat.ChatCompletionChunk;
@@ -54,6 +55,8 @@ export async function* readOpenAiStream(
 	context: {
 		provider: string;
 		requestId: string | undefined;
+		/** The rate-limit headers of the stream's 200. */
+		rateLimit?: RateLimitReading;
 		signal: AbortSignal;
 		finishOf: (finishReason: string | null) => FinishReason;
 	},
@@ -78,6 +81,7 @@ export async function* readOpenAiStream(
 		refusalText: refusal,
 		usage: state.usage,
 		requestId: context.requestId,
+		...(context.rateLimit ? { rateLimit: context.rateLimit } : {}),
 		model: state.model,
 	});
 }

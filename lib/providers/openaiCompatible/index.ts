@@ -4,6 +4,7 @@ import { OpenAiAdapter } from '../openai/adapter';
 import { hintFromMessage } from '../retryHints';
 import { CONNECTION_WORDS, readApiError } from '../stainlessErrors';
 import type { ProviderDescriptor } from '../types';
+import { readOpenAiLimits } from '../openai/rateLimits';
 
 /** Any server that speaks OpenAI's chat completions API: vLLM, LM Studio, a gateway. */
 export const openaiCompatible = {
@@ -30,5 +31,6 @@ export const openaiCompatible = {
 	},
 	retryHint: (failure) => hintFromMessage(failure.text),
 	readFailure: readApiError,
+	readRateLimits: readOpenAiLimits,
 	connectionWords: CONNECTION_WORDS,
 } as const satisfies ProviderDescriptor<'openai_compatible'>;
