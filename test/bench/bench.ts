@@ -62,6 +62,11 @@
  *   builtin_connected_outage_ms_per_item, ours_connected_outage_ms_per_item  (connected) the
  *                            outage scenario with the same two stock nodes on both sides: n8n's
  *                            chain with Enable Fallback Model, Resilient LLM with them as tiers
+ *   limits_429_ours, limits_429_builtin  (limits) a real n8n, 1,000 items at Concurrency 16 on one
+ *                            key the emulator limits to 600 RPM and 60k TPM, 100 ms answers: the
+ *                            429s Resilient LLM (defaults: pacing by the limit headers) and n8n's
+ *                            Basic LLM Chain (batches of 16, Retry On Fail 5 × 1 s) got
+ *   limits_wall_ratio_ours   (limits) ours' wall time over the limit's ideal, items / RPM
  */
 import { PROFILES } from '../../lib/emulator/pacing';
 import type { Profile } from '../../lib/emulator/scenario';
@@ -75,6 +80,7 @@ import { chaos } from './sections/chaos';
 import { connectedModels } from './sections/connected';
 import { heap } from './sections/heap';
 import { idempotentHits } from './sections/idempotency';
+import { limits } from './sections/limits';
 import { n8nThroughput } from './sections/n8n';
 import { outage } from './sections/outage';
 import { overhead } from './sections/overhead';
@@ -99,6 +105,7 @@ const SECTIONS: [string, Section][] = [
 	['redis', redisLatency],
 	['stream', streaming],
 	['connected', connectedModels],
+	['limits', limits],
 ];
 
 function argument(name: string): string | undefined {

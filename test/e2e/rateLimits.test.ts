@@ -1,0 +1,168 @@
+/**
+ * Pacing by rate limits in a real n8n, the emulator enforcing a per-key limit: Resilient LLM
+ * reads the limit from each answer's headers and holds calls rather than send them into a
+ * 429, across concurrent executions; without headers (Gemini) it halves its calls in flight
+ * on a 429 and holds for the retry hint. The same batch with Pace by Rate Limits off gets the
+ * 429s, so each count here shows the pacing's effect. Counts only, never wall-clock bounds.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import type { Rule, Scenario } from '../../lib/emulator/scenario';
+import type { Execution } from '../harness/n8n';
+import { KEYS } from '../support/emulator';
+import { useN8n } from '../support/n8nFixture';
+import { llmWorkflow } from '../support/workflows';
+
+const ctx = useN8n();
+
+type Item = { json: Record<string, unknown> };
+
+function outputs(execution: Execution): { answered: Item[]; needsHuman: Item[] } {
+	const main = execution.data?.resultData.runData['Resilient LLM']?.[0]?.data?.main ?? [];
+	return { answered: (main[0] ?? []) as Item[], needsHuman: (main[1] ?? []) as Item[] };
+}
+
+let workflows = 0;
+/** A batch workflow on one model: each test's own model, so each has its own circuit. */
+async function batchWorkflow(
+	provider: 'openai' | 'anthropic' | 'gemini',
+	model: string,
+	paced: boolean,
+): Promise<{ id: string; path: string }> {
+	const path = `limits-${++workflows}`;
+	const parameters = {
+		prompt: '={{ $json.text }}',
+		chain: { tiers: [{ provider, model, attempts: 8, timeoutSeconds: 30 }] },
+		options: {
+			concurrency: 16,
+			deadlineSeconds: 120,
+			paceByRateLimits: paced,
+			maxRetryWaitSeconds: 10,
+		},
+	};
+	const id = await ctx.n8n.createWorkflow(
+		llmWorkflow(`limits ${workflows}`, path, parameters, ctx.credentials),
+	);
+	return { id, path };
+}
+
+function items(count: number, tag: string): Array<{ text: string }> {
+	return Array.from({ length: count }, (_, i) => ({ text: `Summarise note ${tag}-${i}.` }));
+}
+
+/** Runs one batch through a workflow and returns its outputs and the 429s the limit sent. */
+async function runBatch(
+	scenario: Scenario,
+	workflow: { id: string; path: string },
+	count: number,
+	tag: string,
+): Promise<{ answered: number; needsHuman: number; limited: number; execution: Execution }> {
+	ctx.emulator.loadScenario({ apiKeys: KEYS, ...scenario });
+	ctx.emulator.resetCounts();
+	const response = await ctx.n8n.webhook(workflow.path, { items: items(count, tag) }, 240_000);
+	assert.equal(response.status, 200, JSON.stringify(response.body));
+	const execution = await ctx.n8n.latestExecution(workflow.id);
+	const { answered, needsHuman } = outputs(execution);
+	return {
+		answered: answered.length,
+		needsHuman: needsHuman.length,
+		limited: ctx.emulator.stats().limited,
+		execution,
+	};
+}
+
+const limitOn = (provider: 'openai' | 'anthropic' | 'gemini', model: string, rpm: number): Rule[] =>
+	[] satisfies Rule[] && ([{ provider, model, rpm }] as unknown as Rule[]);
+
+describe('pacing by rate limits in n8n', () => {
+	it('OpenAI headers: 60 items at Concurrency 16 under a 600 RPM limit get almost no 429s; unpaced, many', async () => {
+		const limits = limitOn('openai', 'gpt-paced-1', 600);
+		const scenario = { latencyMs: 100, limits } as unknown as Scenario;
+		const unpaced = await runBatch(
+			scenario,
+			await batchWorkflow('openai', 'gpt-paced-1', false),
+			60,
+			'u',
+		);
+		const paced = await runBatch(
+			scenario,
+			await batchWorkflow('openai', 'gpt-paced-1', true),
+			60,
+			'p',
+		);
+		assert.equal(unpaced.answered + unpaced.needsHuman, 60);
+		assert.equal(paced.answered, 60, 'every paced item answered');
+		assert.ok(unpaced.limited >= 20, `unpaced got ${unpaced.limited} 429s`);
+		assert.ok(
+			paced.limited <= 3,
+			`paced got ${paced.limited} 429s (unpaced ${unpaced.limited})`,
+		);
+		const held = paced.execution.data?.resultData.runData['Resilient LLM']?.[0]?.data?.main[0]?.some(
+			(item) => ((item.json.resilience as { tiers?: Array<{ pacedMs?: number }> }).tiers ?? []).some(
+				(tier) => (tier.pacedMs ?? 0) > 0,
+			),
+		);
+		assert.ok(held, 'some items show the time they were held for the limit');
+	});
+
+	it('Anthropic headers, two executions at once on one key: the pace is shared', async () => {
+		const limits = limitOn('anthropic', 'claude-paced-2', 600);
+		ctx.emulator.loadScenario({ apiKeys: KEYS, latencyMs: 100, limits } as unknown as Scenario);
+		ctx.emulator.resetCounts();
+		const workflow = await batchWorkflow('anthropic', 'claude-paced-2', true);
+		const responses = await Promise.all([
+			ctx.n8n.webhook(workflow.path, { items: items(30, 'a') }, 240_000),
+			ctx.n8n.webhook(workflow.path, { items: items(30, 'b') }, 240_000),
+		]);
+		assert.deepEqual(
+			responses.map((r) => r.status),
+			[200, 200],
+		);
+		const answered = responses.flatMap((r) => (Array.isArray(r.body) ? r.body : [r.body]));
+		assert.equal(answered.filter((o) => typeof (o as { text?: unknown }).text === 'string').length, 60);
+		assert.ok(ctx.emulator.stats().limited <= 4, `${ctx.emulator.stats().limited} 429s`);
+	});
+
+	it('Gemini, no headers: a 429 halves the calls in flight and holds for its retry hint', async () => {
+		const limits = limitOn('gemini', 'gemini-paced-3', 300);
+		const scenario = { latencyMs: 100, limits } as unknown as Scenario;
+		const unpaced = await runBatch(
+			scenario,
+			await batchWorkflow('gemini', 'gemini-paced-3', false),
+			40,
+			'u',
+		);
+		const paced = await runBatch(
+			scenario,
+			await batchWorkflow('gemini', 'gemini-paced-3', true),
+			40,
+			'p',
+		);
+		assert.equal(paced.answered, 40);
+		assert.ok(
+			paced.limited * 2 <= unpaced.limited,
+			`paced ${paced.limited} 429s, unpaced ${unpaced.limited}`,
+		);
+	});
+
+	it('at real models’ pace (answers taking seconds): paced items wait their turn instead of 429s', async () => {
+		const limits = limitOn('openai', 'gpt-paced-4', 120);
+		const scenario = { profile: 'realistic', limits } as unknown as Scenario;
+		const unpaced = await runBatch(
+			scenario,
+			await batchWorkflow('openai', 'gpt-paced-4', false),
+			24,
+			'u',
+		);
+		const paced = await runBatch(
+			scenario,
+			await batchWorkflow('openai', 'gpt-paced-4', true),
+			24,
+			'p',
+		);
+		assert.equal(paced.answered, 24);
+		assert.ok(unpaced.limited >= 8, `unpaced got ${unpaced.limited} 429s`);
+		assert.ok(paced.limited <= 2, `paced got ${paced.limited} 429s`);
+	});
+});
