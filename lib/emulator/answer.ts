@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { WireAnswer, WireCall } from '../providers/wireFormat';
-import { answerTokens, generatedText, streamPieces } from './answerText';
+import { answerTokens, generatedText, inputTokens, streamPieces } from './answerText';
 import {
 	delay,
 	drip,
@@ -38,6 +38,11 @@ export interface Exchange {
 	promptCount: PromptCount;
 	/** Counts an answer as sent to its provider and model. */
 	counted: () => void;
+	/**
+	 * Charges the answer's output tokens (0 for an error) to the call's rate limits and puts
+	 * their headers on the response: once, before anything is written.
+	 */
+	charge: (outputTokens: number) => void;
 }
 
 /** The HTTP error a fault answers with: an error class, or a stream fault on a call not streamed. */
@@ -84,9 +89,8 @@ function answerFor(x: Exchange, verdict: Verdict): WireAnswer {
 		name: scripted.name,
 		arguments: scripted.arguments ?? {},
 	}));
-	const read = call.promptText.length + call.conversation.toolText.length + sent.length;
 	const usage = {
-		input: Math.ceil(read / 4) + 3,
+		input: inputTokens(call),
 		output: Math.max(1, Math.ceil((text.length + JSON.stringify(toolCalls).length - 2) / 4)),
 	};
 	return { model: call.model, text, finish, usage, requestId, toolCalls };
@@ -106,9 +110,11 @@ export async function answer(x: Exchange, verdict: Verdict): Promise<void> {
 	if (httpFault) {
 		const { model } = x.call;
 		const options = { model, requestId: x.requestId, retryAfterS: verdict.retryAfterS };
+		x.charge(0);
 		return send(res, x.wire.error(httpFault, options));
 	}
 	const reply = answerFor(x, verdict);
+	x.charge(reply.usage.output);
 	if (x.call.stream) return streamAnswer(x, verdict, reply);
 	return wholeAnswer(x, verdict, reply);
 }

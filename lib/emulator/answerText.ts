@@ -4,6 +4,7 @@
  */
 import { drawWhole, hashText, seededRandom } from './pacing';
 import type { Range } from './pacing';
+import type { WireCall } from '../providers/wireFormat';
 import type { StreamPieces, WireAnswer } from './wire';
 
 /** A text's tokens as the emulator counts them: each word with the whitespace before it. */
@@ -27,6 +28,15 @@ export function piecesOf(text: string, size: number): string[] {
 
 /** About four characters to a token, as providers count JSON. */
 const CHARS_PER_TOKEN = 4;
+
+/**
+ * The input tokens the emulator counts for a call: what it reads (prompt, tool text, a
+ * continued answer) at four characters to a token, plus a few for the request's framing.
+ */
+export function inputTokens(call: WireCall): number {
+	const read = call.promptText.length + call.conversation.toolText.length;
+	return Math.ceil((read + (call.continued ?? '').length) / CHARS_PER_TOKEN) + 3;
+}
 
 /** Tool arguments as JSON text, in pieces of about `size` tokens. */
 function argumentPieces(args: Record<string, unknown>, size: number): string[] {

@@ -2,13 +2,15 @@
  * Scripted faults. A scenario is plain JSON (a file, or posted to the admin endpoint at run
  * time); rules are tried in order and the first one that applies decides the answer.
  */
+import { checkLimits } from './limits';
+import type { Limit } from './limits';
 import { checkPacing, PROFILES } from './pacing';
 import type { Profile, StreamPacing } from './pacing';
 import { checkNumber, checkWholeNumber, ScenarioError } from './scenarioError';
 import { HTTP_FAULTS, OUTPUT_FAULTS, WIRE_PROVIDERS } from './wire';
 import type { ConversationShape, HttpFault, OutputFault, WireProvider } from './wire';
 
-export type { ConversationShape };
+export type { ConversationShape, Limit };
 export type { Profile, Range, StreamPacing } from './pacing';
 export { ScenarioError };
 
@@ -137,6 +139,8 @@ export interface Scenario {
 	/** When set for a provider, any other key gets that provider's auth error. */
 	apiKeys?: Partial<Record<WireProvider, string>>;
 	rules?: Rule[];
+	/** Per-key rate limits, checked before the rules: a call over one gets the provider's 429. */
+	limits?: Limit[];
 	/** Named pacing: `instant` (the default) or `realistic`; `stream` goes over it. */
 	profile?: Profile;
 	/** Every answer paced so, unless a rule says otherwise. */
@@ -261,5 +265,6 @@ export function parseScenario(input: unknown): Scenario {
 	if (scenario.rules !== undefined && !Array.isArray(scenario.rules))
 		throw new ScenarioError('rules', 'must be a list');
 	(scenario.rules ?? []).forEach(checkRule);
+	checkLimits(scenario.limits, 'limits');
 	return scenario;
 }

@@ -1,7 +1,9 @@
 /** A loaded scenario and the state its rules keep, deciding what each request gets. */
+import { RateLimits } from './limits';
 import { DEFAULT_SEED, drawPace, hashText, PROFILE_PACING, seededRandom } from './pacing';
 import type { Pace, Profile, StreamPacing } from './pacing';
 import type { ConversationShape, Fault, Rule, Scenario, Turn } from './scenario';
+import { covers } from './wire';
 import type { WireProvider } from './wire';
 
 const NO_CONVERSATION: ConversationShape = { toolResults: 0, turn: 0, hasTools: false };
@@ -37,6 +39,8 @@ export interface Verdict {
 export class ScenarioState {
 	private readonly rules: RuleState[];
 	private readonly loadedAt: number;
+	/** The scenario's rate limits, their buckets kept from its load on. */
+	readonly limits: RateLimits;
 
 	constructor(
 		readonly scenario: Scenario,
@@ -46,6 +50,7 @@ export class ScenarioState {
 		private readonly profile: Profile = 'instant',
 	) {
 		this.loadedAt = now;
+		this.limits = new RateLimits(scenario.limits);
 		this.rules = (scenario.rules ?? []).map((rule) => this.stateFor(rule, now));
 	}
 
@@ -112,10 +117,10 @@ export class ScenarioState {
 		const elapsed = now - this.loadedAt;
 		const base = this.scenario.latencyMs ?? 0;
 		// Every call counts for afterCalls, including those an earlier rule answers.
-		for (const state of this.rules) if (matches(state.rule, provider, model)) state.seen++;
+		for (const state of this.rules) if (covers(state.rule, provider, model)) state.seen++;
 		for (const state of this.rules) {
 			const rule = state.rule;
-			if (!matches(rule, provider, model) || !applies(state, elapsed, conversation)) continue;
+			if (!covers(rule, provider, model) || !applies(state, elapsed, conversation)) continue;
 			if (rule.rateLimit) {
 				const limited = overLimit(state, rule.rateLimit, now);
 				if (limited === undefined) continue; // within the limit: the next rules decide
@@ -181,12 +186,4 @@ function overLimit(
 function turnFor(turns: Turn[] | undefined, conversation: ConversationShape): Turn | undefined {
 	if (!turns || !conversation.hasTools) return undefined;
 	return turns[conversation.turn];
-}
-
-function matches(rule: Rule, provider: WireProvider, model: string): boolean {
-	if (rule.provider !== undefined && rule.provider !== '*' && rule.provider !== provider)
-		return false;
-	if (rule.model === undefined || rule.model === '*') return true;
-	if (rule.model.endsWith('*')) return model.startsWith(rule.model.slice(0, -1));
-	return rule.model === model;
 }

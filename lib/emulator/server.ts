@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { ProviderWire, WireCall } from '../providers/wireFormat';
 import { admin } from './admin';
 import { answer } from './answer';
+import { inputTokens } from './answerText';
 import { readBody, send, sendJson } from './http';
 import { modelList, readCall, readListRequest, wireRequest } from './routes';
 import { parseScenario } from './scenario';
@@ -181,6 +182,8 @@ export class ProviderEmulator {
 		const requestId = this.nextRequestId();
 		const refusal = this.refusal(wire, call, requestId);
 		if (refusal) return send(res, refusal);
+		const charge = this.admit(res, wire, call, requestId);
+		if (!charge) return;
 		const verdict = this.state.decide(wire.name, call.model, Date.now(), shape, call.promptText);
 		await answer(
 			{
@@ -192,6 +195,7 @@ export class ProviderEmulator {
 				replyTemplate: this.state.scenario.reply,
 				promptCount,
 				counted: () => this.tally.answered(wire.name, call.model),
+				charge,
 			},
 			verdict,
 		);
@@ -205,6 +209,40 @@ export class ProviderEmulator {
 		const problem = call.conversation.problem;
 		if (problem !== undefined)
 			return wire.error('bad_request', { model: call.model, requestId, message: problem });
+		return undefined;
+	}
+
+	/**
+	 * Checks the call against the scenario's rate limits, after the refusals and before the
+	 * rules. Over a limit: the provider's 429 naming it is sent, and nothing is returned. Else
+	 * how the answer charges its output tokens and puts the limits' headers on the response.
+	 */
+	private admit(
+		res: ServerResponse,
+		wire: ProviderWire,
+		call: WireCall,
+		requestId: string,
+	): ((outputTokens: number) => void) | undefined {
+		const admission = this.state.limits.admit(
+			wire.name,
+			call.model,
+			call.apiKey,
+			inputTokens(call),
+			Date.now(),
+		);
+		if (!admission) return () => undefined;
+		const charge = (outputTokens: number) => {
+			const now = Date.now();
+			const headers = wire.limitHeaders?.(admission.charge(outputTokens, now), now) ?? {};
+			// Set on the response, every way of answering (whole, streamed, error) sends them.
+			for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+		};
+		const limit = admission.refused;
+		if (!limit) return charge;
+		charge(0);
+		this.tally.limited(call.apiKey);
+		const retryAfterS = limit.retryAfterMs / 1000;
+		send(res, wire.error('rate_limited', { model: call.model, requestId, retryAfterS, limit }));
 		return undefined;
 	}
 

@@ -1,4 +1,6 @@
 /** What the emulator counts: requests and answers per provider, model and prompt, and the calls it received. */
+import { createHash } from 'node:crypto';
+
 import type { WireProvider } from './wire';
 
 /** Model calls kept for inspection; older ones are dropped. */
@@ -18,6 +20,15 @@ export interface EmulatorStats {
 	maxInFlight: number;
 	/** Normal answers sent in full per `provider/model`: what a client may not lose. */
 	answers: Record<string, number>;
+	/** 429s the scenario's rate limits sent. */
+	limited: number;
+	/** The same per API key, under the key's hash (`keyHash`), never the key. */
+	limitedByKey: Record<string, number>;
+}
+
+/** A short hash naming an API key in counts, without the key. */
+export function keyHash(key: string): string {
+	return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
 /** One model call as the emulator received it, for tests and operators to inspect. */
@@ -55,6 +66,8 @@ export class Tally {
 	private inFlight = 0;
 	private maxInFlight = 0;
 	private log: ReceivedCall[] = [];
+	private limitedCounts = new Map<string, number>();
+	private limitedTotal = 0;
 
 	/** Counts a model call as received; its prompt's count, for marking it answered. */
 	received(call: ReceivedCall, promptText: string): PromptCount {
@@ -81,12 +94,21 @@ export class Tally {
 		this.answerCounts.set(key, (this.answerCounts.get(key) ?? 0) + 1);
 	}
 
+	/** Counts a 429 the rate limits sent to a call carrying this key. */
+	limited(apiKey: string): void {
+		const hash = keyHash(apiKey);
+		this.limitedCounts.set(hash, (this.limitedCounts.get(hash) ?? 0) + 1);
+		this.limitedTotal++;
+	}
+
 	stats(): EmulatorStats {
 		return {
 			total: this.total,
 			requests: Object.fromEntries(this.counts),
 			maxInFlight: this.maxInFlight,
 			answers: Object.fromEntries(this.answerCounts),
+			limited: this.limitedTotal,
+			limitedByKey: Object.fromEntries(this.limitedCounts),
 		};
 	}
 
@@ -112,6 +134,8 @@ export class Tally {
 		this.counts.clear();
 		this.answerCounts.clear();
 		this.prompts.clear();
+		this.limitedCounts.clear();
+		this.limitedTotal = 0;
 		this.total = 0;
 		this.maxInFlight = this.inFlight;
 	}

@@ -43,3 +43,16 @@ export const WIRE_PROVIDERS: readonly WireProvider[] = WIRES.map((wire) => wire.
 export function wireOf(name: WireProvider): ProviderWire {
 	return BY_NAME[name];
 }
+
+/** Whether a rule or a limit entry covers a call: its provider, and its model or model prefix (`name*`). */
+export function covers(
+	entry: { provider?: WireProvider | '*'; model?: string },
+	provider: WireProvider,
+	model: string,
+): boolean {
+	if (entry.provider !== undefined && entry.provider !== '*' && entry.provider !== provider)
+		return false;
+	if (entry.model === undefined || entry.model === '*') return true;
+	if (entry.model.endsWith('*')) return model.startsWith(entry.model.slice(0, -1));
+	return entry.model === model;
+}

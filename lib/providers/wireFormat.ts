@@ -5,6 +5,7 @@
  * lives in its provider's folder (`wire.ts`); only the emulator imports them, never the
  * registry or an adapter, so the nodes' bundles do not carry them.
  */
+import type { LimitStates } from './rateLimits';
 import type { WireFormat } from './types';
 
 /** Error classes a wire can answer with as an HTTP error. */
@@ -47,6 +48,21 @@ export interface ErrorOptions {
 	retryAfterS?: number;
 	/** What a bad_request says, when the emulator found a real fault in the request. */
 	message?: string;
+	/** The limit a rate_limited answer ran into, when the emulator's limits refused the call. */
+	limit?: LimitExceeded;
+}
+
+/** A per-minute limit a call did not fit, as a provider's 429 names it. */
+export interface LimitExceeded {
+	kind: 'requests' | 'tokens';
+	/** The limit per minute. */
+	limit: number;
+	/** Ms until the call would fit. */
+	retryAfterMs: number;
+	/** Of the limit, used in the last minute (the limit when omitted). */
+	used?: number;
+	/** What the call asked for: 1 request, or its input tokens (1 when omitted). */
+	requested?: number;
 }
 
 /** A tool call the emulator answers with; ids are made per provider where its wire has them. */
@@ -162,6 +178,8 @@ export interface ProviderWire {
 	stream(answer: WireAnswer, pieces: StreamPieces, call: WireCall): WireStream;
 	/** The error event a stream carries when it fails after its 200 was sent. */
 	streamError(fault: StreamErrorFault, options: ErrorOptions): string;
+	/** The rate-limit headers the provider sends with every answer; none where it sends none. */
+	limitHeaders?(states: LimitStates, now: number): Record<string, string>;
 }
 
 /** One server-sent event: its data as JSON, under an event name where the provider sends one. */

@@ -367,6 +367,9 @@ describe('control', () => {
 			maxInFlight: 1,
 			// Only the one normal answer, sent in full, counts as an answer.
 			answers: { 'anthropic/claude-haiku-4-5': 1 },
+			// A rule's 429 is not one of the scenario's rate limits.
+			limited: 0,
+			limitedByKey: {},
 		});
 		await fetch(`${admin}/scenario`, { method: 'PUT', body: '{}' });
 		assert.equal((await anthropic()).status, 200);

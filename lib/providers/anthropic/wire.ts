@@ -21,10 +21,12 @@ import type {
 	ErrorOptions,
 	HttpFault,
 	Json,
+	LimitExceeded,
 	MessageOf,
 	ProviderWire,
 	WireAnswer,
 } from '../wireFormat';
+import { anthropicLimitHeaders } from './rateLimits';
 import { anthropicStream, hasTextBlock, stopReason } from './wireStream';
 
 interface AnthropicError {
@@ -39,12 +41,19 @@ interface AnthropicError {
 	hint?: boolean;
 }
 
+/** The 429 message naming the limit a call ran into, as Anthropic words it. */
+function limitMessage(model: string, l: LimitExceeded): string {
+	return `This request would exceed your organization's rate limit of ${l.limit.toLocaleString('en-US')} ${l.kind} per minute (org: org-emulator, model: ${model}). For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.`;
+}
+
 const ERRORS: Record<HttpFault, AnthropicError> = {
 	rate_limited: {
 		status: 429,
 		type: 'rate_limit_error',
 		message: (o) =>
-			`This request would exceed the rate limit for your organization of 50 requests per minute for ${o.model}. Please try again later.`,
+			o.limit
+				? limitMessage(o.model, o.limit)
+				: `This request would exceed the rate limit for your organization of 50 requests per minute for ${o.model}. Please try again later.`,
 		shouldRetry: true,
 		hint: true,
 	},
@@ -232,4 +241,5 @@ export const anthropicWire: ProviderWire = {
 	success,
 	stream: anthropicStream,
 	streamError: (fault, o) => sseEvent(error(fault, o).body, 'error'),
+	limitHeaders: anthropicLimitHeaders,
 };

@@ -23,6 +23,7 @@ import type {
 	ProviderWire,
 	WireAnswer,
 } from '../wireFormat';
+import { FREE_TIER_REQUESTS, limitDetails, QUOTA_MESSAGE, quotaDetails } from './wireQuota';
 import { blockedPrompt, geminiStream, usageMetadata } from './wireStream';
 
 interface GeminiError {
@@ -32,46 +33,37 @@ interface GeminiError {
 	details?: (o: ErrorOptions) => unknown[];
 }
 
-const QUOTA_MESSAGE =
-	'You exceeded your current quota, please check your plan and billing details.';
-
-/** A free-tier quota that ran out: per minute or per day, with the RetryInfo Gemini sends. */
-function quotaDetails(quotaId: string, quotaValue: string, retryDelay: string, model: string) {
-	return [
-		{
-			'@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-			violations: [
-				{
-					quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
-					quotaId,
-					quotaDimensions: { model, location: 'global' },
-					quotaValue,
-				},
-			],
-		},
-		{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
-	];
-}
-
 const ERRORS: Record<HttpFault, GeminiError> = {
 	rate_limited: {
 		code: 429,
 		status: 'RESOURCE_EXHAUSTED',
-		message: QUOTA_MESSAGE,
+		message: (o) =>
+			o.limit
+				? `${QUOTA_MESSAGE} For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.`
+				: QUOTA_MESSAGE,
 		details: (o) =>
-			quotaDetails(
-				'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
-				'10',
-				`${o.retryAfterS ?? 22}s`,
-				o.model,
-			),
+			o.limit
+				? limitDetails(o.limit, o.model)
+				: quotaDetails(
+						FREE_TIER_REQUESTS,
+						'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+						'10',
+						`${o.retryAfterS ?? 22}s`,
+						o.model,
+					),
 	},
 	quota_exhausted: {
 		code: 429,
 		status: 'RESOURCE_EXHAUSTED',
 		message: QUOTA_MESSAGE,
 		details: (o) =>
-			quotaDetails('GenerateRequestsPerDayPerProjectPerModel-FreeTier', '250', '43200s', o.model),
+			quotaDetails(
+				FREE_TIER_REQUESTS,
+				'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
+				'250',
+				'43200s',
+				o.model,
+			),
 	},
 	overloaded: {
 		code: 503,

@@ -35,7 +35,7 @@ export function readOpenAiLimits(headers: unknown): RateLimitReading | undefined
 }
 
 /** A duration as OpenAI writes it: `120ms`, `1.5s`, `6m0s`. */
-function durationText(ms: number): string {
+export function durationText(ms: number): string {
 	if (ms < 1000) return `${Math.ceil(ms)}ms`;
 	const seconds = Math.round(ms / 100) / 10;
 	if (seconds < 60) return `${seconds}s`;

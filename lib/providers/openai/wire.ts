@@ -12,13 +12,21 @@ import {
 	stainlessErrorHeaders,
 	sseEvent,
 } from '../wireFormat';
-import type { ErrorOptions, HttpFault, MessageOf, ProviderWire, WireAnswer } from '../wireFormat';
+import type {
+	ErrorOptions,
+	HttpFault,
+	LimitExceeded,
+	MessageOf,
+	ProviderWire,
+	WireAnswer,
+} from '../wireFormat';
+import { durationText, openAiLimitHeaders } from './rateLimits';
 import { CHAT_TURNS, readChatConversation } from './wireConversation';
 import { finishReason, openaiStream } from './wireStream';
 
 interface OpenAiError {
 	status: number;
-	type: string;
+	type: MessageOf;
 	code: string | null;
 	message: MessageOf;
 	/** The `x-should-retry` header, where the API sends one. */
@@ -27,13 +35,21 @@ interface OpenAiError {
 	hint?: boolean;
 }
 
+/** The 429 message naming the limit a call ran into, as OpenAI words it. */
+function limitMessage(model: string, l: LimitExceeded): string {
+	const per = l.kind === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
+	return `Rate limit reached for ${model} in organization org-emulator on ${per}: Limit ${l.limit}, Used ${l.used ?? l.limit}, Requested ${l.requested ?? 1}. Please try again in ${durationText(l.retryAfterMs)}. Visit https://platform.openai.com/account/rate-limits to learn more.`;
+}
+
 const ERRORS: Record<HttpFault, OpenAiError> = {
 	rate_limited: {
 		status: 429,
-		type: 'tokens',
+		type: (o) => o.limit?.kind ?? 'tokens',
 		code: 'rate_limit_exceeded',
 		message: (o) =>
-			`Rate limit reached for ${o.model} in organization org-emulator on tokens per min (TPM): Limit 200000, Used 199100, Requested 1600. Please try again in ${o.retryAfterS ?? 1.574}s. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+			o.limit
+				? limitMessage(o.model, o.limit)
+				: `Rate limit reached for ${o.model} in organization org-emulator on tokens per min (TPM): Limit 200000, Used 199100, Requested 1600. Please try again in ${o.retryAfterS ?? 1.574}s. Visit https://platform.openai.com/account/rate-limits to learn more.`,
 		shouldRetry: true,
 		hint: true,
 	},
@@ -91,7 +107,14 @@ function error(fault: HttpFault, o: ErrorOptions) {
 	return {
 		status: e.status,
 		headers: stainlessErrorHeaders('x-request-id', e, o, true),
-		body: { error: { message: messageOf(e.message, o), type: e.type, param: null, code: e.code } },
+		body: {
+			error: {
+				message: messageOf(e.message, o),
+				type: messageOf(e.type, o),
+				param: null,
+				code: e.code,
+			},
+		},
 	};
 }
 
@@ -172,4 +195,5 @@ export const openaiWire: ProviderWire = {
 	success,
 	stream: openaiStream,
 	streamError: (fault, o) => sseEvent(error(fault, o).body),
+	limitHeaders: (states) => openAiLimitHeaders(states),
 };
