@@ -199,7 +199,6 @@ function classify(
 	}
 	const wire = readFailure(provider, error);
 	if (wire?.status !== undefined) {
-		const errorClass = classifyStatus(provider, wire);
 		const retryHint = hintFor(provider, wire);
 		const described =
 			(wire.text && describeBody(wire.text, wire.status)) ||
@@ -207,7 +206,7 @@ function classify(
 			`HTTP ${wire.status}`;
 		const rateLimit = providerOf(wire.family ?? provider).readRateLimits?.(wire.headers);
 		return {
-			errorClass,
+			errorClass: classifyStatus(provider, wire),
 			httpStatus: wire.status,
 			requestId: wire.requestId,
 			...(retryHint ? { retryHint } : {}),

@@ -5,20 +5,9 @@
  * the pacer (lib/engine/limits/) keeps what they say per circuit.
  */
 import { headerValue } from './retryHints';
+import type { LimitHeadroom, RateLimitReading } from './types';
 
-/** One limit as read at one moment. */
-export interface LimitHeadroom {
-	/** The limit per minute, when the provider says it. */
-	limit?: number;
-	remaining: number;
-	/** Ms from the reading until the limit is full again. */
-	resetMs: number;
-}
-
-export interface RateLimitReading {
-	requests?: LimitHeadroom;
-	tokens?: LimitHeadroom;
-}
+export type { LimitHeadroom, RateLimitReading } from './types';
 
 /** A limit's state to write as headers (the emulator): the limit, what is left, when it is full. */
 export interface LimitState {

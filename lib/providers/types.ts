@@ -5,10 +5,6 @@
  * builds on these types; nothing here depends on the engine.
  */
 
-import type { RateLimitReading } from './rateLimits';
-
-export type { RateLimitReading } from './rateLimits';
-
 /**
  * The providers this package speaks to itself, by id. The registry holds a descriptor for
  * each and is checked against this list when it compiles.
@@ -121,6 +117,21 @@ export interface CompletionResponse {
 	model: string;
 	/** What the provider's headers said about its rate limits, where it sends them. */
 	rateLimit?: RateLimitReading;
+}
+
+/** One limit as read at one moment. */
+export interface LimitHeadroom {
+	/** The limit per minute, when the provider says it. */
+	limit?: number;
+	remaining: number;
+	/** Ms from the reading until the limit is full again. */
+	resetMs: number;
+}
+
+/** What a provider's rate-limit headers said with one answer (rateLimits.ts reads them). */
+export interface RateLimitReading {
+	requests?: LimitHeadroom;
+	tokens?: LimitHeadroom;
 }
 
 /** One piece of a streamed answer. */

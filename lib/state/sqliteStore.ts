@@ -6,8 +6,9 @@
  * The file holds model answers: answers past their TTL are deleted, with their bytes
  * overwritten, when the store opens and, while it is in use, once a minute.
  */
-import { acquirePace, paceRowOf, paceSnapshotOf, settlePace } from './pacingRules';
-import type { PaceOutcome, PaceRequest, PaceRow, PaceSnapshot } from './pacingRules';
+import { acquirePace, paceSnapshotOf, settlePace } from './pacingRules';
+import type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
+import { readPaceRow, writePaceRow } from './sqlitePacing';
 import type { DatabaseSync } from 'node:sqlite';
 
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
@@ -267,40 +268,25 @@ export class SqliteStateStore implements StateStore {
 		return totals;
 	}
 
-	private paceRow(circuit: string): PaceRow {
-		const stored = this.db.prepare('SELECT row FROM pacing WHERE circuit = ?').get(circuit) as
-			| { row: string }
-			| undefined;
-		return paceRowOf(stored ? JSON.parse(stored.row) : undefined);
-	}
-
-	private savePace(circuit: string, row: PaceRow): void {
-		this.db
-			.prepare(
-				'INSERT INTO pacing (circuit, row) VALUES (?, ?) ON CONFLICT(circuit) DO UPDATE SET row = excluded.row',
-			)
-			.run(circuit, JSON.stringify(row));
-	}
-
 	async acquirePace(circuit: string, request: PaceRequest, now = Date.now()): Promise<number> {
 		return this.transaction(() => {
-			const row = this.paceRow(circuit);
+			const row = readPaceRow(this.db, circuit);
 			const waitMs = acquirePace(row, request, now);
-			this.savePace(circuit, row);
+			writePaceRow(this.db, circuit, row);
 			return waitMs;
 		}, false);
 	}
 
 	async settlePace(circuit: string, outcome: PaceOutcome, now = Date.now()): Promise<void> {
 		await this.transaction(() => {
-			const row = this.paceRow(circuit);
+			const row = readPaceRow(this.db, circuit);
 			settlePace(row, outcome, now);
-			this.savePace(circuit, row);
+			writePaceRow(this.db, circuit, row);
 		}, false);
 	}
 
 	async paceSnapshot(circuit: string, now = Date.now()): Promise<PaceSnapshot> {
-		return paceSnapshotOf(this.paceRow(circuit), now);
+		return paceSnapshotOf(readPaceRow(this.db, circuit), now);
 	}
 
 	async close(): Promise<void> {

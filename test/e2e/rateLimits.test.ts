@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { Rule, Scenario } from '../../lib/emulator/scenario';
+import type { Limit } from '../../lib/emulator/limits';
+import type { Scenario } from '../../lib/emulator/scenario';
 import type { Execution } from '../harness/n8n';
 import { KEYS } from '../support/emulator';
 import { useN8n } from '../support/n8nFixture';
@@ -72,13 +73,16 @@ async function runBatch(
 	};
 }
 
-const limitOn = (provider: 'openai' | 'anthropic' | 'gemini', model: string, rpm: number): Rule[] =>
-	[] satisfies Rule[] && ([{ provider, model, rpm }] as unknown as Rule[]);
+const limitOn = (
+	provider: 'openai' | 'anthropic' | 'gemini',
+	model: string,
+	rpm: number,
+): Limit[] => [{ provider, model, rpm }];
 
 describe('pacing by rate limits in n8n', () => {
 	it('OpenAI headers: 60 items at Concurrency 16 under a 600 RPM limit get almost no 429s; unpaced, many', async () => {
 		const limits = limitOn('openai', 'gpt-paced-1', 600);
-		const scenario = { latencyMs: 100, limits } as unknown as Scenario;
+		const scenario: Scenario = { latencyMs: 100, limits };
 		const unpaced = await runBatch(
 			scenario,
 			await batchWorkflow('openai', 'gpt-paced-1', false),
@@ -94,12 +98,11 @@ describe('pacing by rate limits in n8n', () => {
 		assert.equal(unpaced.answered + unpaced.needsHuman, 60);
 		assert.equal(paced.answered, 60, 'every paced item answered');
 		assert.ok(unpaced.limited >= 20, `unpaced got ${unpaced.limited} 429s`);
-		assert.ok(
-			paced.limited <= 3,
-			`paced got ${paced.limited} 429s (unpaced ${unpaced.limited})`,
-		);
-		const held = paced.execution.data?.resultData.runData['Resilient LLM']?.[0]?.data?.main[0]?.some(
-			(item) => ((item.json.resilience as { tiers?: Array<{ pacedMs?: number }> }).tiers ?? []).some(
+		assert.ok(paced.limited <= 3, `paced got ${paced.limited} 429s (unpaced ${unpaced.limited})`);
+		const held = paced.execution.data?.resultData.runData[
+			'Resilient LLM'
+		]?.[0]?.data?.main[0]?.some((item) =>
+			((item.json.resilience as { tiers?: Array<{ pacedMs?: number }> }).tiers ?? []).some(
 				(tier) => (tier.pacedMs ?? 0) > 0,
 			),
 		);
@@ -108,7 +111,7 @@ describe('pacing by rate limits in n8n', () => {
 
 	it('Anthropic headers, two executions at once on one key: the pace is shared', async () => {
 		const limits = limitOn('anthropic', 'claude-paced-2', 600);
-		ctx.emulator.loadScenario({ apiKeys: KEYS, latencyMs: 100, limits } as unknown as Scenario);
+		ctx.emulator.loadScenario({ apiKeys: KEYS, latencyMs: 100, limits });
 		ctx.emulator.resetCounts();
 		const workflow = await batchWorkflow('anthropic', 'claude-paced-2', true);
 		const responses = await Promise.all([
@@ -120,13 +123,16 @@ describe('pacing by rate limits in n8n', () => {
 			[200, 200],
 		);
 		const answered = responses.flatMap((r) => (Array.isArray(r.body) ? r.body : [r.body]));
-		assert.equal(answered.filter((o) => typeof (o as { text?: unknown }).text === 'string').length, 60);
+		assert.equal(
+			answered.filter((o) => typeof (o as { text?: unknown }).text === 'string').length,
+			60,
+		);
 		assert.ok(ctx.emulator.stats().limited <= 4, `${ctx.emulator.stats().limited} 429s`);
 	});
 
 	it('Gemini, no headers: a 429 halves the calls in flight and holds for its retry hint', async () => {
 		const limits = limitOn('gemini', 'gemini-paced-3', 300);
-		const scenario = { latencyMs: 100, limits } as unknown as Scenario;
+		const scenario: Scenario = { latencyMs: 100, limits };
 		const unpaced = await runBatch(
 			scenario,
 			await batchWorkflow('gemini', 'gemini-paced-3', false),
@@ -148,7 +154,7 @@ describe('pacing by rate limits in n8n', () => {
 
 	it('at real models’ pace (answers taking seconds): paced items wait their turn instead of 429s', async () => {
 		const limits = limitOn('openai', 'gpt-paced-4', 120);
-		const scenario = { profile: 'realistic', limits } as unknown as Scenario;
+		const scenario: Scenario = { profile: 'realistic', limits };
 		const unpaced = await runBatch(
 			scenario,
 			await batchWorkflow('openai', 'gpt-paced-4', false),

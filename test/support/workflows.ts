@@ -19,6 +19,10 @@ export interface WorkflowNode {
 	credentials?: CredentialRefs;
 	webhookId?: string;
 	onError?: string;
+	/** n8n's node settings Retry On Fail, Max Tries and Wait Between Tries (ms). */
+	retryOnFail?: boolean;
+	maxTries?: number;
+	waitBetweenTries?: number;
 }
 
 export function webhookNode(

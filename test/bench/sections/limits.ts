@@ -9,7 +9,12 @@ import { randomUUID } from 'node:crypto';
 
 import type { ProviderEmulator } from '../../../lib/emulator/server';
 import { N8n } from '../../harness/n8n';
-import { comparisonCredentials, FALLBACK, openAiChatModelNode, withModels } from '../../support/stockModels';
+import {
+	comparisonCredentials,
+	FALLBACK,
+	openAiChatModelNode,
+	withModels,
+} from '../../support/stockModels';
 import { splitItemsNode, webhookNode, workflow, llmWorkflow } from '../../support/workflows';
 import type { WorkflowNode } from '../../support/workflows';
 import { figures, progress, QUIET_N8N, round, rows } from '../report';
@@ -24,7 +29,10 @@ const LATENCY_MS = 100;
 const IDEAL_MS = (ITEMS / RPM) * 60_000;
 
 /** Webhook -> Split Items -> Basic LLM Chain in batches of 16, retried on failure 5 times, 1 s apart. */
-function builtinWorkflow(path: string, credential: { id: string; name: string }): Record<string, unknown> {
+function builtinWorkflow(
+	path: string,
+	credential: { id: string; name: string },
+): Record<string, unknown> {
 	const chain: WorkflowNode = {
 		id: randomUUID(),
 		name: 'Basic LLM Chain',
@@ -40,9 +48,11 @@ function builtinWorkflow(path: string, credential: { id: string; name: string })
 		maxTries: 5,
 		waitBetweenTries: 1000,
 	};
-	return withModels(workflow(`limits builtin ${path}`, [webhookNode(path), splitItemsNode(), chain]), chain.name, [
-		openAiChatModelNode(credential, [440, 220]),
-	]);
+	return withModels(
+		workflow(`limits builtin ${path}`, [webhookNode(path), splitItemsNode(), chain]),
+		chain.name,
+		[openAiChatModelNode(credential, [440, 220])],
+	);
 }
 
 interface Side {
@@ -53,7 +63,12 @@ interface Side {
 	status: number;
 }
 
-async function runSide(n8n: N8n, emulator: ProviderEmulator, path: string, key: string): Promise<Side> {
+async function runSide(
+	n8n: N8n,
+	emulator: ProviderEmulator,
+	path: string,
+	key: string,
+): Promise<Side> {
 	emulator.loadScenario({
 		latencyMs: LATENCY_MS,
 		limits: [{ provider: 'openai', rpm: RPM, tpm: TPM }],
@@ -69,7 +84,8 @@ async function runSide(n8n: N8n, emulator: ProviderEmulator, path: string, key: 
 	}>;
 	return {
 		wallMs,
-		answered: response.status === 200 ? outputs.filter((o) => typeof o.text === 'string').length : 0,
+		answered:
+			response.status === 200 ? outputs.filter((o) => typeof o.text === 'string').length : 0,
 		limited: emulator.stats().limited,
 		calls: emulator.count('openai'),
 		status: response.status,
@@ -95,7 +111,9 @@ export async function limits({ emulator }: SectionContext): Promise<void> {
 				ours,
 			),
 		);
-		progress(`limits: ${ITEMS} items, ${RPM} RPM / ${TPM} TPM, n8n's Basic LLM Chain with Retry On Fail`);
+		progress(
+			`limits: ${ITEMS} items, ${RPM} RPM / ${TPM} TPM, n8n's Basic LLM Chain with Retry On Fail`,
+		);
 		const builtin = await runSide(n8n, emulator, 'limits-builtin', key);
 		progress('limits: the same through Resilient LLM');
 		const mine = await runSide(n8n, emulator, 'limits-ours', key);
@@ -115,7 +133,7 @@ export async function limits({ emulator }: SectionContext): Promise<void> {
 			['builtin', builtin],
 		] as const) {
 			rows.push([
-				`limits_${side} (${side === 'ours' ? 'Resilient LLM, defaults' : "Basic LLM Chain, Retry On Fail 5 × 1 s"})`,
+				`limits_${side} (${side === 'ours' ? 'Resilient LLM, defaults' : 'Basic LLM Chain, Retry On Fail 5 × 1 s'})`,
 				`${f.limited} 429s, ${round(f.wallMs / IDEAL_MS, 3)}× the ideal ${Math.round(IDEAL_MS / 1000)} s`,
 				`${f.answered}/${ITEMS} answered (HTTP ${f.status}); ${f.calls} calls; ${Math.round(f.wallMs)} ms`,
 			]);
