@@ -14,16 +14,18 @@ import { attempt } from './attempt';
 import type { AttemptContext, AttemptOutcome } from './attempt';
 import { backoffOf } from './backoff';
 import { NO_BREAKER } from './breaker/callGate';
-import type { CallGate, GatedCall } from './breaker/callGate';
+import type { CallGate, GatedCall, PassOptions } from './breaker/callGate';
 import type { CircuitBreaker } from './breaker/circuitBreaker';
 import { Deadline } from './deadline';
 import { CHAIN_DEFAULTS } from './defaults';
 import { buildJsonParser } from './jsonOutput';
 import { prepareTiers } from './preparedTier';
 import type { AdapterFor, PreparedTier } from './preparedTier';
+import { BudgetGate } from './limits/budget';
+import type { SpendBudget } from './limits/budget';
 import { promptTokens, PacedGate } from './limits/ratePacer';
 import type { RatePacer } from './limits/ratePacer';
-import { CIRCUIT_OPEN, RATE_LIMIT_HELD } from './reasonText';
+import { CIRCUIT_OPEN, OVER_BUDGET, RATE_LIMIT_HELD } from './reasonText';
 import { RetryPolicy } from './retryPolicy';
 import { streamedAttempt } from './streamedAttempt';
 import { StreamedText } from './streamedText';
@@ -59,6 +61,8 @@ export interface ChainDependencies {
 	clock?: Clock;
 	/** Pacing by the providers' rate limits, shared like the breaker; skipped during drills. */
 	pacer?: RatePacer;
+	/** A spend budget every call reserves its worst cost in; skipped during drills (no spend). */
+	budget?: SpendBudget;
 }
 
 /** How one tier's tries ended when it did not answer. */
@@ -90,8 +94,11 @@ export class FailoverChain {
 		const drill = config.drill && config.drill !== 'off';
 		this.retry = new RetryPolicy(backoffOf(config.backoff), dependencies.random ?? Math.random);
 		// A drill must not teach the shared breaker that a provider is down.
-		const breaker = (!drill && dependencies.breaker) || NO_BREAKER;
-		this.gate = !drill && dependencies.pacer ? new PacedGate(breaker, dependencies.pacer) : breaker;
+		// Outermost first: the budget, then the pace, then the breaker, then the call.
+		let gate: CallGate = (!drill && dependencies.breaker) || NO_BREAKER;
+		if (!drill && dependencies.pacer) gate = new PacedGate(gate, dependencies.pacer);
+		if (!drill && dependencies.budget) gate = new BudgetGate(gate, dependencies.budget);
+		this.gate = gate;
 		this.deadlineMs = config.deadlineMs ?? DEFAULTS.deadlineMs;
 		this.clock = dependencies.clock ?? realClock;
 		this.events = dependencies.events ?? {};
@@ -177,6 +184,7 @@ export class FailoverChain {
 		const end = await this.tryTier(tier, call, deadline, record, summary, {
 			streamed,
 			tokens: promptTokens(request),
+			maxOutputTokens: request.maxOutputTokens,
 		});
 		summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		return end;
@@ -189,15 +197,22 @@ export class FailoverChain {
 		deadline: Deadline,
 		record: TaskRecord,
 		summary: TierSummary,
-		{ streamed, tokens }: { streamed: StreamedText | undefined; tokens: number },
+		{
+			streamed,
+			tokens,
+			maxOutputTokens,
+		}: { streamed: StreamedText | undefined; tokens: number; maxOutputTokens?: number },
 	): Promise<{ answered: AttemptOutcome } | TierGiveUp> {
-		const passOptions = {
+		const passOptions: PassOptions = {
 			holdMs: tier.timeoutMs,
 			onDegraded: (why: string) => record.degrade(why),
 			tokens,
 			onPaced: (heldMs: number) => {
 				if (heldMs >= 1) summary.pacedMs = Math.round((summary.pacedMs ?? 0) + heldMs);
 			},
+			price: tier.price,
+			maxOutputTokens,
+			onBudget: (state) => record.budgetNow(state),
 		};
 		for (let n = 1; n <= tier.attempts; n++) {
 			if (deadline.isOver()) return { outOfTime: true };
@@ -206,6 +221,11 @@ export class FailoverChain {
 			if (passage.kind === 'held') {
 				// Waiting for room would outlast the task: the next tier may answer sooner.
 				record.skipped(tier, n, RATE_LIMIT_HELD, `room in ${Math.ceil(passage.waitMs / 1000)} s`);
+				return {};
+			}
+			if (passage.kind === 'over_budget') {
+				// A cheaper tier may still fit in what is left.
+				record.skipped(tier, n, OVER_BUDGET, passage.detail);
 				return {};
 			}
 			if (passage.kind === 'open') {

@@ -12,6 +12,7 @@ import type { DatabaseSync } from 'node:sqlite';
 
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
+import { SqliteBudgets } from './sqliteBudgets';
 import { SqliteFile, WINDOW_COLUMNS } from './sqliteFile';
 import { countsOfTask, emptyCounters } from './types';
 import type {
@@ -19,6 +20,7 @@ import type {
 	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
+	BudgetStore,
 	Counters,
 	IdempotencyClaim,
 	MinuteCounts,
@@ -33,6 +35,7 @@ const PURGE_EVERY_MS = 60_000;
 
 export class SqliteStateStore implements StateStore {
 	private readonly sqlite: SqliteFile;
+	private readonly budgets: SqliteBudgets;
 	/** When expired answers were last deleted (the caller's clock). */
 	private lastPurge = Number.NEGATIVE_INFINITY;
 
@@ -41,6 +44,7 @@ export class SqliteStateStore implements StateStore {
 		this.sqlite = new SqliteFile(file, (opened) =>
 			opened.tryTransaction(() => this.purgeExpired(opened, Date.now())),
 		);
+		this.budgets = new SqliteBudgets(this.sqlite);
 	}
 
 	private get db(): DatabaseSync {
@@ -302,6 +306,12 @@ export class SqliteStateStore implements StateStore {
 	async paceSnapshot(circuit: string, now = Date.now()): Promise<PaceSnapshot> {
 		return paceSnapshotOf(this.paceRow(circuit), now);
 	}
+
+	reserveBudget: BudgetStore['reserveBudget'] = (...args) => this.budgets.reserveBudget(...args);
+
+	settleBudget: BudgetStore['settleBudget'] = (...args) => this.budgets.settleBudget(...args);
+
+	budgetSnapshot: BudgetStore['budgetSnapshot'] = (...args) => this.budgets.budgetSnapshot(...args);
 
 	async close(): Promise<void> {
 		this.sqlite.close();
