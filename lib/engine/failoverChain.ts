@@ -23,9 +23,9 @@ import { prepareTiers } from './preparedTier';
 import type { AdapterFor, PreparedTier } from './preparedTier';
 import { BudgetGate } from './limits/budget';
 import type { SpendBudget } from './limits/budget';
-import { promptTokens, PacedGate } from './limits/ratePacer';
+import { passedOver, passOptionsOf, skipOpen } from './gatePassage';
+import { PacedGate } from './limits/ratePacer';
 import type { RatePacer } from './limits/ratePacer';
-import { CIRCUIT_OPEN, OVER_BUDGET, RATE_LIMIT_HELD } from './reasonText';
 import { RetryPolicy } from './retryPolicy';
 import { streamedAttempt } from './streamedAttempt';
 import { StreamedText } from './streamedText';
@@ -181,11 +181,8 @@ export class FailoverChain {
 		const tierStarted = this.clock.now();
 		request.model = tier.config.model;
 		const call = this.callOf(tier, request, deadline, streamed);
-		const end = await this.tryTier(tier, call, deadline, record, summary, {
-			streamed,
-			tokens: promptTokens(request),
-			maxOutputTokens: request.maxOutputTokens,
-		});
+		const passOptions = passOptionsOf(tier, request, record, summary);
+		const end = await this.tryTier(tier, call, deadline, record, summary, passOptions, streamed);
 		summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		return end;
 	}
@@ -197,42 +194,14 @@ export class FailoverChain {
 		deadline: Deadline,
 		record: TaskRecord,
 		summary: TierSummary,
-		{
-			streamed,
-			tokens,
-			maxOutputTokens,
-		}: { streamed: StreamedText | undefined; tokens: number; maxOutputTokens?: number },
+		passOptions: PassOptions,
+		streamed: StreamedText | undefined,
 	): Promise<{ answered: AttemptOutcome } | TierGiveUp> {
-		const passOptions: PassOptions = {
-			holdMs: tier.timeoutMs,
-			onDegraded: (why: string) => record.degrade(why),
-			tokens,
-			onPaced: (heldMs: number) => {
-				if (heldMs >= 1) summary.pacedMs = Math.round((summary.pacedMs ?? 0) + heldMs);
-			},
-			price: tier.price,
-			maxOutputTokens,
-			onBudget: (state) => record.budgetNow(state),
-		};
 		for (let n = 1; n <= tier.attempts; n++) {
 			if (deadline.isOver()) return { outOfTime: true };
 			const passage = await this.gate.pass(tier.circuit, deadline, passOptions, call);
-			if (passage.kind === 'deadline') return { outOfTime: true };
-			if (passage.kind === 'held') {
-				// Waiting for room would outlast the task: the next tier may answer sooner.
-				record.skipped(tier, n, RATE_LIMIT_HELD, `room in ${Math.ceil(passage.waitMs / 1000)} s`);
-				return {};
-			}
-			if (passage.kind === 'over_budget') {
-				// A cheaper tier may still fit in what is left.
-				record.skipped(tier, n, OVER_BUDGET, passage.detail);
-				return {};
-			}
-			if (passage.kind === 'open') {
-				// Known to be down: no call, no wait, straight to the next tier.
-				await this.skipOpen(tier, n, deadline, record);
-				return {};
-			}
+			if (passage.kind !== 'called')
+				return passedOver(this.gate, passage, { tier, attempt: n, deadline, record });
 			const outcome = passage.result;
 			const tried = record.tried(tier, n, outcome, summary);
 			const failure = outcome.failure;
@@ -252,7 +221,7 @@ export class FailoverChain {
 			) {
 				// This failure, or another task's, opened the circuit: waiting to retry would end in a skip.
 				record.decided(tried, 'next_tier');
-				await this.skipOpen(tier, n + 1, deadline, record);
+				await skipOpen(this.gate, { tier, attempt: n + 1, deadline, record });
 				return {};
 			}
 			if (step.action === 'retry') {
@@ -287,16 +256,5 @@ export class FailoverChain {
 				context,
 				streamed.sink(accepted),
 			);
-	}
-
-	/** Records a tier passed over because its circuit is open, saying since when and until when. */
-	private async skipOpen(
-		tier: PreparedTier,
-		attempt: number,
-		deadline: Deadline,
-		record: TaskRecord,
-	): Promise<void> {
-		const detail = await this.gate.describeOpen(tier.circuit, deadline);
-		record.skipped(tier, attempt, CIRCUIT_OPEN, detail);
 	}
 }

@@ -6,14 +6,13 @@
  * The file holds model answers: answers past their TTL are deleted, with their bytes
  * overwritten, when the store opens and, while it is in use, once a minute.
  */
-import { acquirePace, paceRowOf, paceSnapshotOf, settlePace } from './pacingRules';
-import type { PaceOutcome, PaceRequest, PaceRow, PaceSnapshot } from './pacingRules';
 import type { DatabaseSync } from 'node:sqlite';
 
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
 import { SqliteBudgets } from './sqliteBudgets';
 import { SqliteFile, WINDOW_COLUMNS } from './sqliteFile';
+import { SqlitePacing } from './sqlitePacing';
 import { countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
@@ -24,6 +23,7 @@ import type {
 	Counters,
 	IdempotencyClaim,
 	MinuteCounts,
+	PacingStore,
 	StateStore,
 	TaskOutcome,
 } from './types';
@@ -36,6 +36,7 @@ const PURGE_EVERY_MS = 60_000;
 export class SqliteStateStore implements StateStore {
 	private readonly sqlite: SqliteFile;
 	private readonly budgets: SqliteBudgets;
+	private readonly paces: SqlitePacing;
 	/** When expired answers were last deleted (the caller's clock). */
 	private lastPurge = Number.NEGATIVE_INFINITY;
 
@@ -45,6 +46,7 @@ export class SqliteStateStore implements StateStore {
 			opened.tryTransaction(() => this.purgeExpired(opened, Date.now())),
 		);
 		this.budgets = new SqliteBudgets(this.sqlite);
+		this.paces = new SqlitePacing(this.sqlite);
 	}
 
 	private get db(): DatabaseSync {
@@ -271,41 +273,11 @@ export class SqliteStateStore implements StateStore {
 		return totals;
 	}
 
-	private paceRow(circuit: string): PaceRow {
-		const stored = this.db.prepare('SELECT row FROM pacing WHERE circuit = ?').get(circuit) as
-			| { row: string }
-			| undefined;
-		return paceRowOf(stored ? JSON.parse(stored.row) : undefined);
-	}
+	acquirePace: PacingStore['acquirePace'] = (...args) => this.paces.acquirePace(...args);
 
-	private savePace(circuit: string, row: PaceRow): void {
-		this.db
-			.prepare(
-				'INSERT INTO pacing (circuit, row) VALUES (?, ?) ON CONFLICT(circuit) DO UPDATE SET row = excluded.row',
-			)
-			.run(circuit, JSON.stringify(row));
-	}
+	settlePace: PacingStore['settlePace'] = (...args) => this.paces.settlePace(...args);
 
-	async acquirePace(circuit: string, request: PaceRequest, now = Date.now()): Promise<number> {
-		return this.transaction(() => {
-			const row = this.paceRow(circuit);
-			const waitMs = acquirePace(row, request, now);
-			this.savePace(circuit, row);
-			return waitMs;
-		}, false);
-	}
-
-	async settlePace(circuit: string, outcome: PaceOutcome, now = Date.now()): Promise<void> {
-		await this.transaction(() => {
-			const row = this.paceRow(circuit);
-			settlePace(row, outcome, now);
-			this.savePace(circuit, row);
-		}, false);
-	}
-
-	async paceSnapshot(circuit: string, now = Date.now()): Promise<PaceSnapshot> {
-		return paceSnapshotOf(this.paceRow(circuit), now);
-	}
+	paceSnapshot: PacingStore['paceSnapshot'] = (...args) => this.paces.paceSnapshot(...args);
 
 	reserveBudget: BudgetStore['reserveBudget'] = (...args) => this.budgets.reserveBudget(...args);
 
