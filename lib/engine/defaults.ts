@@ -50,6 +50,13 @@ export const LONG_OPEN_FACTOR = BREAKER_DEFAULTS.longOpenMs / BREAKER_DEFAULTS.o
 
 /** What a node run does around the chain. */
 export const RUN_DEFAULTS = {
+	/** No spend budget. */
+	budgetUsd: 0,
+	budgetPeriod: 'day',
+	/** Empty: the workflow's own budget. */
+	budgetName: '',
+	/** Empty: the workflow's time zone. */
+	budgetTimeZone: '',
 	/** Items sent at once: as many as n8n's own Basic LLM Chain sends (its Batch Size). */
 	concurrency: 5,
 	idempotencyTtlHours: 24,

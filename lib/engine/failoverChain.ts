@@ -14,16 +14,18 @@ import { attempt } from './attempt';
 import type { AttemptContext, AttemptOutcome } from './attempt';
 import { backoffOf } from './backoff';
 import { NO_BREAKER } from './breaker/callGate';
-import type { CallGate, GatedCall } from './breaker/callGate';
+import type { CallGate, GatedCall, PassOptions } from './breaker/callGate';
 import type { CircuitBreaker } from './breaker/circuitBreaker';
 import { Deadline } from './deadline';
 import { CHAIN_DEFAULTS } from './defaults';
 import { buildJsonParser } from './jsonOutput';
 import { prepareTiers } from './preparedTier';
 import type { AdapterFor, PreparedTier } from './preparedTier';
-import { promptTokens, PacedGate } from './limits/ratePacer';
+import { BudgetGate } from './limits/budget';
+import type { SpendBudget } from './limits/budget';
+import { passedOver, passOptionsOf, skipOpen } from './gatePassage';
+import { PacedGate } from './limits/ratePacer';
 import type { RatePacer } from './limits/ratePacer';
-import { CIRCUIT_OPEN, RATE_LIMIT_HELD } from './reasonText';
 import { RetryPolicy } from './retryPolicy';
 import { streamedAttempt } from './streamedAttempt';
 import { StreamedText } from './streamedText';
@@ -59,6 +61,8 @@ export interface ChainDependencies {
 	clock?: Clock;
 	/** Pacing by the providers' rate limits, shared like the breaker; skipped during drills. */
 	pacer?: RatePacer;
+	/** A spend budget every call reserves its worst cost in; skipped during drills (no spend). */
+	budget?: SpendBudget;
 }
 
 /** How one tier's tries ended when it did not answer. */
@@ -90,8 +94,11 @@ export class FailoverChain {
 		const drill = config.drill && config.drill !== 'off';
 		this.retry = new RetryPolicy(backoffOf(config.backoff), dependencies.random ?? Math.random);
 		// A drill must not teach the shared breaker that a provider is down.
-		const breaker = (!drill && dependencies.breaker) || NO_BREAKER;
-		this.gate = !drill && dependencies.pacer ? new PacedGate(breaker, dependencies.pacer) : breaker;
+		// Outermost first: the budget, then the pace, then the breaker, then the call.
+		let gate: CallGate = (!drill && dependencies.breaker) || NO_BREAKER;
+		if (!drill && dependencies.pacer) gate = new PacedGate(gate, dependencies.pacer);
+		if (!drill && dependencies.budget) gate = new BudgetGate(gate, dependencies.budget);
+		this.gate = gate;
 		this.deadlineMs = config.deadlineMs ?? DEFAULTS.deadlineMs;
 		this.clock = dependencies.clock ?? realClock;
 		this.events = dependencies.events ?? {};
@@ -174,10 +181,8 @@ export class FailoverChain {
 		const tierStarted = this.clock.now();
 		request.model = tier.config.model;
 		const call = this.callOf(tier, request, deadline, streamed);
-		const end = await this.tryTier(tier, call, deadline, record, summary, {
-			streamed,
-			tokens: promptTokens(request),
-		});
+		const passOptions = passOptionsOf(tier, request, record, summary);
+		const end = await this.tryTier(tier, call, deadline, record, summary, passOptions, streamed);
 		summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		return end;
 	}
@@ -189,30 +194,14 @@ export class FailoverChain {
 		deadline: Deadline,
 		record: TaskRecord,
 		summary: TierSummary,
-		{ streamed, tokens }: { streamed: StreamedText | undefined; tokens: number },
+		passOptions: PassOptions,
+		streamed: StreamedText | undefined,
 	): Promise<{ answered: AttemptOutcome } | TierGiveUp> {
-		const passOptions = {
-			holdMs: tier.timeoutMs,
-			onDegraded: (why: string) => record.degrade(why),
-			tokens,
-			onPaced: (heldMs: number) => {
-				if (heldMs >= 1) summary.pacedMs = Math.round((summary.pacedMs ?? 0) + heldMs);
-			},
-		};
 		for (let n = 1; n <= tier.attempts; n++) {
 			if (deadline.isOver()) return { outOfTime: true };
 			const passage = await this.gate.pass(tier.circuit, deadline, passOptions, call);
-			if (passage.kind === 'deadline') return { outOfTime: true };
-			if (passage.kind === 'held') {
-				// Waiting for room would outlast the task: the next tier may answer sooner.
-				record.skipped(tier, n, RATE_LIMIT_HELD, `room in ${Math.ceil(passage.waitMs / 1000)} s`);
-				return {};
-			}
-			if (passage.kind === 'open') {
-				// Known to be down: no call, no wait, straight to the next tier.
-				await this.skipOpen(tier, n, deadline, record);
-				return {};
-			}
+			if (passage.kind !== 'called')
+				return passedOver(this.gate, passage, { tier, attempt: n, deadline, record });
 			const outcome = passage.result;
 			const tried = record.tried(tier, n, outcome, summary);
 			const failure = outcome.failure;
@@ -232,7 +221,7 @@ export class FailoverChain {
 			) {
 				// This failure, or another task's, opened the circuit: waiting to retry would end in a skip.
 				record.decided(tried, 'next_tier');
-				await this.skipOpen(tier, n + 1, deadline, record);
+				await skipOpen(this.gate, { tier, attempt: n + 1, deadline, record });
 				return {};
 			}
 			if (step.action === 'retry') {
@@ -267,16 +256,5 @@ export class FailoverChain {
 				context,
 				streamed.sink(accepted),
 			);
-	}
-
-	/** Records a tier passed over because its circuit is open, saying since when and until when. */
-	private async skipOpen(
-		tier: PreparedTier,
-		attempt: number,
-		deadline: Deadline,
-		record: TaskRecord,
-	): Promise<void> {
-		const detail = await this.gate.describeOpen(tier.circuit, deadline);
-		record.skipped(tier, attempt, CIRCUIT_OPEN, detail);
 	}
 }

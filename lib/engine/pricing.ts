@@ -43,3 +43,10 @@ export function costUsd(usage: TokenUsage | undefined, price: Price | undefined)
 	// Round to a tenth of a micro-dollar so sums stay readable.
 	return Math.round(cost * 1e10) / 1e10;
 }
+
+/** An amount for people: whole cents as `$0.05`, smaller amounts to the micro-dollar (`$0.0123`). */
+export function usd(amount: number): string {
+	const cents = Math.round(amount * 100);
+	if (Math.abs(amount * 100 - cents) < 1e-6) return `$${(cents / 100).toFixed(2)}`;
+	return `$${Number(amount.toFixed(6))}`;
+}

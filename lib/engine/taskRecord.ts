@@ -7,9 +7,10 @@ import type { Clock } from '../clock/clock';
 import type { AttemptOutcome } from './attempt';
 import type { PreparedTier } from './preparedTier';
 import { PRICE_TABLE, costUsd } from './pricing';
-import { explain, reasonOf } from './reasonText';
+import { OVER_BUDGET, explain, reasonOf } from './reasonText';
 import type {
 	AttemptRecord,
+	BudgetState,
 	ChainConfig,
 	NeedsHumanReason,
 	TaskResult,
@@ -29,6 +30,8 @@ export class TaskRecord {
 	private readonly degraded = new Set<string>();
 	/** Connected models that used tokens with no price known for them. */
 	private readonly unpriced = new Set<string>();
+	/** The spend budget as its latest reservation or settlement left it. */
+	private budget?: BudgetState;
 
 	constructor(
 		private readonly clock: Clock,
@@ -40,6 +43,10 @@ export class TaskRecord {
 
 	degrade(reason: string): void {
 		this.degraded.add(reason);
+	}
+
+	budgetNow(state: BudgetState): void {
+		this.budget = state;
 	}
 
 	/** A tier about to be called: its summary, filled in as its tries go. */
@@ -154,11 +161,12 @@ export class TaskRecord {
 		const failed = this.attempts.filter((a) => a.status === 'failed');
 		const last = failed[failed.length - 1];
 		if (last) last.decision = 'stop';
-		const reason = reasonOf(stop, skips.degradeBlocked, skips.contextSkipped, last);
+		const overBudget = this.attempts.some((a) => a.message === OVER_BUDGET);
+		const reason = reasonOf(stop, { ...skips, overBudget }, last);
 		return this.finish({
 			outcome: 'needs_human',
 			reason,
-			reasonText: explain(reason, this.attempts, cancelled, deadlineMs),
+			reasonText: explain(reason, this.attempts, cancelled, deadlineMs, this.budget),
 		});
 	}
 
@@ -189,6 +197,7 @@ export class TaskRecord {
 			...(this.drill && this.drill !== 'off' ? { drill: this.drill } : {}),
 			...(this.degraded.size > 0 ? { degraded: [...this.degraded].join('; ') } : {}),
 			...(this.unpriced.size > 0 ? { unpricedModels: [...this.unpriced] } : {}),
+			...(this.budget ? { budget: { ...this.budget } } : {}),
 		};
 		this.events.onResult?.(result);
 		return result;

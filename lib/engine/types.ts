@@ -171,7 +171,8 @@ export type NeedsHumanReason =
 	| 'all_tiers_failed'
 	| 'deadline_exceeded'
 	| 'degrade_not_allowed'
-	| 'no_larger_context';
+	| 'no_larger_context'
+	| 'over_budget';
 
 export interface TierSummary {
 	/** 1-based. */
@@ -188,6 +189,17 @@ export interface TierSummary {
 	costUsd: number;
 	/** Streamed tries: ms to the first event of the tier's latest try that had one. */
 	firstTokenMs?: number;
+}
+
+/** A spend budget as it stood when the task ended (its last call settled). */
+export interface BudgetState {
+	/** The Budget Name, or `workflow <id>` for a workflow's own budget. */
+	name: string;
+	/** Which period it counts: `day 2026-01-05`, `month 2026-01`, `execution 1234`. */
+	period: string;
+	limitUsd: number;
+	spentUsd: number;
+	remainingUsd: number;
 }
 
 export interface TaskResult {
@@ -236,4 +248,6 @@ export interface TaskResult {
 	 * `costUsd` counts only the priced calls, and result views show the cost as unknown.
 	 */
 	unpricedModels?: string[];
+	/** The spend budget, when the chain has one and its state could be read. */
+	budget?: BudgetState;
 }

@@ -8,6 +8,7 @@
  */
 import Redis from 'ioredis';
 
+import { RESERVE_BUDGET, SETTLE_BUDGET } from './redisBudgetScripts';
 import { ACQUIRE_PACE, SETTLE_PACE } from './redisPacingScripts';
 import { ADD_COUNTS, ADMIT, CLAIM, COMPLETE, RECORD, RELEASE, RENEW } from './redisScripts';
 import { StateStoreUnavailableError } from './types';
@@ -69,6 +70,22 @@ interface ScriptCommands {
 		leaseMs: number,
 	): Promise<number>;
 	rllmSettlePace(key: string, now: number, id: string, ...outcome: string[]): Promise<number>;
+	rllmReserveBudget(
+		key: string,
+		now: number,
+		id: string,
+		micros: number,
+		capMicros: number,
+		leaseMs: number,
+		ttlMs: number,
+	): Promise<[number, number, number]>;
+	rllmSettleBudget(
+		key: string,
+		now: number,
+		id: string,
+		actualMicros: number,
+		ttlMs: number,
+	): Promise<[number, number]>;
 }
 
 export type ScriptedRedis = Redis & ScriptCommands;
@@ -105,6 +122,8 @@ export class RedisConnection {
 		this.redis.defineCommand('rllmRelease', { numberOfKeys: 1, lua: RELEASE });
 		this.redis.defineCommand('rllmAcquirePace', { numberOfKeys: 1, lua: ACQUIRE_PACE });
 		this.redis.defineCommand('rllmSettlePace', { numberOfKeys: 1, lua: SETTLE_PACE });
+		this.redis.defineCommand('rllmReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET });
+		this.redis.defineCommand('rllmSettleBudget', { numberOfKeys: 1, lua: SETTLE_BUDGET });
 		// Its keys depend on the counts: their number comes first in each call.
 		this.redis.defineCommand('rllmAddCounts', { lua: ADD_COUNTS });
 	}

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { FIRST_CALL_HOLD_MS, isOpen, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
 import { paceRowOf, paceSnapshotOf } from './pacingRules';
+import { RedisBudgets } from './redisBudgets';
 import { DEFAULT_PREFIX, RedisConnection } from './redisConnection';
 import type { RedisSettings, ScriptedRedis } from './redisConnection';
 import { StateStoreUnavailableError, countsOfTask, emptyCounters } from './types';
@@ -18,6 +19,7 @@ import type {
 	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
+	BudgetStore,
 	Counters,
 	IdempotencyClaim,
 	MinuteCounts,
@@ -43,10 +45,12 @@ export function globPrefix(literal: string): string {
 export class RedisStateStore implements StateStore {
 	private readonly connection: RedisConnection;
 	private readonly prefix: string;
+	private readonly budgets: RedisBudgets;
 
 	constructor(settings: RedisSettings) {
 		this.prefix = settings.prefix || DEFAULT_PREFIX;
 		this.connection = new RedisConnection(settings);
+		this.budgets = new RedisBudgets(this.connection, this.prefix);
 	}
 
 	private get redis(): ScriptedRedis {
@@ -194,6 +198,12 @@ export class RedisStateStore implements StateStore {
 		const raw = await this.named(() => this.redis.get(this.paceKey(circuit)));
 		return paceSnapshotOf(paceRowOf(raw ? JSON.parse(raw) : undefined), now);
 	}
+
+	reserveBudget: BudgetStore['reserveBudget'] = (...args) => this.budgets.reserveBudget(...args);
+
+	settleBudget: BudgetStore['settleBudget'] = (...args) => this.budgets.settleBudget(...args);
+
+	budgetSnapshot: BudgetStore['budgetSnapshot'] = (...args) => this.budgets.budgetSnapshot(...args);
 
 	async openCircuits(now = Date.now()): Promise<string[]> {
 		const literal = `${this.prefix}breaker:`;

@@ -82,6 +82,9 @@ const SCHEMA = `
 		PRIMARY KEY (workflow, minute));
 	CREATE TABLE IF NOT EXISTS workflow_names (workflow TEXT PRIMARY KEY, name TEXT NOT NULL);
 	CREATE TABLE IF NOT EXISTS pacing (circuit TEXT PRIMARY KEY, row TEXT NOT NULL);
+	CREATE TABLE IF NOT EXISTS budgets (
+		budget TEXT NOT NULL, period TEXT NOT NULL, row TEXT NOT NULL, expires_at INTEGER NOT NULL,
+		PRIMARY KEY (budget, period));
 `;
 
 export class SqliteFile {

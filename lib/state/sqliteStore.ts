@@ -6,23 +6,24 @@
  * The file holds model answers: answers past their TTL are deleted, with their bytes
  * overwritten, when the store opens and, while it is in use, once a minute.
  */
-import { acquirePace, paceSnapshotOf, settlePace } from './pacingRules';
-import type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
-import { readPaceRow, writePaceRow } from './sqlitePacing';
 import type { DatabaseSync } from 'node:sqlite';
 
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
+import { SqliteBudgets } from './sqliteBudgets';
 import { SqliteFile, WINDOW_COLUMNS } from './sqliteFile';
+import { SqlitePacing } from './sqlitePacing';
 import { countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
 	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
+	BudgetStore,
 	Counters,
 	IdempotencyClaim,
 	MinuteCounts,
+	PacingStore,
 	StateStore,
 	TaskOutcome,
 } from './types';
@@ -34,6 +35,8 @@ const PURGE_EVERY_MS = 60_000;
 
 export class SqliteStateStore implements StateStore {
 	private readonly sqlite: SqliteFile;
+	private readonly budgets: SqliteBudgets;
+	private readonly paces: SqlitePacing;
 	/** When expired answers were last deleted (the caller's clock). */
 	private lastPurge = Number.NEGATIVE_INFINITY;
 
@@ -42,6 +45,8 @@ export class SqliteStateStore implements StateStore {
 		this.sqlite = new SqliteFile(file, (opened) =>
 			opened.tryTransaction(() => this.purgeExpired(opened, Date.now())),
 		);
+		this.budgets = new SqliteBudgets(this.sqlite);
+		this.paces = new SqlitePacing(this.sqlite);
 	}
 
 	private get db(): DatabaseSync {
@@ -268,26 +273,17 @@ export class SqliteStateStore implements StateStore {
 		return totals;
 	}
 
-	async acquirePace(circuit: string, request: PaceRequest, now = Date.now()): Promise<number> {
-		return this.transaction(() => {
-			const row = readPaceRow(this.db, circuit);
-			const waitMs = acquirePace(row, request, now);
-			writePaceRow(this.db, circuit, row);
-			return waitMs;
-		}, false);
-	}
+	acquirePace: PacingStore['acquirePace'] = (...args) => this.paces.acquirePace(...args);
 
-	async settlePace(circuit: string, outcome: PaceOutcome, now = Date.now()): Promise<void> {
-		await this.transaction(() => {
-			const row = readPaceRow(this.db, circuit);
-			settlePace(row, outcome, now);
-			writePaceRow(this.db, circuit, row);
-		}, false);
-	}
+	settlePace: PacingStore['settlePace'] = (...args) => this.paces.settlePace(...args);
 
-	async paceSnapshot(circuit: string, now = Date.now()): Promise<PaceSnapshot> {
-		return paceSnapshotOf(readPaceRow(this.db, circuit), now);
-	}
+	paceSnapshot: PacingStore['paceSnapshot'] = (...args) => this.paces.paceSnapshot(...args);
+
+	reserveBudget: BudgetStore['reserveBudget'] = (...args) => this.budgets.reserveBudget(...args);
+
+	settleBudget: BudgetStore['settleBudget'] = (...args) => this.budgets.settleBudget(...args);
+
+	budgetSnapshot: BudgetStore['budgetSnapshot'] = (...args) => this.budgets.budgetSnapshot(...args);
 
 	async close(): Promise<void> {
 		this.sqlite.close();

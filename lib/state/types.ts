@@ -5,8 +5,20 @@
  * Every operation is atomic in every implementation: no read-then-write races.
  */
 
+import type {
+	BudgetRequest,
+	BudgetReservation,
+	BudgetSettlement,
+	BudgetSnapshot,
+} from './budgetRules';
 import type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
 
+export type {
+	BudgetRequest,
+	BudgetReservation,
+	BudgetSettlement,
+	BudgetSnapshot,
+} from './budgetRules';
 export type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
 
 export type IdempotencyClaim =
@@ -169,8 +181,43 @@ export interface PacingStore {
 	paceSnapshot(circuit: string, now?: number): Promise<PaceSnapshot>;
 }
 
-/** Every store keeps all four kinds of state; each caller takes only the part it uses. */
-export interface StateStore extends IdempotencyStore, BreakerStore, CounterStore, PacingStore {
+/**
+ * Spend budgets (budgetRules.ts): one row per budget and period, what was spent and what
+ * calls in flight hold. `ttlMs`: how long the row outlives its last write, so a period's row
+ * goes some time after the period ends.
+ */
+export interface BudgetStore {
+	/** Reserves the call's worst cost if it fits under the cap; the budget as it then stands. */
+	reserveBudget(
+		budget: string,
+		period: string,
+		request: BudgetRequest,
+		ttlMs: number,
+		now?: number,
+	): Promise<BudgetReservation>;
+	/** Frees the call's hold and adds its actual cost; the budget as it then stands. */
+	settleBudget(
+		budget: string,
+		period: string,
+		settlement: BudgetSettlement & { capMicros: number },
+		ttlMs: number,
+		now?: number,
+	): Promise<BudgetSnapshot>;
+	budgetSnapshot(
+		budget: string,
+		period: string,
+		capMicros: number,
+		now?: number,
+	): Promise<BudgetSnapshot>;
+}
+
+/** Every store keeps all five kinds of state; each caller takes only the part it uses. */
+export interface StateStore
+	extends IdempotencyStore,
+		BreakerStore,
+		CounterStore,
+		PacingStore,
+		BudgetStore {
 	close(): Promise<void>;
 }
 

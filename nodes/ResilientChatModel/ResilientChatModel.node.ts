@@ -11,6 +11,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { breakerPolicyOf } from '../shared/breakerPolicy';
 import { readChainConfig } from '../shared/chainConfig';
 import { CHAIN_CREDENTIALS, CHAIN_SUBTITLE } from '../shared/chainProperties';
+import { budgetUsdOf } from '../shared/chainBudget';
 import { openChainRun } from '../shared/chainRun';
 import type { ChainRun } from '../shared/chainRun';
 import { connectedModelsOf, inputsExpression } from '../shared/connectedModels';
@@ -111,10 +112,13 @@ async function openModelRun(
 	return await openChainRun(ctx, {
 		label: 'Resilient Chat Model',
 		options,
-		needsStore: Boolean(options.circuitBreaker) || options.paceByRateLimits !== false,
+		needsStore:
+			Boolean(options.circuitBreaker) ||
+			options.paceByRateLimits !== false ||
+			budgetUsdOf(options) !== 0,
 		policy,
 		paced: options.paceByRateLimits !== false,
-		withoutStore: 'the circuit breaker and pacing',
+		withoutStore: 'the circuit breaker, pacing and budget',
 		nameItems: false,
 		connected,
 		onStoreUnavailable: (problem) => {

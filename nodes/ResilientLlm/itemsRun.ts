@@ -7,6 +7,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { RUN_DEFAULTS } from '../../lib/engine/defaults';
 import type { BreakerPolicy } from '../../lib/state/types';
 import { breakerPolicyOf } from '../shared/breakerPolicy';
+import { budgetUsdOf } from '../shared/chainBudget';
 import { openChainRun } from '../shared/chainRun';
 import { connectedModelsOf } from '../shared/connectedModels';
 import type { ConnectedModels } from '../shared/connectedModels';
@@ -34,14 +35,15 @@ export async function openItemsRun(ctx: IExecuteFunctions): Promise<ItemsRun> {
 	const breakerOn = options.circuitBreaker !== false;
 	const policy = breakerOn ? breakerPolicyOf(options) : undefined;
 	const paced = options.paceByRateLimits !== false;
+	const budgeted = budgetUsdOf(options) !== 0;
 	const connected = await connectedModelsOf(ctx);
 	const chainRun = await openChainRun(ctx, {
 		label: 'Resilient LLM',
 		options,
-		needsStore: breakerOn || paced || idempotency !== 'off',
+		needsStore: breakerOn || paced || budgeted || idempotency !== 'off',
 		policy: typeof policy === 'object' ? policy : undefined,
 		paced,
-		withoutStore: 'breaker, pacing and idempotency',
+		withoutStore: 'breaker, pacing, budget and idempotency',
 		// Without the store, items fail one by one (prepareItems), or run degraded.
 		nameItems: true,
 		warnInQueueMode: true,

@@ -6,6 +6,7 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import { BACKOFF_DEFAULTS, CHAIN_DEFAULTS, RUN_DEFAULTS } from '../../lib/engine/defaults';
 import { BREAKER_OPTIONS } from './breakerOptions';
+import { BUDGET_OPTIONS } from './budgetOptions';
 import { CONCURRENCY_OPTION, IDEMPOTENCY_OPTIONS } from './itemOptions';
 import { stateStoreOption } from './stateStoreParameters';
 
@@ -25,6 +26,7 @@ export const CHAIN_OPTIONS: INodeProperties = {
 			description:
 				"The first retry waits up to this long; each later one up to twice as long (with random jitter). A provider's own retry-after hint wins.",
 		},
+		...BUDGET_OPTIONS,
 		...BREAKER_OPTIONS,
 		CONCURRENCY_OPTION,
 		{

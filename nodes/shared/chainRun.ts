@@ -17,6 +17,7 @@ import type { CounterBuffer } from '../../lib/state/counterBuffer';
 import { StoreGuard } from '../../lib/state/storeGuard';
 import type { BreakerPolicy, StateStore } from '../../lib/state/types';
 import { countersOf } from './alertCounters';
+import { budgetOf } from './chainBudget';
 import type { ConnectedModels } from './connectedModels';
 import type { Warn } from './alertCounters';
 import { fieldLabel } from './fieldLabels';
@@ -28,7 +29,7 @@ export interface ChainRunSettings {
 	/** The node's name in log lines: "Resilient LLM", "Resilient Chat Model". */
 	label: string;
 	options: IDataObject;
-	/** Whether anything asks for the state store: the circuit breaker, idempotency. */
+	/** Whether anything asks for the state store: the circuit breaker, pacing, a budget, idempotency. */
 	needsStore: boolean;
 	/** The circuit breaker's policy; without one, no breaker. */
 	policy?: BreakerPolicy;
@@ -98,6 +99,7 @@ export async function openChainRun(
 			? new CircuitBreaker(store, settings.policy, undefined, guard)
 			: undefined;
 	const pacer = store && settings.paced ? new RatePacer(store, undefined, guard) : undefined;
+	const budget = budgetOf(ctx, options, store, guard);
 	const chains = new Map<string, FailoverChain>();
 	const chainFor = (config: ChainConfig, itemIndex: number) => {
 		const key = JSON.stringify(config);
@@ -106,6 +108,7 @@ export async function openChainRun(
 			chain = buildChain(ctx, config, itemIndex, settings.nameItems, {
 				breaker,
 				pacer,
+				budget,
 				adapterFor: settings.connected?.adapterFor,
 			});
 			chains.set(key, chain);

@@ -32,6 +32,9 @@ export function fieldLabel(field: string): string {
 		drill: 'Options › Drill',
 		'backoff.initialDelayMs': 'Options › Backoff Start (Ms)',
 		'backoff.maxHintMs': 'Options › Max Retry Wait (Seconds)',
+		'budget.limitUsd': 'Options › Budget (USD)',
+		'budget.period': 'Options › Budget Period',
+		'budget.timeZone': 'Options › Budget Time Zone',
 	};
 	return top[field] ?? field;
 }

@@ -32,6 +32,7 @@ export function resilienceOf(result: TaskResult, cached = false, degraded?: stri
 		usage: result.usage as unknown as IDataObject,
 		...costViews(result),
 		priceTableVersion: result.priceTableVersion,
+		...(result.budget ? { budget: { ...result.budget } } : {}),
 		...(result.drill ? { drill: result.drill } : {}),
 	};
 }

@@ -43,6 +43,8 @@ export function fakeExecute(options: {
 	 */
 	storagePath?: string;
 	executionId?: string;
+	/** The workflow's time zone, as n8n's getTimezone() gives it (UTC unless said). */
+	timeZone?: string;
 	/** The execution streams to its caller (a Webhook in Streaming mode): isStreaming() is true. */
 	streaming?: boolean;
 	/** Told of each chunk as the node sends it. */
@@ -68,6 +70,7 @@ export function fakeExecute(options: {
 		getNode: () => node,
 		getWorkflow: () => ({ id: 'wf-1', name: 'Ticket summaries', active: true }),
 		getExecutionId: () => options.executionId ?? 'exec-1',
+		getTimezone: () => options.timeZone ?? 'UTC',
 		helpers: {
 			getStoragePath: () =>
 				(options.storagePath ??= mkdtempSync(join(tmpdir(), 'resilient-llm-storage-'))),

@@ -3,7 +3,7 @@
  * with none (drills, a node with the breaker off), a gate that only watches the deadline.
  */
 import type { Deadline } from '../deadline';
-import type { ErrorClass } from '../types';
+import type { BudgetState, ErrorClass, Price } from '../types';
 
 /** What a call's result tells the breaker. */
 export interface CallVerdict {
@@ -20,7 +20,9 @@ export type Passage<T> =
 	/** The task's time ran out at the gate: no call was made. */
 	| { kind: 'deadline' }
 	/** The rate limit leaves no room for the call before the deadline: no call was made. */
-	| { kind: 'held'; waitMs: number };
+	| { kind: 'held'; waitMs: number }
+	/** The spend budget has no room for the call's worst cost: no call was made. */
+	| { kind: 'over_budget'; detail: string };
 
 export interface PassOptions {
 	/** The longest wait behind a test call in flight (the tier's timeout). */
@@ -31,6 +33,11 @@ export interface PassOptions {
 	tokens?: number;
 	/** How long the call waited for room under the rate limit. */
 	onPaced?(heldMs: number): void;
+	/** The tier's price and the most tokens it may answer, for the call's worst cost. */
+	price?: Price;
+	maxOutputTokens?: number;
+	/** The spend budget as it stands after the call was let out or refused, and after it settled. */
+	onBudget?(state: BudgetState): void;
 }
 
 /**
