@@ -10,6 +10,8 @@
  * every 429 and grows by one per answer (AIMD); a 429's retry hint holds every call.
  */
 
+import { FIRST_CALL_HOLD_MS } from './breakerRules';
+
 /** One bucket: its level, the most it holds, its refill per ms, and when it was last filled. */
 export interface PaceBucket {
 	level: number;
@@ -25,11 +27,25 @@ export interface PaceRow {
 	window: number;
 	/** No call goes before this time (a 429's retry hint). */
 	holdUntil: number;
+	/**
+	 * A new circuit's first call goes alone, and the others wait for its answer (its headers
+	 * say what the limit is) until this time at most.
+	 */
+	coldUntil: number;
+	/** Not stored: no call to this circuit was ever let out. */
+	fresh?: boolean;
 	/** Calls in flight: their id and when their lease ends (a worker that died frees its slot). */
 	inFlight: Record<string, number>;
 }
 
-export const EMPTY_PACE: PaceRow = { window: 0, holdUntil: 0, inFlight: {} };
+export const EMPTY_PACE: PaceRow = { window: 0, holdUntil: 0, coldUntil: 0, inFlight: {} };
+
+/**
+ * The longest a new circuit's other calls wait for its first answer: as long as the breaker
+ * holds them behind a first call, far shorter than a real answer, so a first batch on a slow
+ * model is not held back for it.
+ */
+export const COLD_HOLD_MS = FIRST_CALL_HOLD_MS;
 
 /** A window that grew this far holds nothing back any more: it is lifted. */
 export const WINDOW_LIFTED_AT = 256;
@@ -65,13 +81,14 @@ export interface PaceOutcome {
 }
 
 export function paceRowOf(raw: unknown): PaceRow {
-	if (!raw || typeof raw !== 'object') return { ...EMPTY_PACE, inFlight: {} };
+	if (!raw || typeof raw !== 'object') return { ...EMPTY_PACE, inFlight: {}, fresh: true };
 	const row = raw as Partial<PaceRow>;
 	return {
 		...(row.requests ? { requests: { ...row.requests } } : {}),
 		...(row.tokens ? { tokens: { ...row.tokens } } : {}),
 		window: Number(row.window) || 0,
 		holdUntil: Number(row.holdUntil) || 0,
+		coldUntil: Number(row.coldUntil) || 0,
 		inFlight: { ...(row.inFlight ?? {}) },
 	};
 }
@@ -107,6 +124,10 @@ function pruneExpired(row: PaceRow, now: number): number {
  */
 export function acquirePace(row: PaceRow, request: PaceRequest, now: number): number {
 	const inFlight = pruneExpired(row, now);
+	if (row.fresh) {
+		delete row.fresh;
+		row.coldUntil = now + COLD_HOLD_MS;
+	} else if (row.coldUntil > now && inFlight > 0) return WINDOW_POLL_MS;
 	if (row.holdUntil > now) return Math.ceil(row.holdUntil - now);
 	if (row.window > 0 && inFlight >= row.window) return WINDOW_POLL_MS;
 	const { requests, tokens } = row;
@@ -154,6 +175,9 @@ function readBucket(bucket: PaceBucket | undefined, limit: PaceLimit, now: numbe
 export function settlePace(row: PaceRow, outcome: PaceOutcome, now: number): void {
 	const inFlight = pruneExpired(row, now);
 	delete row.inFlight[outcome.id];
+	delete row.fresh;
+	// The first answer came: what it says (or the lack of headers) decides from now on.
+	row.coldUntil = 0;
 	if (outcome.requests && (outcome.requests.limit ?? 1) > 0)
 		row.requests = readBucket(row.requests, outcome.requests, now);
 	if (outcome.tokens && (outcome.tokens.limit ?? 1) > 0)

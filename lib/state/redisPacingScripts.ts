@@ -4,7 +4,7 @@
  * holds these scripts to the same answers as the TypeScript over random sequences of calls.
  * The row is the JSON the TypeScript reads (snapshots).
  */
-import { WINDOW_LIFTED_AT, WINDOW_POLL_MS } from './pacingRules';
+import { COLD_HOLD_MS, WINDOW_LIFTED_AT, WINDOW_POLL_MS } from './pacingRules';
 
 /** A row unused this long is dropped: the next call starts from what its answer says. */
 export const PACE_ROW_TTL_MS = 3_600_000;
@@ -12,18 +12,23 @@ export const PACE_ROW_TTL_MS = 3_600_000;
 const PACE_ROW = `
 local function load(key)
 	local raw = redis.call('GET', key)
-	local row = { window = 0, holdUntil = 0, inFlight = {} }
-	if not raw then return row end
+	local row = { window = 0, holdUntil = 0, coldUntil = 0, inFlight = {} }
+	if not raw then
+		row.fresh = true
+		return row
+	end
 	local stored = cjson.decode(raw)
 	if type(stored.requests) == 'table' then row.requests = stored.requests end
 	if type(stored.tokens) == 'table' then row.tokens = stored.tokens end
 	row.window = tonumber(stored.window) or 0
 	row.holdUntil = tonumber(stored.holdUntil) or 0
+	row.coldUntil = tonumber(stored.coldUntil) or 0
 	if type(stored.inFlight) == 'table' then row.inFlight = stored.inFlight end
 	return row
 end
 local function save(key, row)
-	local out = { window = row.window, holdUntil = row.holdUntil, inFlight = row.inFlight }
+	local out = { window = row.window, holdUntil = row.holdUntil, coldUntil = row.coldUntil,
+		inFlight = row.inFlight }
 	if row.requests then out.requests = row.requests end
 	if row.tokens then out.tokens = row.tokens end
 	local encoded = cjson.encode(out)
@@ -56,6 +61,11 @@ local function result(wait)
 	save(KEYS[1], row)
 	return wait
 end
+if row.fresh then
+	row.coldUntil = now + ${COLD_HOLD_MS}
+elseif row.coldUntil > now and inFlight > 0 then
+	return result(${WINDOW_POLL_MS})
+end
 if row.holdUntil > now then return result(math.ceil(row.holdUntil - now)) end
 if row.window > 0 and inFlight >= row.window then return result(${WINDOW_POLL_MS}) end
 local requests, tokenBucket = row.requests, row.tokens
@@ -87,6 +97,7 @@ local now, id, outcome = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local row = load(KEYS[1])
 local inFlight = prune(row, now)
 row.inFlight[id] = nil
+row.coldUntil = 0
 local function readBucket(bucket, limit, remaining, resetMs)
 	local perMs
 	if limit and limit > 0 then perMs = limit / 60000

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 
 import {
 	acquirePace,
+	COLD_HOLD_MS,
 	paceRowOf,
 	paceSnapshotOf,
 	settlePace,
@@ -24,15 +25,31 @@ import { RedisServer } from '../harness/redis';
 
 const call = (id: string, tokens = 10) => ({ id, tokens, leaseMs: 60_000 });
 
+/** A circuit past its cold start: its first answer came. */
+function warmRow(): PaceRow {
+	const row = paceRowOf(undefined);
+	acquirePace(row, call('warm-up'), 0);
+	settlePace(row, { id: 'warm-up', result: 'other' }, 0);
+	return row;
+}
+
 describe('pacing rules', () => {
-	it('with no headers yet, every call goes', () => {
+	it("a new circuit's first call goes alone; the others wait for its answer, or at most the cold hold", () => {
 		const row = paceRowOf(undefined);
-		for (let i = 0; i < 50; i++) assert.equal(acquirePace(row, call(`c${i}`), 1000), 0);
-		assert.equal(paceSnapshotOf(row, 1000).inFlight, 50);
+		assert.equal(acquirePace(row, call('first'), 1000), 0);
+		assert.equal(acquirePace(row, call('b'), 1000), WINDOW_POLL_MS);
+		// Its answer, headers or none, ends the hold: with none, nothing holds the calls back.
+		settlePace(row, { id: 'first', result: 'answered' }, 1100);
+		for (let i = 0; i < 50; i++) assert.equal(acquirePace(row, call(`c${i}`), 1100), 0);
+		assert.equal(paceSnapshotOf(row, 1100).inFlight, 50);
+		const stalled = paceRowOf(undefined);
+		assert.equal(acquirePace(stalled, call('first'), 0), 0);
+		assert.equal(acquirePace(stalled, call('b'), COLD_HOLD_MS - 1), WINDOW_POLL_MS);
+		assert.equal(acquirePace(stalled, call('b'), COLD_HOLD_MS), 0);
 	});
 
 	it('an answer saying 2 requests are left lets 2 more go, then holds until the minute refills one', () => {
-		const row = paceRowOf(undefined);
+		const row = warmRow();
 		assert.equal(acquirePace(row, call('a'), 0), 0);
 		// 600 per minute: one request every 100 ms.
 		settlePace(
@@ -49,7 +66,7 @@ describe('pacing rules', () => {
 	});
 
 	it('a tokens limit holds a call until its prompt fits', () => {
-		const row = paceRowOf(undefined);
+		const row = warmRow();
 		settlePace(
 			row,
 			{ id: 'x', result: 'answered', tokens: { limit: 60_000, remaining: 500, resetMs: 0 } },
@@ -62,7 +79,7 @@ describe('pacing rules', () => {
 	});
 
 	it('headers never raise what this side already counted as taken', () => {
-		const row = paceRowOf(undefined);
+		const row = warmRow();
 		settlePace(
 			row,
 			{ id: 'x', result: 'answered', requests: { limit: 600, remaining: 5, resetMs: 0 } },
@@ -80,7 +97,7 @@ describe('pacing rules', () => {
 	});
 
 	it('without headers: a 429 halves the calls in flight, each answer adds one back', () => {
-		const row = paceRowOf(undefined);
+		const row = warmRow();
 		for (let i = 0; i < 8; i++) assert.equal(acquirePace(row, call(`c${i}`), 0), 0);
 		settlePace(row, { id: 'c0', result: 'limited' }, 0);
 		assert.equal(row.window, 4);
@@ -97,7 +114,7 @@ describe('pacing rules', () => {
 	});
 
 	it("a 429's retry hint holds every call of the circuit", () => {
-		const row = paceRowOf(undefined);
+		const row = warmRow();
 		acquirePace(row, call('a'), 0);
 		settlePace(row, { id: 'a', result: 'limited', retryAfterMs: 1500 }, 0);
 		assert.equal(acquirePace(row, call('b'), 500), 1000);
@@ -105,7 +122,7 @@ describe('pacing rules', () => {
 	});
 
 	it('a call whose worker died frees its slot when its lease ends', () => {
-		const row = paceRowOf(undefined);
+		const row = warmRow();
 		row.window = 1;
 		assert.equal(acquirePace(row, { id: 'a', tokens: 0, leaseMs: 1000 }, 0), 0);
 		assert.equal(acquirePace(row, call('b'), 999), WINDOW_POLL_MS);

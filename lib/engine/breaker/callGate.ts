@@ -33,6 +33,11 @@ export interface PassOptions {
 	tokens?: number;
 	/** How long the call waited for room under the rate limit. */
 	onPaced?(heldMs: number): void;
+	/**
+	 * The call is paced by the rate limit: a 429 for going too fast is the pacer's to learn
+	 * from, and says nothing about the provider's health.
+	 */
+	paced?: boolean;
 	/** The tier's price and the most tokens it may answer, for the call's worst cost. */
 	price?: Price;
 	maxOutputTokens?: number;

@@ -65,8 +65,10 @@ export class CircuitBreaker implements CallGate {
 			if (probe && !accepted) accepted = this.record(circuit, undefined, true);
 		});
 		const recording = accepted
-			? accepted.then((unrecorded) => unrecorded ?? this.afterAccepted(circuit, result))
-			: this.recordResult(circuit, result, probe);
+			? accepted.then(
+					(unrecorded) => unrecorded ?? this.afterAccepted(circuit, healthOf(result, options)),
+				)
+			: this.recordResult(circuit, healthOf(result, options), probe);
 		const unrecorded = recording ? await deadline.race(recording) : undefined;
 		if (unrecorded) options.onDegraded(unrecorded);
 		return { kind: 'called', result };
@@ -197,6 +199,13 @@ export class CircuitBreaker implements CallGate {
 			? `${open.failures} ${open.failures === 1 ? 'failure' : 'failures'}, next probe at ${clockTime(open.openUntil)}`
 			: undefined;
 	}
+}
+
+/** A paced call's 429 for going too fast is an answer: the provider is up. */
+function healthOf(result: CallVerdict, options: PassOptions): CallVerdict {
+	return options.paced && result.failure?.errorClass === 'rate_limited'
+		? { cancelled: result.cancelled }
+		: result;
 }
 
 /** A time of day for people reading a reason, in UTC (the engine does not know their zone). */

@@ -134,7 +134,7 @@ export class PacedGate implements CallGate {
 		if (!place.id) return this.inner.pass(circuit, deadline, options, call);
 		let passage: Passage<T> | undefined;
 		try {
-			passage = await this.inner.pass(circuit, deadline, options, call);
+			passage = await this.inner.pass(circuit, deadline, { ...options, paced: true }, call);
 			return passage;
 		} finally {
 			const result = passage?.kind === 'called' ? (passage.result as PacedVerdict) : undefined;
@@ -143,7 +143,11 @@ export class PacedGate implements CallGate {
 		}
 	}
 
-	openedBy: CallGate['openedBy'] = (...args) => this.inner.openedBy(...args);
+	/** A 429 for going too fast opens nothing here: the pace holds the calls instead. */
+	openedBy: CallGate['openedBy'] = (circuit, errorClass, deadline) =>
+		errorClass === 'rate_limited'
+			? Promise.resolve(false)
+			: this.inner.openedBy(circuit, errorClass, deadline);
 
 	describeOpen: CallGate['describeOpen'] = (...args) => this.inner.describeOpen(...args);
 }
