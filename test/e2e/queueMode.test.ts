@@ -246,4 +246,96 @@ describe('n8n queue mode with the Redis store', () => {
 			`warnings per worker: ${counts.join(' / ')}`,
 		);
 	});
+
+	it('a $0.10 day budget shared by two workers: racing items never spend past it, and a worker restart keeps what was spent', async () => {
+		emulator.loadScenario({ apiKeys: KEYS, latencyMs: 150, reply: 'Answer to: {prompt}' });
+		emulator.resetCounts();
+		const path = 'queue-budget';
+		const budgetName = `queue budget ${Date.now()}`;
+		const workflowId = await cluster.main.createWorkflow(
+			llmWorkflow(
+				'queue budget',
+				path,
+				{
+					prompt: '={{ $json.text }}',
+					chain: {
+						tiers: [
+							{
+								provider: 'openai',
+								model: MODELS.openai,
+								attempts: 1,
+								timeoutSeconds: 30,
+								// $0.001 an output token: an answer of about ten tokens costs about $0.01.
+								tierOptions: { inputPrice: 0.000001, outputPrice: 1000 },
+							},
+						],
+					},
+					options: {
+						stateStore: 'redis',
+						maxOutputTokens: 20,
+						budgetUsd: 0.1,
+						budgetPeriod: 'day',
+						budgetName,
+					},
+				},
+				credentials,
+			),
+		);
+		const send = (i: number) =>
+			cluster.main.webhook(path, { items: [{ text: `Summarise B-${i}` }] });
+		const first = await inFlight(30, 10, send);
+		assert.deepEqual(
+			first.map((r) => r.status),
+			Array(30).fill(200),
+		);
+		/** Every item of the workflow's executions: answered ones and Needs Human ones. */
+		const outcomes = async () => {
+			const listed = await cluster.main.executions(workflowId, 100);
+			const executions = await Promise.all(listed.map((e) => cluster.main.execution(e.id)));
+			const items = executions.flatMap((execution) => {
+				const main = execution.data?.resultData.runData['Resilient LLM']?.[0]?.data?.main ?? [];
+				return [
+					...((main[0] ?? []) as Item[]).map((item) => ({ answered: true, json: item.json })),
+					...((main[1] ?? []) as Item[]).map((item) => ({ answered: false, json: item.json })),
+				];
+			});
+			const spent = items
+				.filter((item) => item.answered)
+				.reduce(
+					(sum, item) => sum + Number((item.json.resilience as { costUsd: number }).costUsd),
+					0,
+				);
+			return { items, spent };
+		};
+		const before = await outcomes();
+		assert.equal(before.items.length, 30, 'every item on one output');
+		const answered = before.items.filter((item) => item.answered);
+		assert.ok(answered.length >= 6, `${answered.length} answered`);
+		assert.ok(before.spent <= 0.1 + 1e-9, `spent $${before.spent} of $0.10`);
+		assert.equal(emulator.count('openai'), answered.length, 'no call was made past the budget');
+		for (const item of before.items.filter((i) => !i.answered)) {
+			assert.equal(item.json.reason, 'over_budget');
+			assert.match(String(item.json.reasonText), /budget/);
+		}
+		const budget = answered.at(-1)?.json.resilience as {
+			budget?: { name: string; limitUsd: number };
+		};
+		assert.equal(budget.budget?.name, budgetName);
+		assert.equal(budget.budget?.limitUsd, 0.1);
+		// Both workers restart: what was spent is in Redis, not in a worker.
+		await cluster.removeWorker();
+		await cluster.removeWorker();
+		await cluster.addWorker();
+		await cluster.addWorker();
+		const calls = emulator.count('openai');
+		const again = await inFlight(4, 4, (i) => send(100 + i));
+		assert.deepEqual(
+			again.map((r) => r.status),
+			Array(4).fill(200),
+		);
+		const after = await outcomes();
+		assert.equal(after.items.length, 34);
+		assert.equal(emulator.count('openai'), calls, 'no call after the restart: the budget is spent');
+		assert.equal(after.items.filter((item) => item.answered).length, answered.length);
+	});
 });
