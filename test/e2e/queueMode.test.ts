@@ -314,8 +314,8 @@ describe('n8n queue mode with the Redis store', () => {
 		assert.ok(before.spent <= 0.1 + 1e-9, `spent $${before.spent} of $0.10`);
 		assert.equal(emulator.count('openai'), answered.length, 'no call was made past the budget');
 		for (const item of before.items.filter((i) => !i.answered)) {
-			assert.equal(item.json.reason, 'over_budget');
-			assert.match(String(item.json.reasonText), /budget/);
+			assert.equal((item.json.resilience as { reason?: string }).reason, 'over_budget');
+			assert.match(String(item.json.reason), new RegExp(`The spend budget "${budgetName}"`));
 		}
 		const budget = answered.at(-1)?.json.resilience as {
 			budget?: { name: string; limitUsd: number };
