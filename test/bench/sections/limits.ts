@@ -19,6 +19,7 @@ import { splitItemsNode, webhookNode, workflow, llmWorkflow } from '../../suppor
 import type { WorkflowNode } from '../../support/workflows';
 import { figures, progress, QUIET_N8N, round, rows } from '../report';
 import type { SectionContext } from '../report';
+import { budgetRace } from './budgetRace';
 
 const ITEMS = 1000;
 const CONCURRENCY = 16;
@@ -141,4 +142,5 @@ export async function limits({ emulator }: SectionContext): Promise<void> {
 	} finally {
 		await n8n.dispose();
 	}
+	await budgetRace(emulator);
 }
