@@ -49,8 +49,8 @@ export async function budgetRace(emulator: ProviderEmulator): Promise<void> {
 								provider: 'openai',
 								model: MODELS.openai,
 								attempts: 1,
-								// $0.001 an output token: an answer of about ten tokens costs about $0.01.
-								tierOptions: { inputPrice: 0.000001, outputPrice: 1000 },
+								// $0.0014 an output token: an answer of about seven tokens costs about $0.01.
+								tierOptions: { inputPrice: 0.000001, outputPrice: 1400 },
 							},
 						],
 					},
