@@ -115,6 +115,8 @@ interface TaskRecord {
 	tier: number | 'human';
 	latencyMs: number;
 	costUsd: number;
+	/** The model that answered, as `provider/model`; none for Needs Human. */
+	model?: string;
 }
 
 /** Reads what each Resilient LLM node put on its outputs in one finished execution. */
@@ -125,7 +127,14 @@ function tasksOf(execution: Execution, workflow: string, phase: number): TaskRec
 		for (const output of run?.data?.main ?? []) {
 			for (const item of output ?? []) {
 				const r = item.json.resilience as
-					| { outcome: string; tier?: number; latencyMs: number; costUsd: number }
+					| {
+							outcome: string;
+							tier?: number;
+							latencyMs: number;
+							costUsd: number;
+							provider?: string;
+							model?: string;
+					  }
 					| undefined;
 				if (!r) continue; // the empty item "Always Output Data" adds
 				records.push({
@@ -134,6 +143,7 @@ function tasksOf(execution: Execution, workflow: string, phase: number): TaskRec
 					tier: r.outcome === 'answered' ? (r.tier ?? 1) : 'human',
 					latencyMs: r.latencyMs,
 					costUsd: r.costUsd,
+					...(r.outcome === 'answered' && r.model ? { model: `${r.provider}/${r.model}` } : {}),
 				});
 			}
 		}
@@ -397,6 +407,7 @@ function printTable(records: TaskRecord[], stack: Stack): void {
 			`  ${pad(phase.name, 30, true)} ${count(1)} / ${count(2)} / ${count(3)} / ${count('human')}`,
 		);
 	}
+	printSpend(records);
 	const escalations = records.filter((r) => r.tier === 'human').length;
 	say(
 		`\nescalations: ${escalations} (Slack messages ${stack.slack.messages.length}, reviewer emails ${stack.smtp.mails.length}, Jira issues ${stack.jira.issues.length})`,
@@ -406,6 +417,27 @@ function printTable(records: TaskRecord[], stack: Stack): void {
 		.filter((link): link is string => Boolean(link));
 	say(`reviews pending: ${links.length}`);
 	for (const link of links) say(`  ${link}`);
+}
+
+/** Today's spend per model: what the answers of this run cost, as the items carry it. */
+function printSpend(records: TaskRecord[]): void {
+	const byModel = new Map<string, { answers: number; costUsd: number }>();
+	for (const record of records) {
+		if (!record.model) continue;
+		const entry = byModel.get(record.model) ?? { answers: 0, costUsd: 0 };
+		entry.answers++;
+		entry.costUsd += record.costUsd;
+		byModel.set(record.model, entry);
+	}
+	const today = new Date().toISOString().slice(0, 10);
+	say(`\nspend today (${today}) per model:`);
+	const sorted = [...byModel.entries()].sort((a, b) => b[1].costUsd - a[1].costUsd);
+	for (const [model, entry] of sorted)
+		say(
+			`  ${pad(model, 36, true)}${pad(entry.answers, 6)} answers ${pad(`$${entry.costUsd.toFixed(6)}`, 12)}`,
+		);
+	const total = sorted.reduce((sum, [, entry]) => sum + entry.costUsd, 0);
+	say(`  ${pad('total', 36, true)}${pad('', 14)} ${pad(`$${total.toFixed(6)}`, 12)}`);
 }
 
 main().catch((error: unknown) => {

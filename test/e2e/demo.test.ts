@@ -116,6 +116,18 @@ describe('npm run demo', () => {
 		assert.equal(row('tier 1'), 19);
 		assert.equal(row('tier 2'), 3);
 		assert.equal(row('needs human'), 10);
+		// Today's spend per model adds up to the answers the table counts.
+		const spend = stdout.slice(stdout.indexOf('\nspend today ('));
+		const models = [...spend.matchAll(/^ {2}(\S+\/\S+)\s+(\d+) answers\s+\$([\d.]+)$/gm)];
+		assert.ok(models.length >= 2, spend);
+		assert.equal(
+			models.reduce((sum, m) => sum + Number(m[2]), 0),
+			row('tier 1') + row('tier 2'),
+		);
+		assert.ok(
+			models.every((m) => Number(m[3]) > 0),
+			spend,
+		);
 		assert.match(stdout, /^reviews pending: [1-9]\d*$/m);
 		assert.match(stdout, /http:\/\/127\.0\.0\.1:\d+\/webhook-waiting\/\d+\?signature=[0-9a-f]+/);
 		assert.match(stdout, /stopping n8n, the emulator and the fakes/);
