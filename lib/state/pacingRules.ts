@@ -11,6 +11,9 @@
  */
 
 import { FIRST_CALL_HOLD_MS } from './breakerRules';
+import type { PaceLimit, PaceOutcome, PaceRequest, PaceSnapshot } from './types';
+
+export type { PaceLimit, PaceOutcome, PaceRequest, PaceSnapshot } from './types';
 
 /** One bucket: its level, the most it holds, its refill per ms, and when it was last filled. */
 export interface PaceBucket {
@@ -52,33 +55,6 @@ export const WINDOW_LIFTED_AT = 256;
 
 /** How often a call held by the window looks again, in ms: a slot frees when any call ends. */
 export const WINDOW_POLL_MS = 25;
-
-/** One call asking to go. */
-export interface PaceRequest {
-	id: string;
-	/** Its estimated tokens: the prompt's. */
-	tokens: number;
-	/** How long its slot is held at most: its try's timeout. */
-	leaseMs: number;
-}
-
-/** A limit as an answer's headers said it: per minute, what was left, when full again. */
-export interface PaceLimit {
-	limit?: number;
-	remaining: number;
-	resetMs: number;
-}
-
-/** How a call ended, for the pacer. */
-export interface PaceOutcome {
-	id: string;
-	/** 'limited': the provider answered 429 (rate limit, not quota). */
-	result: 'answered' | 'limited' | 'other';
-	requests?: PaceLimit;
-	tokens?: PaceLimit;
-	/** The 429's retry hint, in ms. */
-	retryAfterMs?: number;
-}
 
 export function paceRowOf(raw: unknown): PaceRow {
 	if (!raw || typeof raw !== 'object') return { ...EMPTY_PACE, inFlight: {}, fresh: true };
@@ -190,15 +166,6 @@ export function settlePace(row: PaceRow, outcome: PaceOutcome, now: number): voi
 	} else if (outcome.result === 'answered' && row.window > 0) {
 		row.window = row.window + 1 >= WINDOW_LIFTED_AT ? 0 : row.window + 1;
 	}
-}
-
-/** What a person reads about a circuit's pacing. */
-export interface PaceSnapshot {
-	window: number;
-	inFlight: number;
-	holdUntil: number;
-	requestsLeft?: number;
-	tokensLeft?: number;
 }
 
 export function paceSnapshotOf(row: PaceRow, now: number): PaceSnapshot {

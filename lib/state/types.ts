@@ -11,7 +11,6 @@ import type {
 	BudgetSettlement,
 	BudgetSnapshot,
 } from './budgetRules';
-import type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
 
 export type {
 	BudgetRequest,
@@ -19,7 +18,6 @@ export type {
 	BudgetSettlement,
 	BudgetSnapshot,
 } from './budgetRules';
-export type { PaceOutcome, PaceRequest, PaceSnapshot } from './pacingRules';
 
 export type IdempotencyClaim =
 	/** The caller owns the key until its lease ends, and must complete or release it. */
@@ -167,6 +165,42 @@ export interface CounterStore {
 	addCounts(counts: MinuteCounts[], now?: number, writeId?: string): Promise<void>;
 	/** Totals per workflow over [fromMs, toMs). */
 	readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>>;
+}
+
+/** One call asking to go. */
+export interface PaceRequest {
+	id: string;
+	/** Its estimated tokens: the prompt's. */
+	tokens: number;
+	/** How long its slot is held at most: its try's timeout. */
+	leaseMs: number;
+}
+
+/** A limit as an answer's headers said it: per minute, what was left, when full again. */
+export interface PaceLimit {
+	limit?: number;
+	remaining: number;
+	resetMs: number;
+}
+
+/** How a call ended, for the pacer. */
+export interface PaceOutcome {
+	id: string;
+	/** 'limited': the provider answered 429 (rate limit, not quota). */
+	result: 'answered' | 'limited' | 'other';
+	requests?: PaceLimit;
+	tokens?: PaceLimit;
+	/** The 429's retry hint, in ms. */
+	retryAfterMs?: number;
+}
+
+/** What a person reads about a circuit's pacing. */
+export interface PaceSnapshot {
+	window: number;
+	inFlight: number;
+	holdUntil: number;
+	requestsLeft?: number;
+	tokensLeft?: number;
 }
 
 /**
