@@ -37,6 +37,15 @@ export class ResilientLlmOpenAiCompatibleApi implements ICredentialType {
 			default: '',
 			description: 'Leave empty for a server that takes no key',
 		},
+		{
+			displayName: 'Additional API Keys',
+			name: 'additionalApiKeys',
+			type: 'string',
+			typeOptions: { password: true, rows: 3 },
+			default: '',
+			description:
+				'For a key pool: other keys of the same provider (other projects or organisations), one a line. Each call goes to the key with the most headroom; a key that hits its rate limit or quota rests while the others carry on. The test checks only the API Key.',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {

@@ -83,6 +83,8 @@ export interface Rule {
 	provider?: WireProvider | '*';
 	/** A model name, or a prefix ending in "*"; omitted or "*" for all. */
 	model?: string;
+	/** Only calls carrying this API key; omitted: every key. */
+	key?: string;
 	/** What to answer. Omitted: a normal answer (with this rule's latency or reply). */
 	fault?: Fault;
 	/** Applies to this many matching calls, then is used up. */
@@ -213,6 +215,8 @@ function checkRule(rule: Rule, i: number): void {
 			`unknown fault ${JSON.stringify(rule.fault)}; use one of ${FAULTS.join(', ')}`,
 		);
 	}
+	if (rule.key !== undefined && (typeof rule.key !== 'string' || rule.key === ''))
+		throw new ScenarioError(`${at}.key`, 'must be non-empty text');
 	checkNumber(rule.times, `${at}.times`, 1);
 	checkNumber(rule.afterCalls, `${at}.afterCalls`, 0);
 	checkNumber(rule.minToolResults, `${at}.minToolResults`, 0);

@@ -92,8 +92,10 @@ export class ScenarioState {
 		conversation: ConversationShape = NO_CONVERSATION,
 		/** The prompt's text: with the seed and the model it draws the pace. */
 		prompt = '',
+		/** The call's API key, for rules that cover one key. */
+		apiKey = '',
 	): Verdict {
-		const { verdict, stream } = this.pick(provider, model, now, conversation);
+		const { verdict, stream } = this.pick({ provider, model, apiKey }, now, conversation);
 		const pacing: StreamPacing = {
 			...PROFILE_PACING[this.scenario.profile ?? this.profile],
 			...this.scenario.stream,
@@ -109,18 +111,17 @@ export class ScenarioState {
 
 	/** The first rule that applies decides, and gives its own pacing. */
 	private pick(
-		provider: WireProvider,
-		model: string,
+		call: CallOf,
 		now: number,
 		conversation: ConversationShape,
 	): { verdict: Verdict; stream?: StreamPacing } {
 		const elapsed = now - this.loadedAt;
 		const base = this.scenario.latencyMs ?? 0;
 		// Every call counts for afterCalls, including those an earlier rule answers.
-		for (const state of this.rules) if (covers(state.rule, provider, model)) state.seen++;
+		for (const state of this.rules) if (coversCall(state.rule, call)) state.seen++;
 		for (const state of this.rules) {
 			const rule = state.rule;
-			if (!covers(rule, provider, model) || !applies(state, elapsed, conversation)) continue;
+			if (!coversCall(rule, call) || !applies(state, elapsed, conversation)) continue;
 			if (rule.rateLimit) {
 				const limited = overLimit(state, rule.rateLimit, now);
 				if (limited === undefined) continue; // within the limit: the next rules decide
@@ -147,6 +148,20 @@ export class ScenarioState {
 		const turn = turnFor(this.scenario.turns, conversation);
 		return { verdict: { fault: 'ok', latencyMs: base, turn } };
 	}
+}
+
+/** Who a call is for, as rules filter it. */
+interface CallOf {
+	provider: WireProvider;
+	model: string;
+	apiKey: string;
+}
+
+/** Whether a rule covers a call: its provider, model and key, when it names them. */
+function coversCall(rule: Rule, call: CallOf): boolean {
+	return (
+		covers(rule, call.provider, call.model) && (rule.key === undefined || rule.key === call.apiKey)
+	);
 }
 
 /** Whether a rule's call count, tool-result and time filters and its uses let it apply now. */

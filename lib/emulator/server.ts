@@ -184,7 +184,14 @@ export class ProviderEmulator {
 		if (refusal) return send(res, refusal);
 		const charge = this.admit(res, wire, call, requestId);
 		if (!charge) return;
-		const verdict = this.state.decide(wire.name, call.model, Date.now(), shape, call.promptText);
+		const verdict = this.state.decide(
+			wire.name,
+			call.model,
+			Date.now(),
+			shape,
+			call.promptText,
+			call.apiKey,
+		);
 		await answer(
 			{
 				req,

@@ -1,20 +1,19 @@
 /**
  * Runs one task (one prompt, or one turn of a conversation with tools) through an ordered
  * chain of model tiers, as a composition of small policies: the tier filters pass tiers over
- * (tierFilters.ts), the circuit breaker's gate lets each call out (breaker/), the retry
- * policy decides after each failed try (retryPolicy.ts), and an attempt is one timed call
- * (attempt.ts), or one streamed call (streamedAttempt.ts) when the run has a reader for text
- * as it arrives; a stream that broke is continued by the next try (streamedText.ts). What
+ * (tierFilters.ts), the gates let each call out (budget, pace, breaker), a tier with a key
+ * pool sends each try to its key with the most headroom (limits/keyPool.ts), the retry policy
+ * decides after each failed try (retryPolicy.ts), and a try is one timed or streamed call
+ * (tierCall.ts); a stream that broke is continued by the next try (streamedText.ts). What
  * happened goes into the task's record (taskRecord.ts).
  */
 import type { Clock } from '../clock/clock';
 import { realClock } from '../clock/clock';
 import type { CompletionRequest } from '../providers/types';
-import { attempt } from './attempt';
 import type { AttemptContext, AttemptOutcome } from './attempt';
 import { backoffOf } from './backoff';
 import { NO_BREAKER } from './breaker/callGate';
-import type { CallGate, GatedCall, PassOptions } from './breaker/callGate';
+import type { CallGate, PassOptions } from './breaker/callGate';
 import type { CircuitBreaker } from './breaker/circuitBreaker';
 import { Deadline } from './deadline';
 import { CHAIN_DEFAULTS } from './defaults';
@@ -24,16 +23,25 @@ import type { AdapterFor, PreparedTier } from './preparedTier';
 import { BudgetGate } from './limits/budget';
 import type { SpendBudget } from './limits/budget';
 import { passedOver, passOptionsOf, skipOpen } from './gatePassage';
+import { KEY_FAILURES, KeyPool, passTier } from './limits/keyPool';
 import { PacedGate } from './limits/ratePacer';
 import type { RatePacer } from './limits/ratePacer';
 import { RetryPolicy } from './retryPolicy';
-import { streamedAttempt } from './streamedAttempt';
 import { StreamedText } from './streamedText';
+import { tierCall } from './tierCall';
 import { TaskRecord } from './taskRecord';
 import type { ChainEvents } from './taskRecord';
 import { messagesOf, validateTask } from './taskMessages';
 import { belowContextFloor, degradeBlocked, raiseContextFloor } from './tierFilters';
-import type { ChainConfig, NeedsHumanReason, Task, TaskResult, TierSummary } from './types';
+import type {
+	AttemptRecord,
+	ChainConfig,
+	ClassifiedFailure,
+	NeedsHumanReason,
+	Task,
+	TaskResult,
+	TierSummary,
+} from './types';
 import { validateChain } from './validateChain';
 
 export type { ChainEvents } from './taskRecord';
@@ -65,6 +73,16 @@ export interface ChainDependencies {
 	budget?: SpendBudget;
 }
 
+/** One tier's run in one task: where its tries are recorded, and the keys that failed on their own. */
+interface TierRun {
+	tier: PreparedTier;
+	deadline: Deadline;
+	record: TaskRecord;
+	summary: TierSummary;
+	/** Members of its key pool that failed on a failure of their own key: the others go first. */
+	failed: Set<PreparedTier>;
+}
+
 /** How one tier's tries ended when it did not answer. */
 interface TierGiveUp {
 	/** The task's time is up: no further tier is tried. */
@@ -79,6 +97,8 @@ interface TierGiveUp {
  */
 export class FailoverChain {
 	private readonly tiers: PreparedTier[];
+	/** Per tier, its key pool when it has one. */
+	private readonly pools: (KeyPool | undefined)[];
 	private readonly retry: RetryPolicy;
 	private readonly gate: CallGate;
 	private readonly deadlineMs: number;
@@ -109,9 +129,13 @@ export class FailoverChain {
 				requireComplete: config.output?.requireComplete ?? true,
 				parseJson: wantsJson ? buildJsonParser(config.output?.jsonSchema) : undefined,
 			},
-			secrets: config.tiers.map((t) => t.apiKey ?? '').filter((k) => k.length > 0),
+			secrets: config.tiers
+				.flatMap((t) => [t.apiKey ?? '', ...(t.poolKeys ?? [])])
+				.filter((k) => k.length > 0),
 		};
 		this.tiers = prepareTiers(config, dependencies.adapterFor);
+		const sources = drill ? {} : { breaker: dependencies.breaker, pacer: dependencies.pacer };
+		this.pools = this.tiers.map((t) => (t.pool ? new KeyPool(t.pool, sources) : undefined));
 	}
 
 	/** Tier by tier, past the filters, until one answers or the task needs a human. */
@@ -169,7 +193,7 @@ export class FailoverChain {
 		};
 	}
 
-	/** One tier's tries, each through the breaker's gate, as the retry policy allows. */
+	/** One tier's tries, each through the gates, as the retry policy allows. */
 	private async runTier(
 		tier: PreparedTier,
 		request: CompletionRequest,
@@ -180,81 +204,94 @@ export class FailoverChain {
 		const summary = record.tierStarted(tier);
 		const tierStarted = this.clock.now();
 		request.model = tier.config.model;
-		const call = this.callOf(tier, request, deadline, streamed);
+		const at: TierRun = { tier, deadline, record, summary, failed: new Set() };
 		const passOptions = passOptionsOf(tier, request, record, summary);
-		const end = await this.tryTier(tier, call, deadline, record, summary, passOptions, streamed);
+		const end = await this.tryTier(at, request, passOptions, streamed);
 		summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		return end;
 	}
 
 	/** Tries until one answers, the tier gives up (retries used up, circuit open) or time is up. */
 	private async tryTier(
-		tier: PreparedTier,
-		call: GatedCall<AttemptOutcome>,
-		deadline: Deadline,
-		record: TaskRecord,
-		summary: TierSummary,
+		at: TierRun,
+		request: CompletionRequest,
 		passOptions: PassOptions,
 		streamed: StreamedText | undefined,
 	): Promise<{ answered: AttemptOutcome } | TierGiveUp> {
+		const { tier, deadline, record } = at;
+		const callFor = (member: PreparedTier) =>
+			tierCall(member, request, deadline, streamed, this.attemptContext);
+		const pool = this.pools[tier.index];
 		for (let n = 1; n <= tier.attempts; n++) {
 			if (deadline.isOver()) return { outOfTime: true };
-			const passage = await this.gate.pass(tier.circuit, deadline, passOptions, call);
+			const { member, passage } = await passTier(
+				pool,
+				this.gate,
+				tier,
+				deadline,
+				passOptions,
+				callFor,
+				at.failed,
+			);
 			if (passage.kind !== 'called')
-				return passedOver(this.gate, passage, { tier, attempt: n, deadline, record });
+				return passedOver(this.gate, passage, { tier: member, attempt: n, deadline, record });
 			const outcome = passage.result;
-			const tried = record.tried(tier, n, outcome, summary);
-			const failure = outcome.failure;
-			if (!failure) {
+			const tried = record.tried(member, n, outcome, at.summary);
+			if (!outcome.failure) {
 				record.decided(tried, 'stop');
 				return { answered: outcome };
 			}
-			streamed?.failed(tier, outcome);
-			const step = this.retry.afterFailure(failure, tried, {
-				attempt: n,
-				maxAttempts: tier.attempts,
-				remainingMs: deadline.remainingMs(),
-			});
-			if (
-				step.action === 'retry' &&
-				(await this.gate.openedBy(tier.circuit, failure.errorClass, deadline))
-			) {
-				// This failure, or another task's, opened the circuit: waiting to retry would end in a skip.
-				record.decided(tried, 'next_tier');
-				await skipOpen(this.gate, { tier, attempt: n + 1, deadline, record });
-				return {};
-			}
-			if (step.action === 'retry') {
-				tried.waitedMs = step.waitMs;
-				summary.waitedMs += step.waitMs;
-				record.decided(tried, 'retry');
-				await deadline.sleep(step.waitMs);
-				continue;
-			}
-			record.decided(tried, 'next_tier');
-			return { failure, outOfTime: outcome.deadlineHit || deadline.remainingMs() <= 0 };
+			streamed?.failed(member, outcome);
+			const next = await this.afterFailure(at, member, n, outcome, tried);
+			if (next !== 'retry') return next;
 		}
 		return {};
 	}
 
-	/** One try on a tier: a timed call, or a streamed one that continues any text kept so far. */
-	private callOf(
-		tier: PreparedTier,
-		request: CompletionRequest,
-		deadline: Deadline,
-		streamed: StreamedText | undefined,
-	): GatedCall<AttemptOutcome> {
-		const context = this.attemptContext;
-		if (!streamed)
-			return (remainingMs) => attempt(tier, request, remainingMs, deadline.signal, context);
-		return (remainingMs, accepted) =>
-			streamedAttempt(
-				tier,
-				streamed.requestFor(request, tier),
-				remainingMs,
-				deadline.signal,
-				context,
-				streamed.sink(accepted),
-			);
+	/** After a failed try: another key of the pool at once, a retry after its wait, or the next tier. */
+	private async afterFailure(
+		at: TierRun,
+		member: PreparedTier,
+		n: number,
+		outcome: AttemptOutcome,
+		tried: AttemptRecord,
+	): Promise<'retry' | TierGiveUp> {
+		const { tier, deadline, record, summary } = at;
+		const failure = outcome.failure as ClassifiedFailure;
+		const pool = this.pools[tier.index];
+		const switched = () => pool?.switchAfter(member, n, failure, at.failed, deadline);
+		if (KEY_FAILURES.has(failure.errorClass) && (await switched())) {
+			if (failure.retryHint) tried.retryHint = { ...failure.retryHint, used: false };
+			record.decided(tried, 'retry');
+			return 'retry';
+		}
+		const step = this.retry.afterFailure(failure, tried, {
+			attempt: n,
+			maxAttempts: tier.attempts,
+			remainingMs: deadline.remainingMs(),
+		});
+		if (
+			step.action === 'retry' &&
+			(await this.gate.openedBy(member.circuit, failure.errorClass, deadline))
+		) {
+			// This key's circuit opened, by this failure or another task's: another key may still
+			// answer at once; else waiting to retry would end in a skip.
+			if (await switched()) {
+				record.decided(tried, 'retry');
+				return 'retry';
+			}
+			record.decided(tried, 'next_tier');
+			await skipOpen(this.gate, { tier: member, attempt: n + 1, deadline, record });
+			return {};
+		}
+		if (step.action === 'retry') {
+			tried.waitedMs = step.waitMs;
+			summary.waitedMs += step.waitMs;
+			record.decided(tried, 'retry');
+			await deadline.sleep(step.waitMs);
+			return 'retry';
+		}
+		record.decided(tried, 'next_tier');
+		return { failure, outOfTime: outcome.deadlineHit || deadline.remainingMs() <= 0 };
 	}
 }

@@ -26,6 +26,13 @@ export interface PreparedTier {
 	/** Whether its provider continues a final assistant message (a broken stream's text). */
 	prefill: boolean;
 	price: Price | undefined;
+	/** A member of a key pool: the 1-based position of its key. */
+	key?: number;
+	/**
+	 * A tier with additional keys: one member per key, its own key first, each this tier
+	 * with that key's adapter and circuit.
+	 */
+	pool?: PreparedTier[];
 }
 
 /**
@@ -38,19 +45,20 @@ export function prepareTiers(config: ChainConfig, adapterFor?: AdapterFor): Prep
 	const drill = config.drill && config.drill !== 'off' ? config.drill : undefined;
 	return config.tiers.map((tier, index) => {
 		const timeoutMs = tier.timeoutMs ?? CHAIN_DEFAULTS.timeoutMs;
-		return {
+		// A drill's adapter fails without calling, whoever's model the tier has.
+		const adapterWith = (apiKey: string | undefined) =>
+			(drill && drillAffects(drill, index) ? drillAdapter(tier.provider, drill) : undefined) ??
+			adapterFor?.(tier, index) ??
+			createAdapter(tier.provider, {
+				apiKey,
+				baseUrl: tier.baseUrl || undefined,
+				timeoutMs: timeoutMs + SDK_TIMEOUT_SLACK_MS,
+			});
+		const prepared: PreparedTier = {
 			config: tier,
 			index,
 			circuit: circuitOf(tier),
-			// A drill's adapter fails without calling, whoever's model the tier has.
-			adapter:
-				(drill && drillAffects(drill, index) ? drillAdapter(tier.provider, drill) : undefined) ??
-				adapterFor?.(tier, index) ??
-				createAdapter(tier.provider, {
-					apiKey: tier.apiKey,
-					baseUrl: tier.baseUrl || undefined,
-					timeoutMs: timeoutMs + SDK_TIMEOUT_SLACK_MS,
-				}),
+			adapter: adapterWith(tier.apiKey),
 			attempts: tier.attempts ?? CHAIN_DEFAULTS.attempts,
 			timeoutMs,
 			firstTokenTimeoutMs: tier.firstTokenTimeoutMs ?? CHAIN_DEFAULTS.firstTokenTimeoutMs,
@@ -59,5 +67,15 @@ export function prepareTiers(config: ChainConfig, adapterFor?: AdapterFor): Prep
 			// A connected model is priced as its provider's would be (a local Ollama costs nothing).
 			price: priceFor(tier.connected?.family ?? tier.provider, tier.model, tier.price),
 		};
+		const poolKeys = tier.poolKeys ?? [];
+		if (poolKeys.length === 0) return prepared;
+		const first: PreparedTier = { ...prepared, key: 1 };
+		const others = poolKeys.map((apiKey, i) => ({
+			...prepared,
+			key: i + 2,
+			circuit: circuitOf({ ...tier, apiKey }),
+			adapter: adapterWith(apiKey),
+		}));
+		return { ...prepared, pool: [first, ...others] };
 	});
 }

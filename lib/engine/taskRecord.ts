@@ -69,6 +69,7 @@ export class TaskRecord {
 			this.add({
 				tier: tier.index + 1,
 				attempt,
+				...keyOf(tier),
 				...whoAnswers(tier),
 				status: 'skipped',
 				latencyMs: 0,
@@ -91,6 +92,7 @@ export class TaskRecord {
 		const record = this.add({
 			tier: tier.index + 1,
 			attempt,
+			...keyOf(tier),
 			...whoAnswers(tier),
 			status: outcome.failure ? 'failed' : 'ok',
 			latencyMs: Math.round(outcome.latencyMs * 100) / 100,
@@ -99,6 +101,7 @@ export class TaskRecord {
 			costUsd: costUsd(outcome.usage, tier.price),
 		});
 		summary.attempts++;
+		if (tier.key) summary.key = tier.key;
 		summary.costUsd += record.costUsd;
 		const tokens = (outcome.usage?.inputTokens ?? 0) + (outcome.usage?.outputTokens ?? 0);
 		if (!tier.price && tier.config.connected && tokens > 0) this.unpriced.add(tier.config.model);
@@ -202,6 +205,11 @@ export class TaskRecord {
 		this.events.onResult?.(result);
 		return result;
 	}
+}
+
+/** Which key of its tier's pool a try used, by position: never the key itself. */
+function keyOf(tier: PreparedTier): Pick<AttemptRecord, 'key'> {
+	return tier.key ? { key: tier.key } : {};
 }
 
 /** Who a tier calls, as records name it: a connected tier also by its node's name. */

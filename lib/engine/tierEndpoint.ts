@@ -2,14 +2,31 @@ import { parseBaseUrl } from '../providers/baseUrl';
 import type { Connection, ProviderDescriptor } from '../providers/types';
 import { ConfigError } from './configError';
 
-/** What a credential gives a tier: its key, and the host that key belongs to. */
+/** What a credential gives a tier: its key (and any more for a key pool), and the host they belong to. */
 export interface CredentialEndpoint {
 	apiKey?: unknown;
+	/** Additional API Keys: one a line. */
+	additionalApiKeys?: unknown;
 	baseUrl?: unknown;
+}
+
+/** Where a tier's calls go, with its key and the other keys of its pool, if any. */
+export interface TierEndpoint extends Connection {
+	poolKeys?: string[];
 }
 
 function text(value: unknown): string {
 	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+}
+
+/**
+ * A credential's keys, its API Key first, then its Additional API Keys in order: each once,
+ * blank lines left out. Without an API Key, the first additional key stands in for it.
+ */
+function keysOf(credential: CredentialEndpoint | null | undefined): string[] {
+	const more = text(credential?.additionalApiKeys).split(/\r?\n/);
+	const keys = [text(credential?.apiKey), ...more.map((line) => line.trim())];
+	return [...new Set(keys.filter((key) => key.length > 0))];
 }
 
 /**
@@ -25,16 +42,17 @@ export function tierEndpoint(
 	credential: CredentialEndpoint | null | undefined,
 	tierBaseUrl: string | undefined,
 	keylessElsewhere = false,
-): Connection {
-	const apiKey = text(credential?.apiKey) || undefined;
+): TierEndpoint {
+	const [apiKey, ...poolKeys] = keysOf(credential);
+	const keys = apiKey ? { apiKey, ...(poolKeys.length > 0 ? { poolKeys } : {}) } : {};
 	const home = text(credential?.baseUrl) || provider.defaultBaseUrl;
 	const own = (tierBaseUrl ?? '').trim();
-	if (!own) return { apiKey, baseUrl: home };
+	if (!own) return { ...keys, baseUrl: home };
 	const ownUrl = parseBaseUrl(own);
 	if (typeof ownUrl === 'string') throw new ConfigError(field, ownUrl);
 	if (!apiKey) return { baseUrl: own };
 	const homeUrl = home ? parseBaseUrl(home) : undefined;
-	if (homeUrl instanceof URL && homeUrl.origin === ownUrl.origin) return { apiKey, baseUrl: own };
+	if (homeUrl instanceof URL && homeUrl.origin === ownUrl.origin) return { ...keys, baseUrl: own };
 	if (keylessElsewhere) return { baseUrl: own };
 	throw new ConfigError(
 		field,

@@ -58,6 +58,12 @@ export interface TierConfig {
 	model: string;
 	/** API key; ignored by providers that need none (Ollama). Never copied into results. */
 	apiKey?: string;
+	/**
+	 * More keys of the same provider (other projects or organisations): with them the tier
+	 * is a key pool, each call going to the key with the most headroom, `apiKey` first among
+	 * equals. Each key has a circuit of its own. Never copied into results.
+	 */
+	poolKeys?: string[];
 	/** Base URL of the provider's API, e.g. the emulator or a proxy. */
 	baseUrl?: string;
 	/** Tries on this tier, the first included. Default 3. */
@@ -139,6 +145,8 @@ export interface AttemptRecord {
 	tier: number;
 	/** 1-based try number on this tier. */
 	attempt: number;
+	/** A tier with a key pool: the 1-based position of the key this try used (never the key). */
+	key?: number;
 	provider: ProviderName;
 	model: string;
 	/** A connected tier: the name of the n8n node whose model it called. */
@@ -182,6 +190,8 @@ export interface TierSummary {
 	/** A connected tier: the name of the n8n node whose model it called. */
 	node?: string;
 	attempts: number;
+	/** A tier with a key pool: the 1-based position of the key its latest try used. */
+	key?: number;
 	latencyMs: number;
 	waitedMs: number;
 	/** Time its calls were held for room under the provider's rate limit. */

@@ -63,6 +63,7 @@ function validateTier(tier: TierConfig, at: string): void {
 	) {
 		throw new ConfigError(`${at}.apiKey`, `${tier.provider} needs an API key`);
 	}
+	if (tier.poolKeys !== undefined) validatePoolKeys(tier, at);
 	if (tier.baseUrl !== undefined && tier.baseUrl !== '') validateBaseUrl(tier.baseUrl, at);
 	positive(tier.attempts, `${at}.attempts`, true);
 	positive(tier.timeoutMs, `${at}.timeoutMs`);
@@ -73,6 +74,21 @@ function validateTier(tier: TierConfig, at: string): void {
 		nonNegative(tier.price.inputPerMTok, `${at}.price.inputPerMTok`);
 		nonNegative(tier.price.outputPerMTok, `${at}.price.outputPerMTok`);
 	}
+}
+
+/** A key pool: keys of the tier's own provider, beside its own key, none of them empty. */
+function validatePoolKeys(tier: TierConfig, at: string): void {
+	const keys: unknown = tier.poolKeys;
+	if (!Array.isArray(keys)) throw new ConfigError(`${at}.poolKeys`, 'must be a list of API keys');
+	keys.forEach((key: unknown, i) => {
+		if (typeof key !== 'string' || key.trim() === '')
+			throw new ConfigError(`${at}.poolKeys[${i}]`, 'must be a non-empty API key');
+	});
+	if (keys.length > 0 && (tier.provider === 'connected' || !tier.apiKey))
+		throw new ConfigError(
+			`${at}.poolKeys`,
+			"a key pool needs the tier's own API key too, and a provider this node calls itself",
+		);
 }
 
 function validateBaseUrl(baseUrl: string, at: string): void {

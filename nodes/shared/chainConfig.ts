@@ -8,9 +8,9 @@ import { NodeOperationError } from 'n8n-workflow';
 import { CHAIN_DEFAULTS } from '../../lib/engine/defaults';
 import { ConfigError } from '../../lib/engine/configError';
 import { tierEndpoint } from '../../lib/engine/tierEndpoint';
+import type { TierEndpoint } from '../../lib/engine/tierEndpoint';
 import type { ChainConfig, ProviderName, TierConfig } from '../../lib/engine/types';
 import { isProviderName, providerOf } from '../../lib/providers/registry';
-import type { Connection } from '../../lib/providers/types';
 import type { ConnectedModels } from './connectedModels';
 import { BASE_URL_HELP, fieldLabel } from './fieldLabels';
 import { tierCredentialOf } from './tierCredential';
@@ -184,13 +184,14 @@ async function readTier(
 ): Promise<TierConfig> {
 	const provider = String(tier.provider ?? '') as ProviderName;
 	const baseUrl = tierOption(tier, 'baseUrl');
-	const connection: Connection = isProviderName(provider)
+	const connection: TierEndpoint = isProviderName(provider)
 		? await tierConnection(ctx, itemIndex, credentials, provider, position, baseUrl)
 		: { baseUrl: baseUrl?.trim() || undefined };
 	return {
 		provider,
 		model: modelOf(tier),
 		apiKey: connection.apiKey,
+		...(connection.poolKeys ? { poolKeys: connection.poolKeys } : {}),
 		baseUrl: connection.baseUrl,
 		...tierLimits(tier),
 	};
@@ -204,7 +205,7 @@ async function tierConnection(
 	provider: ProviderName,
 	position: number,
 	baseUrl: string | undefined,
-): Promise<Connection> {
+): Promise<TierEndpoint> {
 	const descriptor = providerOf(provider);
 	const read = async (type: string) => {
 		let credential = credentials.get(type);

@@ -11,6 +11,7 @@ export function fieldLabel(field: string): string {
 		provider: 'Provider',
 		model: 'Model',
 		apiKey: 'credential API Key',
+		poolKeys: 'credential Additional API Keys',
 		baseUrl: 'Tier Options › Base URL',
 		attempts: 'Attempts',
 		timeoutMs: 'Timeout (Seconds)',

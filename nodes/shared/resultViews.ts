@@ -55,6 +55,7 @@ export function callSummary(result: TaskResult): IDataObject {
 		attempts: result.attempts.map((a) => ({
 			tier: a.tier,
 			attempt: a.attempt,
+			...(a.key ? { key: a.key } : {}),
 			model: a.node ? `${a.node} (${a.model})` : `${a.provider}/${a.model}`,
 			status: a.status,
 			...(a.errorClass ? { errorClass: a.errorClass } : {}),

@@ -152,6 +152,26 @@ describe('scripted faults', () => {
 		);
 	});
 
+	it('a rule for one API key: only calls carrying it, counted apart from the others', () => {
+		const state = new ScenarioState(
+			parseScenario({
+				rules: [{ provider: 'openai', key: 'key-a', fault: 'quota_exhausted', every: 2 }],
+			}),
+			Math.random,
+			0,
+		);
+		const fault = (key: string) =>
+			state.decide('openai', MODELS.openai, 0, undefined, '', key).fault;
+		assert.deepEqual(
+			[fault('key-a'), fault('key-b'), fault('key-b'), fault('key-a'), fault('key-a')],
+			['ok', 'ok', 'ok', 'quota_exhausted', 'ok'],
+		);
+		assert.throws(
+			() => parseScenario({ rules: [{ key: '' }] }),
+			/rules\[0\]\.key: must be non-empty text/,
+		);
+	});
+
 	it('holds a call for its latency, and holds no call to another model', async () => {
 		const LATENCY_MS = 1_000;
 		ctx.emulator.loadScenario({

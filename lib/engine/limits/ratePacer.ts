@@ -36,6 +36,16 @@ export interface PacedVerdict extends CallVerdict {
 	response?: { rateLimit?: RateLimitReading };
 }
 
+/** What a circuit's pace leaves now, as a key pool weighs its keys (keyPool.ts). */
+export interface Headroom {
+	/** Requests its provider says are left in the minute; Infinity when it has not said. */
+	requestsLeft: number;
+	/** Calls in flight on it now. */
+	inFlight: number;
+	/** Whether a call would go now: no hold after a 429, a free slot, requests and tokens left. */
+	roomNow: boolean;
+}
+
 /** A place in the pace: the call may go, or it could not within the deadline. */
 type Place = { kind: 'go'; id?: string } | { kind: 'deadline' } | { kind: 'held'; waitMs: number };
 
@@ -80,6 +90,23 @@ export class RatePacer {
 				return { kind: 'held', waitMs };
 			}
 			await deadline.sleep(waitMs);
+		}
+	}
+
+	/** What the circuit's pace leaves now; unknown when the store cannot say. */
+	async headroom(circuit: string): Promise<Headroom | undefined> {
+		const now = this.clock.epochMs();
+		try {
+			const pace = await this.store.paceSnapshot(circuit, now);
+			const requestsLeft = pace.requestsLeft ?? Number.POSITIVE_INFINITY;
+			const roomNow =
+				pace.holdUntil <= now &&
+				(pace.window <= 0 || pace.inFlight < pace.window) &&
+				requestsLeft > 0 &&
+				(pace.tokensLeft ?? 1) > 0;
+			return { requestsLeft, inFlight: pace.inFlight, roomNow };
+		} catch {
+			return undefined;
 		}
 	}
 
