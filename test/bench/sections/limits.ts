@@ -64,16 +64,11 @@ interface Side {
 	status: number;
 }
 
-async function runSide(
-	n8n: N8n,
-	emulator: ProviderEmulator,
-	path: string,
-	key: string,
-): Promise<Side> {
+async function runSide(n8n: N8n, emulator: ProviderEmulator, path: string): Promise<Side> {
+	// Each API key gets its own buckets: a pool of two keys has twice the room.
 	emulator.loadScenario({
 		latencyMs: LATENCY_MS,
 		limits: [{ provider: 'openai', rpm: RPM, tpm: TPM }],
-		apiKeys: { openai: key },
 	});
 	emulator.resetCounts();
 	const items = Array.from({ length: ITEMS }, (_, i) => ({ text: `Summarise note ${i}.` }));
