@@ -67,6 +67,8 @@
  *                            429s Resilient LLM (defaults: pacing by the limit headers) and n8n's
  *                            Basic LLM Chain (batches of 16, Retry On Fail 5 × 1 s) got
  *   limits_wall_ratio_ours   (limits) ours' wall time over the limit's ideal, items / RPM
+ *   keypool_speedup          (limits) the same batch through a pool of two such keys (one
+ *                            credential with Additional API Keys): one key's wall time over the pool's
  *   budget_overspend_usd, budget_inflight_usd  (limits) queue mode, two workers, 200 one-item
  *                            executions 20 at a time at about $0.01 each against a $1.00 day budget
  *                            in Redis: spent past the cap, and the price of the calls in flight
