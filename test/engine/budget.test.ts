@@ -110,6 +110,43 @@ describe('spend budgets', () => {
 		await store.close();
 	});
 
+	it('at real models’ pace (answers taking about a second), 8 tasks at once on a $0.05 budget: 5 calls, never more', async () => {
+		ctx.emulator.loadScenario({ reply: 'Ticket summarised, all done.', profile: 'realistic' });
+		ctx.emulator.resetCounts();
+		try {
+			const store = newStore();
+			const budget = new SpendBudget(
+				{
+					workflowId: 'wf-real-pace',
+					limitUsd: 0.05,
+					period: 'day',
+					timeZone: 'UTC',
+					executionId: 'exec-1',
+				},
+				store,
+			);
+			const chain = new FailoverChain(
+				{ tiers: [priced('openai')], maxOutputTokens: 10 },
+				{ budget },
+			);
+			// All eight reserve while the first answers are still seconds away.
+			const results = await Promise.all(
+				Array.from({ length: 8 }, () => chain.run({ prompt: PROMPT })),
+			);
+			const answered = results.filter((r) => r.outcome === 'answered');
+			assert.equal(answered.length, 5);
+			assert.deepEqual(
+				results.filter((r) => r.outcome !== 'answered').map((r) => r.reason),
+				Array(3).fill('over_budget'),
+			);
+			assert.equal(ctx.emulator.count('openai'), 5, 'no call past the budget');
+			assert.equal(Math.max(...results.map((r) => r.budget?.spentUsd ?? 0)), 0.05);
+			await store.close();
+		} finally {
+			ctx.emulator.loadScenario({ reply: 'Ticket summarised, all done.' });
+		}
+	});
+
 	it('a cheaper tier 2 answers when tier 1 does not fit in what is left', async () => {
 		const store = newStore();
 		const { run } = budgeted([priced('anthropic'), priced('openai', CHEAP)], store, {
