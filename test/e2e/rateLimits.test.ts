@@ -180,4 +180,67 @@ describe('pacing by rate limits in n8n', () => {
 		);
 		assert.ok(paced.limited <= 2, `paced got ${paced.limited} 429s`);
 	});
+
+	it('a key pool in one credential: key 1 out of quota, key 2 answers every item; paced, a batch shares both keys', async () => {
+		const keyA = 'sk-pool-first-0001';
+		const keyB = 'sk-pool-second-0002';
+		const name = 'OpenAI key pool';
+		const credential = {
+			name,
+			id: await ctx.n8n.createCredential(name, 'resilientLlmOpenAiApi', {
+				apiKey: keyA,
+				additionalApiKeys: `${keyB}\n`,
+				baseUrl: ctx.emulator.urls.openai,
+			}),
+		};
+		const poolWorkflow = async (path: string, model: string) => {
+			const parameters = {
+				prompt: '={{ $json.text }}',
+				chain: { tiers: [{ provider: 'openai', model, attempts: 3, timeoutSeconds: 30 }] },
+				options: { concurrency: 16, deadlineSeconds: 120 },
+			};
+			const id = await ctx.n8n.createWorkflow(
+				llmWorkflow(`pool ${path}`, path, parameters, { resilientLlmOpenAiApi: credential }),
+			);
+			return { id, path };
+		};
+		const keyOf = (item: Item) =>
+			(item.json.resilience as { attempts: Array<{ key?: number; status: string }> }).attempts
+				.filter((a) => a.status === 'ok')
+				.map((a) => a.key);
+
+		// Key 1's quota is gone: its first call fails, and its circuit keeps it out after that.
+		const quota = await runBatch(
+			{ apiKeys: {}, rules: [{ provider: 'openai', key: keyA, fault: 'quota_exhausted' }] },
+			await poolWorkflow('pool-quota', 'gpt-pool-1'),
+			12,
+			'q',
+		);
+		assert.equal(quota.answered, 12);
+		const items = outputs(quota.execution).answered;
+		assert.deepEqual(items.map(keyOf), Array(12).fill([2]));
+		// Key 1's circuit opened on its first failure: the other items never called it.
+		const keyOneCalls = items
+			.flatMap(
+				(item) =>
+					(item.json.resilience as { attempts: Array<{ key?: number; status: string }> }).attempts,
+			)
+			.filter((a) => a.key === 1 && a.status === 'failed');
+		assert.ok(keyOneCalls.length <= 2, `${keyOneCalls.length} calls with key 1`);
+		const text = JSON.stringify(quota.execution.data);
+		assert.ok(!text.includes(keyA) && !text.includes(keyB), 'no key in the execution');
+
+		// Each key allowed 600 a minute: the batch is shared between them, with almost no 429s.
+		const shared = await runBatch(
+			{ apiKeys: {}, latencyMs: 100, limits: [{ provider: 'openai', rpm: 600 }] },
+			await poolWorkflow('pool-limits', 'gpt-pool-2'),
+			60,
+			's',
+		);
+		assert.equal(shared.answered, 60);
+		const byKey = outputs(shared.execution).answered.map((item) => keyOf(item)[0]);
+		const first = byKey.filter((k) => k === 1).length;
+		assert.ok(first >= 15 && first <= 45, `key 1 answered ${first} of 60, key 2 the rest`);
+		assert.ok(shared.limited <= 3, `${shared.limited} 429s`);
+	});
 });
