@@ -151,9 +151,9 @@ async function listBudgetsOf(
 		const spentMicros = budgetRowOf(row ? JSON.parse(row) : undefined).spentMicros;
 		uses.push({ ...entry, budget, period, spentMicros, expiresAt: now + ttl });
 	});
-	return uses.sort((a, b) =>
-		`${a.budget}\u0000${a.period}`.localeCompare(`${b.budget}\u0000${b.period}`),
-	);
+	// In the embedded store's order: by budget, then period, as plain strings.
+	const order = (u: BudgetUse) => `${u.budget}\u0000${u.period}`;
+	return uses.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
 /** A budget's sums as a script returned them, with what is left of the cap. */
