@@ -136,13 +136,21 @@ export class CounterBuffer implements CounterStore {
 			const key = `${c.minute}\u0000${c.workflowId}`;
 			const sum = this.pending.get(key);
 			if (!sum) {
-				this.pending.set(key, { ...c, answeredByTier: [...c.answeredByTier] });
+				this.pending.set(key, {
+					...c,
+					answeredByTier: [...c.answeredByTier],
+					...(c.costByModel ? { costByModel: { ...c.costByModel } } : {}),
+				});
 				continue;
 			}
 			sum.tasks += c.tasks;
 			c.answeredByTier.forEach((n, i) => (sum.answeredByTier[i] += n));
 			sum.escalated += c.escalated;
 			sum.costMicros += c.costMicros;
+			for (const [model, micros] of Object.entries(c.costByModel ?? {})) {
+				const byModel = (sum.costByModel ??= {});
+				byModel[model] = (byModel[model] ?? 0) + micros;
+			}
 			if (c.workflowName) sum.workflowName = c.workflowName;
 		}
 	}

@@ -4,6 +4,9 @@
  * get a reservation that together exceeds it. test/state/budgetRules.test.ts holds these
  * scripts to the same answers as the TypeScript over random sequences of calls. The row is
  * the JSON the TypeScript reads (snapshots); amounts arrive as whole micro-dollars.
+ *
+ * KEYS[2] is the budget's registry entry (budgetRegistry.ts), merged as entryAfter merges it
+ * when the call brings its label (ARGV's last, JSON; empty: none), in the same script.
  */
 
 const BUDGET_ROW = `
@@ -20,6 +23,15 @@ local function save(key, row, ttlMs)
 	-- cjson writes an empty table as an object: the holds stay a map.
 	redis.call('SET', key, cjson.encode(row), 'PX', ttlMs)
 end
+local function register(key, label, limitMicros, turnedAway, ttlMs)
+	if label == '' then return end
+	local entry = cjson.decode(label)
+	local raw = redis.call('GET', key)
+	local was = raw and cjson.decode(raw) or {}
+	entry.limitMicros = limitMicros
+	entry.turnedAway = turnedAway or (was.turnedAway == true and tonumber(was.limitMicros) == limitMicros)
+	redis.call('SET', key, cjson.encode(entry), 'PX', ttlMs)
+end
 local function liveHeld(row, now)
 	local held = 0
 	for id, hold in pairs(row.holds) do
@@ -30,12 +42,14 @@ end
 `;
 
 /**
- * KEYS[1] budget row; ARGV: now, id, micros, capMicros, leaseMs, ttlMs.
+ * KEYS[1] budget row, KEYS[2] its registry entry; ARGV: now, id, micros, capMicros, leaseMs,
+ * ttlMs, label. A refused call marks the entry turned away.
  * Returns { 1 reserved or 0 refused, spentMicros, heldMicros } as they stand after it.
  */
 export const RESERVE_BUDGET = `${BUDGET_ROW}
 local now, id, micros = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local capMicros, leaseMs, ttlMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local label = ARGV[7] or ''
 local row = load(KEYS[1])
 local held = liveHeld(row, now)
 local reserved = 1
@@ -48,11 +62,13 @@ if micros > 0 then
 	end
 end
 save(KEYS[1], row, ttlMs)
+if reserved == 0 then register(KEYS[2], label, capMicros, true, ttlMs) end
 return { reserved, row.spentMicros, held }
 `;
 
 /**
- * KEYS[1] budget row; ARGV: now, id, actualMicros, ttlMs.
+ * KEYS[1] budget row, KEYS[2] its registry entry; ARGV: now, id, actualMicros, ttlMs,
+ * capMicros, label.
  * Returns { spentMicros, heldMicros } as they stand after it.
  */
 export const SETTLE_BUDGET = `${BUDGET_ROW}
@@ -62,5 +78,6 @@ liveHeld(row, now)
 row.holds[id] = nil
 row.spentMicros = row.spentMicros + actualMicros
 save(KEYS[1], row, ttlMs)
+register(KEYS[2], ARGV[6] or '', tonumber(ARGV[5]) or 0, false, ttlMs)
 return { row.spentMicros, liveHeld(row, now) }
 `;

@@ -27,6 +27,11 @@ export interface RedisSettings {
 
 export const DEFAULT_PREFIX = 'resilient-llm:';
 
+/** A SCAN MATCH pattern for keys that start with `literal`: glob characters in it match themselves. */
+export function globPrefix(literal: string): string {
+	return literal.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 /** The longest wait between two reconnection attempts: Redis back means in use again within about this. */
 export const MAX_RECONNECT_DELAY_MS = 1_000;
 /** No command waits longer than this for Redis, so a hung server never hangs a task. */
@@ -72,19 +77,24 @@ interface ScriptCommands {
 	rllmSettlePace(key: string, now: number, id: string, ...outcome: string[]): Promise<number>;
 	rllmReserveBudget(
 		key: string,
+		entryKey: string,
 		now: number,
 		id: string,
 		micros: number,
 		capMicros: number,
 		leaseMs: number,
 		ttlMs: number,
+		label: string,
 	): Promise<[number, number, number]>;
 	rllmSettleBudget(
 		key: string,
+		entryKey: string,
 		now: number,
 		id: string,
 		actualMicros: number,
 		ttlMs: number,
+		capMicros: number,
+		label: string,
 	): Promise<[number, number]>;
 }
 
@@ -122,8 +132,8 @@ export class RedisConnection {
 		this.redis.defineCommand('rllmRelease', { numberOfKeys: 1, lua: RELEASE });
 		this.redis.defineCommand('rllmAcquirePace', { numberOfKeys: 1, lua: ACQUIRE_PACE });
 		this.redis.defineCommand('rllmSettlePace', { numberOfKeys: 1, lua: SETTLE_PACE });
-		this.redis.defineCommand('rllmReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET });
-		this.redis.defineCommand('rllmSettleBudget', { numberOfKeys: 1, lua: SETTLE_BUDGET });
+		this.redis.defineCommand('rllmReserveBudget', { numberOfKeys: 2, lua: RESERVE_BUDGET });
+		this.redis.defineCommand('rllmSettleBudget', { numberOfKeys: 2, lua: SETTLE_BUDGET });
 		// Its keys depend on the counts: their number comes first in each call.
 		this.redis.defineCommand('rllmAddCounts', { lua: ADD_COUNTS });
 	}

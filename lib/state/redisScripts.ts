@@ -167,8 +167,8 @@ return 1
 
 /**
  * KEYS[1] the workflow names hash, KEYS[2] this write's marker, then per count its minute's
- * hash and its minute's set of workflows. ARGV[1] the counts as JSON, ARGV[2] how long
- * counters and the marker live (seconds).
+ * hash, its minute's set of workflows and its minute's hash of cost per model. ARGV[1] the
+ * counts as JSON, ARGV[2] how long counters and the marker live (seconds).
  *
  * All or nothing: every key's type is checked before the first write (Redis does not undo a
  * script's writes when a later command fails), and a write whose marker exists was applied
@@ -185,11 +185,12 @@ local function expect(key, kind)
 end
 local problem = expect(KEYS[1], 'hash')
 for i = 1, #counts do
-	problem = problem or expect(KEYS[1 + 2 * i], 'hash') or expect(KEYS[2 + 2 * i], 'set')
+	problem = problem or expect(KEYS[3 * i], 'hash') or expect(KEYS[3 * i + 1], 'set')
+		or expect(KEYS[3 * i + 2], 'hash')
 end
 if problem then return problem end
 for i, c in ipairs(counts) do
-	local hash, minute = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+	local hash, minute, models = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
 	redis.call('HINCRBY', hash, 'tasks', c.tasks)
 	redis.call('HINCRBY', hash, 'cost_micros', c.costMicros)
 	for tier, n in ipairs(c.answeredByTier) do
@@ -197,6 +198,12 @@ for i, c in ipairs(counts) do
 	end
 	if c.escalated ~= 0 then redis.call('HINCRBY', hash, 'escalated', c.escalated) end
 	if type(c.workflowName) == 'string' then redis.call('HSET', KEYS[1], c.workflowId, c.workflowName) end
+	if type(c.costByModel) == 'table' then
+		for model, micros in pairs(c.costByModel) do
+			redis.call('HINCRBY', models, model, micros)
+			redis.call('EXPIRE', models, ttl)
+		end
+	end
 	redis.call('EXPIRE', hash, ttl)
 	redis.call('SADD', minute, c.workflowId)
 	redis.call('EXPIRE', minute, ttl)

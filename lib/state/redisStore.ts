@@ -5,24 +5,22 @@
  * Operations of one process share its connection (redisConnection.ts) concurrently
  * (pipelined), so a burst of breaker checks takes about one round trip, not one each.
  */
-import { randomUUID } from 'node:crypto';
-
 import { FIRST_CALL_HOLD_MS, isOpen, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
 import { paceRowOf, paceSnapshotOf } from './pacingRules';
 import { RedisBudgets } from './redisBudgets';
-import { DEFAULT_PREFIX, RedisConnection } from './redisConnection';
+import { RedisCounters } from './redisCounters';
+import { DEFAULT_PREFIX, globPrefix, RedisConnection } from './redisConnection';
 import type { RedisSettings, ScriptedRedis } from './redisConnection';
-import { StateStoreUnavailableError, countsOfTask, emptyCounters } from './types';
+import { StateStoreUnavailableError, countsOfTask } from './types';
 import type {
 	Admission,
 	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
 	BudgetStore,
-	Counters,
+	CounterStore,
 	IdempotencyClaim,
-	MinuteCounts,
 	PaceOutcome,
 	PaceRequest,
 	PaceSnapshot,
@@ -30,27 +28,21 @@ import type {
 	TaskOutcome,
 } from './types';
 
-export { DEFAULT_PREFIX } from './redisConnection';
+export { DEFAULT_PREFIX, globPrefix } from './redisConnection';
 export type { RedisSettings } from './redisConnection';
 export { StateStoreUnavailableError };
-
-/** Counters older than a day are of no use to any window; nor is the marker of a write that old. */
-const COUNTERS_TTL_S = 86_400;
-
-/** A SCAN MATCH pattern for keys that start with `literal`: glob characters in it match themselves. */
-export function globPrefix(literal: string): string {
-	return literal.replace(/[*?[\]\\]/g, '\\$&');
-}
 
 export class RedisStateStore implements StateStore {
 	private readonly connection: RedisConnection;
 	private readonly prefix: string;
 	private readonly budgets: RedisBudgets;
+	private readonly counters: RedisCounters;
 
 	constructor(settings: RedisSettings) {
 		this.prefix = settings.prefix || DEFAULT_PREFIX;
 		this.connection = new RedisConnection(settings);
 		this.budgets = new RedisBudgets(this.connection, this.prefix);
+		this.counters = new RedisCounters(this.connection, this.prefix);
 	}
 
 	private get redis(): ScriptedRedis {
@@ -205,6 +197,11 @@ export class RedisStateStore implements StateStore {
 
 	budgetSnapshot: BudgetStore['budgetSnapshot'] = (...args) => this.budgets.budgetSnapshot(...args);
 
+	listBudgets: BudgetStore['listBudgets'] = (...args) => this.budgets.listBudgets(...args);
+
+	markBudgetAnnounced: BudgetStore['markBudgetAnnounced'] = (consumer, budget, period, mark, ttl) =>
+		this.budgets.markBudgetAnnounced(consumer, budget, period, mark, ttl);
+
 	async openCircuits(now = Date.now()): Promise<string[]> {
 		const literal = `${this.prefix}breaker:`;
 		return this.named(async () => {
@@ -231,55 +228,13 @@ export class RedisStateStore implements StateStore {
 	}
 
 	async countTask(workflowId: string, outcome: TaskOutcome, now = Date.now()): Promise<void> {
-		return this.addCounts([countsOfTask(workflowId, outcome, now)]);
+		return this.counters.addCounts([countsOfTask(workflowId, outcome, now)]);
 	}
 
-	/**
-	 * One script adds every count, or none. A write sent again under the same `writeId` (its
-	 * reply was lost) is not added twice.
-	 */
-	async addCounts(counts: MinuteCounts[], _now?: number, writeId = randomUUID()): Promise<void> {
-		if (counts.length === 0) return;
-		const keys = [`${this.prefix}workflow-names`, `${this.prefix}counter-write:${writeId}`];
-		for (const c of counts)
-			keys.push(
-				`${this.prefix}counters:${c.minute}:${c.workflowId}`,
-				`${this.prefix}counters:${c.minute}`,
-			);
-		await this.named(() =>
-			this.redis.rllmAddCounts(keys.length, ...keys, JSON.stringify(counts), COUNTERS_TTL_S),
-		);
-	}
+	addCounts: CounterStore['addCounts'] = (counts, _now, writeId) =>
+		this.counters.addCounts(counts, writeId);
 
-	async readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
-		return this.named(() => this.countersOver(fromMs, toMs));
-	}
-
-	private async countersOver(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
-		const totals = new Map<string, Counters>();
-		for (let minute = Math.floor(fromMs / 60_000); minute < Math.ceil(toMs / 60_000); minute++) {
-			for (const workflow of await this.redis.smembers(`${this.prefix}counters:${minute}`)) {
-				const h = await this.redis.hgetall(`${this.prefix}counters:${minute}:${workflow}`);
-				const n = (field: string) => Number(h[field] ?? 0);
-				const total = totals.get(workflow) ?? emptyCounters();
-				total.tasks += n('tasks');
-				total.answeredByTier = [0, 1, 2, 3].map(
-					(i) => total.answeredByTier[i] + n(`t${i + 1}`),
-				) as Counters['answeredByTier'];
-				total.escalated += n('escalated');
-				total.costUsd += n('cost_micros') / 1e6;
-				totals.set(workflow, total);
-			}
-		}
-		if (totals.size > 0) {
-			const ids = [...totals.keys()];
-			const names = await this.redis.hmget(`${this.prefix}workflow-names`, ...ids);
-			ids.forEach((id, i) => {
-				if (names[i]) totals.get(id)!.workflowName = names[i];
-			});
-		}
-		return totals;
-	}
+	readCounters: CounterStore['readCounters'] = (...args) => this.counters.readCounters(...args);
 
 	async close(): Promise<void> {
 		this.redis.disconnect();

@@ -85,6 +85,15 @@ const SCHEMA = `
 	CREATE TABLE IF NOT EXISTS budgets (
 		budget TEXT NOT NULL, period TEXT NOT NULL, row TEXT NOT NULL, expires_at INTEGER NOT NULL,
 		PRIMARY KEY (budget, period));
+	CREATE TABLE IF NOT EXISTS counter_models (
+		workflow TEXT NOT NULL, minute INTEGER NOT NULL, model TEXT NOT NULL, cost_micros INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (workflow, minute, model));
+	CREATE TABLE IF NOT EXISTS budget_registry (
+		budget TEXT NOT NULL, period TEXT NOT NULL, entry TEXT NOT NULL, expires_at INTEGER NOT NULL,
+		PRIMARY KEY (budget, period));
+	CREATE TABLE IF NOT EXISTS budget_announced (
+		consumer TEXT NOT NULL, budget TEXT NOT NULL, period TEXT NOT NULL, mark TEXT NOT NULL,
+		expires_at INTEGER NOT NULL, PRIMARY KEY (consumer, budget, period, mark));
 `;
 
 export class SqliteFile {

@@ -11,21 +11,19 @@ import type { DatabaseSync } from 'node:sqlite';
 import { admission, afterOutcome, rowOf, snapshotOf } from './breakerRules';
 import type { BreakerRow } from './breakerRules';
 import { SqliteBudgets } from './sqliteBudgets';
+import { SqliteCounters } from './sqliteCounters';
 import { SqliteFile, WINDOW_COLUMNS } from './sqliteFile';
 import { SqlitePacing } from './sqlitePacing';
-import { countsOfTask, emptyCounters } from './types';
 import type {
 	Admission,
 	BreakerOutcome,
 	BreakerPolicy,
 	BreakerSnapshot,
 	BudgetStore,
-	Counters,
+	CounterStore,
 	IdempotencyClaim,
-	MinuteCounts,
 	PacingStore,
 	StateStore,
-	TaskOutcome,
 } from './types';
 
 export { LOCK_WAIT_MS, StateStoreError } from './sqliteFile';
@@ -37,6 +35,7 @@ export class SqliteStateStore implements StateStore {
 	private readonly sqlite: SqliteFile;
 	private readonly budgets: SqliteBudgets;
 	private readonly paces: SqlitePacing;
+	private readonly counters: SqliteCounters;
 	/** When expired answers were last deleted (the caller's clock). */
 	private lastPurge = Number.NEGATIVE_INFINITY;
 
@@ -47,6 +46,7 @@ export class SqliteStateStore implements StateStore {
 		);
 		this.budgets = new SqliteBudgets(this.sqlite);
 		this.paces = new SqlitePacing(this.sqlite);
+		this.counters = new SqliteCounters(this.sqlite);
 	}
 
 	private get db(): DatabaseSync {
@@ -222,56 +222,11 @@ export class SqliteStateStore implements StateStore {
 		return rows.map((r) => r.circuit);
 	}
 
-	async countTask(workflowId: string, outcome: TaskOutcome, now = Date.now()): Promise<void> {
-		return this.addCounts([countsOfTask(workflowId, outcome, now)], now);
-	}
+	countTask: CounterStore['countTask'] = (...args) => this.counters.countTask(...args);
 
-	/** One transaction: all or nothing, so a failed write sent again adds its counts once (no `writeId` needed). */
-	async addCounts(counts: MinuteCounts[], now = Date.now()): Promise<void> {
-		if (counts.length === 0) return;
-		await this.transaction(() => {
-			const add = this.db.prepare(
-				`INSERT INTO counters (workflow, minute, tasks, t1, t2, t3, t4, escalated, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT(workflow, minute) DO UPDATE SET tasks = tasks + excluded.tasks, t1 = t1 + excluded.t1, t2 = t2 + excluded.t2, t3 = t3 + excluded.t3,
-				t4 = t4 + excluded.t4, escalated = escalated + excluded.escalated, cost_micros = cost_micros + excluded.cost_micros`,
-			);
-			const name = this.db.prepare(
-				`INSERT INTO workflow_names (workflow, name) VALUES (?, ?)
-				ON CONFLICT(workflow) DO UPDATE SET name = excluded.name`,
-			);
-			for (const c of counts) {
-				add.run(c.workflowId, c.minute, c.tasks, ...c.answeredByTier, c.escalated, c.costMicros);
-				if (c.workflowName) name.run(c.workflowId, c.workflowName);
-			}
-			// Counters older than a day are of no use to any window.
-			this.db.prepare('DELETE FROM counters WHERE minute < ?').run(Math.floor(now / 60_000) - 1440);
-		});
-	}
+	addCounts: CounterStore['addCounts'] = (counts, now) => this.counters.addCounts(counts, now);
 
-	async readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>> {
-		const rows = this.db
-			.prepare(
-				`SELECT c.workflow, SUM(tasks) tasks, SUM(t1) t1, SUM(t2) t2, SUM(t3) t3, SUM(t4) t4, SUM(escalated) escalated,
-				SUM(cost_micros) cost, n.name
-				FROM counters c LEFT JOIN workflow_names n ON n.workflow = c.workflow
-				WHERE minute >= ? AND minute < ? GROUP BY c.workflow`,
-			)
-			.all(Math.floor(fromMs / 60_000), Math.ceil(toMs / 60_000)) as Array<
-			Record<string, number> & { workflow: string; name: string | null }
-		>;
-		const totals = new Map<string, Counters>();
-		for (const r of rows) {
-			totals.set(r.workflow, {
-				...emptyCounters(),
-				tasks: r.tasks,
-				answeredByTier: [r.t1, r.t2, r.t3, r.t4],
-				escalated: r.escalated,
-				costUsd: r.cost / 1e6,
-				...(r.name ? { workflowName: r.name } : {}),
-			});
-		}
-		return totals;
-	}
+	readCounters: CounterStore['readCounters'] = (...args) => this.counters.readCounters(...args);
 
 	acquirePace: PacingStore['acquirePace'] = (...args) => this.paces.acquirePace(...args);
 
@@ -284,6 +239,11 @@ export class SqliteStateStore implements StateStore {
 	settleBudget: BudgetStore['settleBudget'] = (...args) => this.budgets.settleBudget(...args);
 
 	budgetSnapshot: BudgetStore['budgetSnapshot'] = (...args) => this.budgets.budgetSnapshot(...args);
+
+	listBudgets: BudgetStore['listBudgets'] = (...args) => this.budgets.listBudgets(...args);
+
+	markBudgetAnnounced: BudgetStore['markBudgetAnnounced'] = (...args) =>
+		this.budgets.markBudgetAnnounced(...args);
 
 	async close(): Promise<void> {
 		this.sqlite.close();

@@ -11,6 +11,7 @@ import type {
 	BudgetSettlement,
 	BudgetSnapshot,
 } from './budgetRules';
+import type { BudgetLabel, BudgetUse } from './budgetRegistry';
 
 export type {
 	BudgetRequest,
@@ -18,6 +19,7 @@ export type {
 	BudgetSettlement,
 	BudgetSnapshot,
 } from './budgetRules';
+export type { BudgetLabel, BudgetUse } from './budgetRegistry';
 
 export type IdempotencyClaim =
 	/** The caller owns the key until its lease ends, and must complete or release it. */
@@ -66,6 +68,8 @@ export interface Counters {
 	answeredByTier: [number, number, number, number];
 	escalated: number;
 	costUsd: number;
+	/** What each model cost, by `provider/model`, in US dollars; none when nothing was priced. */
+	costByModel?: Record<string, number>;
 	/** The workflow's name when its tasks were counted, for people reading an alert. */
 	workflowName?: string;
 }
@@ -121,6 +125,8 @@ export interface TaskOutcome {
 	tier?: number;
 	escalated: boolean;
 	costUsd: number;
+	/** What each model's calls cost, by `provider/model`, in US dollars. */
+	costByModel?: Record<string, number>;
 	workflowName?: string;
 }
 
@@ -135,7 +141,21 @@ export interface MinuteCounts {
 	escalated: number;
 	/** Whole millionths of a dollar, so that sums are exact. */
 	costMicros: number;
+	/** costMicros per `provider/model` (whole millionths); models that cost nothing left out. */
+	costByModel?: Record<string, number>;
 	workflowName?: string;
+}
+
+/** Each model's cost in whole micro-dollars, leaving out those that cost nothing. */
+export function microsByModel(
+	costByModel: Record<string, number> | undefined,
+): Record<string, number> {
+	const micros: Record<string, number> = {};
+	for (const [model, usd] of Object.entries(costByModel ?? {})) {
+		const m = Math.round(usd * 1e6);
+		if (Number.isFinite(m) && m > 0) micros[model] = m;
+	}
+	return micros;
 }
 
 /** One task as MinuteCounts: the one place a task's outcome picks its tier slot. */
@@ -149,6 +169,7 @@ export function countsOfTask(workflowId: string, outcome: TaskOutcome, now: numb
 		answeredByTier: [1, 2, 3, 4].map((n) => (slot === n ? 1 : 0)) as MinuteCounts['answeredByTier'],
 		escalated: outcome.escalated ? 1 : 0,
 		costMicros: Math.round(outcome.costUsd * 1e6),
+		...(outcome.costByModel ? { costByModel: microsByModel(outcome.costByModel) } : {}),
 		...(outcome.workflowName ? { workflowName: outcome.workflowName } : {}),
 	};
 }
@@ -218,14 +239,15 @@ export interface PacingStore {
 /**
  * Spend budgets (budgetRules.ts): one row per budget and period, what was spent and what
  * calls in flight hold. `ttlMs`: how long the row outlives its last write, so a period's row
- * goes some time after the period ends.
+ * goes some time after the period ends. A call that brings the budget's `label` also enters
+ * the budget in the registry (budgetRegistry.ts) in the same write, for the Resilience Alert.
  */
 export interface BudgetStore {
 	/** Reserves the call's worst cost if it fits under the cap; the budget as it then stands. */
 	reserveBudget(
 		budget: string,
 		period: string,
-		request: BudgetRequest,
+		request: BudgetRequest & { label?: BudgetLabel },
 		ttlMs: number,
 		now?: number,
 	): Promise<BudgetReservation>;
@@ -233,7 +255,7 @@ export interface BudgetStore {
 	settleBudget(
 		budget: string,
 		period: string,
-		settlement: BudgetSettlement & { capMicros: number },
+		settlement: BudgetSettlement & { capMicros: number; label?: BudgetLabel },
 		ttlMs: number,
 		now?: number,
 	): Promise<BudgetSnapshot>;
@@ -243,6 +265,20 @@ export interface BudgetStore {
 		capMicros: number,
 		now?: number,
 	): Promise<BudgetSnapshot>;
+	/** Every budget with a period not yet expired that a call settled in, or was turned away from. */
+	listBudgets(now?: number): Promise<BudgetUse[]>;
+	/**
+	 * Marks `mark` (a threshold of a budget's period) as announced to `consumer`: true the
+	 * first time, false ever after, until the budget's period row expires (`ttlMs`).
+	 */
+	markBudgetAnnounced(
+		consumer: string,
+		budget: string,
+		period: string,
+		mark: string,
+		ttlMs: number,
+		now?: number,
+	): Promise<boolean>;
 }
 
 /** Every store keeps all five kinds of state; each caller takes only the part it uses. */

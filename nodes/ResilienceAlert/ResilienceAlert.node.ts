@@ -8,14 +8,16 @@ import type {
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { evaluateAlerts } from '../../lib/alerts/evaluateAlerts';
-import type { OpenIncidents } from '../../lib/alerts/evaluateAlerts';
-import { flushCounters } from '../shared/alertCounters';
+import type { AlertEvent, OpenIncidents } from '../../lib/alerts/evaluateAlerts';
+import { spendOf } from '../../lib/alerts/spend';
 import { openStateStore } from '../shared/stateStores';
 import {
 	REDIS_CREDENTIAL_TESTS,
 	redisCredentialSlots,
 	stateStoreOption,
 } from '../shared/stateStoreParameters';
+import { readForAlerts } from './alertReads';
+import type { AlertReads } from './alertReads';
 
 export class ResilienceAlert implements INodeType {
 	description: INodeTypeDescription = {
@@ -28,7 +30,7 @@ export class ResilienceAlert implements INodeType {
 		defaultVersion: 1,
 		subtitle: '={{ "over " + $parameter["windowMinutes"] + " min" }}',
 		description:
-			'Fires when fallbacks or escalations of Resilient LLM rise, or a circuit breaker opens; and again on recovery',
+			'Fires when fallbacks or escalations of Resilient LLM rise, or a circuit breaker opens, and again on recovery; and when a spend budget reaches 80 % or 100 %',
 		defaults: { name: 'Resilience Alert' },
 		polling: true,
 		inputs: [],
@@ -83,6 +85,14 @@ export class ResilienceAlert implements INodeType {
 				type: 'boolean',
 				default: true,
 			},
+			{
+				displayName: 'Alert on Spend Budgets',
+				name: 'alertOnBudget',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to fire once when a Resilient LLM spend budget reaches 80 % of its limit in its period, and once when it reaches 100 %',
+			},
 		],
 	};
 
@@ -98,18 +108,14 @@ export class ResilienceAlert implements INodeType {
 		};
 		const to = Date.now();
 		const from = to - windowMinutes * 60_000;
-		let counters;
-		let circuits;
+		let reads: AlertReads;
 		try {
 			const store = await openStateStore(
 				this,
 				this.getNodeParameter('stateStore', 'embedded') === 'redis' ? 'redis' : 'embedded',
 			);
-			// Tasks counted in this process in the last second count too.
-			await flushCounters();
-			counters = await store.readCounters(from, to);
-			// Only circuits still cooling down (or probing): one past its cool-down has recovered.
-			circuits = await store.openCircuits(to);
+			const alertOnBudget = Boolean(this.getNodeParameter('alertOnBudget', true));
+			reads = await readForAlerts(this, store, { from, to }, alertOnBudget);
 		} catch (error) {
 			throw new NodeOperationError(
 				this.getNode(),
@@ -118,13 +124,13 @@ export class ResilienceAlert implements INodeType {
 		}
 		const staticData = this.getWorkflowStaticData('node');
 		const { events, open } = evaluateAlerts(
-			counters,
-			circuits,
+			reads.counters,
+			reads.circuits,
 			thresholds,
 			(staticData.openIncidents ?? {}) as OpenIncidents,
 		);
 		staticData.openIncidents = open;
-		if (events.length === 0) return null;
+		if (events.length === 0 && reads.budgets.length === 0) return null;
 		const window = {
 			minutes: windowMinutes,
 			from: new Date(from).toISOString(),
@@ -132,16 +138,35 @@ export class ResilienceAlert implements INodeType {
 		};
 		// A link to the workflow, for the Slack message; a breaker's subject is its circuit instead.
 		const editor = this.getInstanceBaseUrl().replace(/\/+$/, '');
-		return [
-			events.map((event) => ({
-				json: {
-					...event,
-					...(event.kind === 'breaker_open'
-						? {}
-						: { workflowId: event.subject, workflowUrl: `${editor}/workflow/${event.subject}` }),
-					window,
-				} as unknown as IDataObject,
-			})),
-		];
+		return [itemsOf(events, reads, window, editor)];
 	}
+}
+
+/** The alert items: incidents and recoveries with their window, then budget thresholds. */
+function itemsOf(
+	events: AlertEvent[],
+	reads: AlertReads,
+	window: IDataObject,
+	editor: string,
+): INodeExecutionData[] {
+	const workflow = (id: string) => ({
+		workflowId: id,
+		workflowUrl: `${editor}/workflow/${id}`,
+		spend: spendOf(reads.today.get(id)),
+	});
+	return [
+		...events.map((event) => ({
+			json: {
+				...event,
+				...(event.kind === 'breaker_open' ? {} : workflow(event.subject)),
+				window,
+			} as unknown as IDataObject,
+		})),
+		...reads.budgets.map((event) => ({
+			json: {
+				...event,
+				...(event.workflowId ? workflow(event.workflowId) : {}),
+			} as unknown as IDataObject,
+		})),
+	];
 }

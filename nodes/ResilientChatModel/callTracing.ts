@@ -12,6 +12,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { TaskResult } from '../../lib/engine/types';
+import { costByModelOf } from '../shared/alertCounters';
 import type { ChainRun } from '../shared/chainRun';
 import { callSummary } from '../shared/resultViews';
 import { taskLogFields } from '../shared/taskLog';
@@ -35,6 +36,7 @@ export function callRecorder(
 			tier: result.tier,
 			escalated: result.outcome === 'needs_human',
 			costUsd: result.costUsd,
+			costByModel: costByModelOf(result.tiers),
 			workflowName: workflow.name,
 		});
 		ctx.logger.info('Resilient Chat Model call', {

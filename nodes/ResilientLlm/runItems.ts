@@ -5,6 +5,7 @@
 import type { IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
 
 import { RUN_DEFAULTS } from '../../lib/engine/defaults';
+import { costByModelOf } from '../shared/alertCounters';
 import { resilienceOf } from '../shared/resultViews';
 import { taskLogFields } from '../shared/taskLog';
 import { itemError } from './itemErrors';
@@ -73,6 +74,7 @@ async function finishItem(
 		tier: result.tier,
 		escalated: result.outcome === 'needs_human',
 		costUsd: cached ? 0 : result.costUsd,
+		...(cached ? {} : { costByModel: costByModelOf(result.tiers) }),
 		workflowName: workflow.name,
 	});
 	ctx.logger.info('Resilient LLM task', {

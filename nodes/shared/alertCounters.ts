@@ -3,6 +3,7 @@
  * memory, written once a second, and written at once when the process is told to stop
  * (SIGTERM, SIGINT) or the stores are closed.
  */
+import type { TierSummary } from '../../lib/engine/types';
 import { CounterBuffer } from '../../lib/state/counterBuffer';
 import type { StateStore } from '../../lib/state/types';
 
@@ -15,6 +16,17 @@ const counterBuffers = new Map<StateStore, CounterBuffer>();
 const allCounterBuffers: Set<CounterBuffer> = ((globalThis as Record<symbol, unknown>)[
 	Symbol.for('n8n-nodes-resilient-llm.counterBuffers')
 ] ??= new Set<CounterBuffer>()) as Set<CounterBuffer>;
+
+/** What a task's calls cost per model (`provider/model`, US dollars), for the spend figure. */
+export function costByModelOf(tiers: TierSummary[]): Record<string, number> {
+	const byModel: Record<string, number> = {};
+	for (const tier of tiers)
+		if (tier.costUsd > 0) {
+			const model = `${tier.provider}/${tier.model}`;
+			byModel[model] = (byModel[model] ?? 0) + tier.costUsd;
+		}
+	return byModel;
+}
 
 /** A logger as n8n hands one to nodes. */
 export interface Warn {

@@ -105,9 +105,14 @@ export function fakePoll(options: {
 	parameters: Record<string, unknown>;
 	staticData: IDataObject;
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
+	/** 'trigger' as an active workflow polls; 'manual' as the editor's Fetch Test Event. */
+	mode?: 'trigger' | 'manual';
+	timeZone?: string;
+	/** The trigger's node ID: two triggers each announce a budget's thresholds. */
+	nodeId?: string;
 }): IPollFunctions {
 	const node: INode = {
-		id: 'alert-1',
+		id: options.nodeId ?? 'alert-1',
 		name: 'Resilience Alert',
 		type: 'n8n-nodes-resilient-llm.resilienceAlert',
 		typeVersion: 1,
@@ -121,6 +126,9 @@ export function fakePoll(options: {
 			name in options.parameters ? options.parameters[name] : fallback,
 		getWorkflowStaticData: () => options.staticData,
 		getInstanceBaseUrl: () => 'http://n8n.example.test/',
+		getWorkflow: () => ({ id: 'wf-alerts', name: 'Alerts', active: true }),
+		getMode: () => options.mode ?? 'trigger',
+		getTimezone: () => options.timeZone ?? 'UTC',
 		getCredentials: async (type: string) => {
 			const credential = options.credentials?.[type];
 			if (!credential) throw new Error(`no credentials of type "${type}"`);

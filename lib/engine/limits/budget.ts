@@ -13,7 +13,12 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock/clock';
 import { realClock } from '../../clock/clock';
 import { StoreGuard } from '../../state/storeGuard';
-import type { BudgetReservation, BudgetSnapshot, BudgetStore } from '../../state/types';
+import type {
+	BudgetLabel,
+	BudgetReservation,
+	BudgetSnapshot,
+	BudgetStore,
+} from '../../state/types';
 import type { CallGate, CallVerdict, GatedCall, Passage, PassOptions } from '../breaker/callGate';
 import { ConfigError } from '../configError';
 import type { Deadline } from '../deadline';
@@ -131,6 +136,16 @@ export class SpendBudget {
 		return { period: key, periodName: `${period} ${key}` };
 	}
 
+	/** How the budget names itself in the store's registry, for the Resilience Alert. */
+	private labelOf(periodName: string): BudgetLabel {
+		const own = !this.settings.name?.trim();
+		return {
+			name: this.name,
+			periodName,
+			...(own ? { workflowId: this.settings.workflowId } : {}),
+		};
+	}
+
 	/** The budget as a task result shows it. */
 	stateOf(snapshot: BudgetSnapshot, periodName: string): BudgetState {
 		return {
@@ -157,6 +172,7 @@ export class SpendBudget {
 			micros: worst,
 			capMicros: this.capMicros,
 			leaseMs: Math.max(0, deadline.remainingMs()) + HOLD_SLACK_MS,
+			label: this.labelOf(periodName),
 		};
 		const asked = await deadline.race(
 			this.guard.before<BudgetReservation | undefined>(
@@ -207,7 +223,12 @@ export class SpendBudget {
 			const snapshot = await this.store.settleBudget(
 				this.key,
 				hold.period,
-				{ id: hold.id, actualMicros, capMicros: this.capMicros },
+				{
+					id: hold.id,
+					actualMicros,
+					capMicros: this.capMicros,
+					label: this.labelOf(hold.periodName),
+				},
 				ROW_TTL_MS[this.settings.period],
 				this.clock.epochMs(),
 			);
