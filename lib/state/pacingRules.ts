@@ -11,9 +11,9 @@
  */
 
 import { FIRST_CALL_HOLD_MS } from './breakerRules';
-import type { PaceLimit, PaceOutcome, PaceRequest, PaceSnapshot } from './types';
+import type { PaceLimit, PaceOutcome, PaceRequest, PaceSnapshot } from './paceTypes';
 
-export type { PaceLimit, PaceOutcome, PaceRequest, PaceSnapshot } from './types';
+export type { PaceLimit, PaceOutcome, PaceRequest, PaceSnapshot } from './paceTypes';
 
 /** One bucket: its level, the most it holds, its refill per ms, and when it was last filled. */
 export interface PaceBucket {

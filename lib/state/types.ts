@@ -12,6 +12,7 @@ import type {
 	BudgetSnapshot,
 } from './budgetRules';
 import type { BudgetLabel, BudgetUse } from './budgetRegistry';
+import type { PaceOutcome, PaceRequest, PaceSnapshot } from './paceTypes';
 
 export type {
 	BudgetRequest,
@@ -20,6 +21,7 @@ export type {
 	BudgetSnapshot,
 } from './budgetRules';
 export type { BudgetLabel, BudgetUse } from './budgetRegistry';
+export type { PaceLimit, PaceOutcome, PaceRequest, PaceSnapshot } from './paceTypes';
 
 export type IdempotencyClaim =
 	/** The caller owns the key until its lease ends, and must complete or release it. */
@@ -186,42 +188,6 @@ export interface CounterStore {
 	addCounts(counts: MinuteCounts[], now?: number, writeId?: string): Promise<void>;
 	/** Totals per workflow over [fromMs, toMs). */
 	readCounters(fromMs: number, toMs: number): Promise<Map<string, Counters>>;
-}
-
-/** One call asking to go. */
-export interface PaceRequest {
-	id: string;
-	/** Its estimated tokens: the prompt's. */
-	tokens: number;
-	/** How long its slot is held at most: its try's timeout. */
-	leaseMs: number;
-}
-
-/** A limit as an answer's headers said it: per minute, what was left, when full again. */
-export interface PaceLimit {
-	limit?: number;
-	remaining: number;
-	resetMs: number;
-}
-
-/** How a call ended, for the pacer. */
-export interface PaceOutcome {
-	id: string;
-	/** 'limited': the provider answered 429 (rate limit, not quota). */
-	result: 'answered' | 'limited' | 'other';
-	requests?: PaceLimit;
-	tokens?: PaceLimit;
-	/** The 429's retry hint, in ms. */
-	retryAfterMs?: number;
-}
-
-/** What a person reads about a circuit's pacing. */
-export interface PaceSnapshot {
-	window: number;
-	inFlight: number;
-	holdUntil: number;
-	requestsLeft?: number;
-	tokensLeft?: number;
 }
 
 /**
