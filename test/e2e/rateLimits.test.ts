@@ -130,12 +130,13 @@ describe('pacing by rate limits in n8n', () => {
 		const unpaced = await twoAtOnce('claude-paced-2-unpaced', false);
 		const paced = await twoAtOnce('claude-paced-2', true);
 		assert.equal(paced.answered, 60);
-		// 32 calls at once against room for 10: unpaced, the first burst alone gets 22 429s.
-		assert.ok(unpaced.limited >= 20, `unpaced: ${unpaced.limited} 429s`);
+		// 32 calls at once against room for 10: unpaced, 429s by the score, or a breaker that
+		// opens on them and items that give up.
 		assert.ok(
-			paced.limited * 4 <= unpaced.limited,
-			`paced ${paced.limited} 429s, unpaced ${unpaced.limited}`,
+			unpaced.limited >= 20 || unpaced.answered < 60,
+			`unpaced: ${unpaced.limited} 429s, ${unpaced.answered} answered`,
 		);
+		assert.ok(paced.limited <= 3, `paced: ${paced.limited} 429s`);
 	});
 
 	it('Gemini, no headers: paced, its 429s halve the calls in flight and open no breaker, and no item is lost', async () => {
