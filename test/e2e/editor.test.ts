@@ -351,4 +351,61 @@ describe('in the n8n editor, from an empty canvas', { timeout: 600_000 }, () => 
 			assert.deepEqual(issues, [], `${file.file}: nodes with issues`);
 		}
 	});
+
+	it('Options › Budget (USD) set in the panel: an item that does not fit leaves on Needs Human as over budget', async () => {
+		setFaults([]);
+		const id = await n8n.createWorkflow(
+			{
+				name: 'budget in the editor',
+				nodes: [
+					{
+						id: 'b0',
+						name: TRIGGER,
+						type: 'n8n-nodes-base.manualTrigger',
+						typeVersion: 1,
+						position: [0, 0],
+						parameters: {},
+					},
+					{
+						id: 'b1',
+						name: LLM,
+						type: 'n8n-nodes-resilient-llm.resilientLlm',
+						typeVersion: 1,
+						position: [240, 0],
+						parameters: {
+							prompt: PROMPT,
+							chain: { tiers: [{ provider: 'anthropic', model: MODELS.anthropic }] },
+						},
+						credentials: {
+							resilientLlmAnthropicApi: { id: null, name: CREDENTIAL_NAMES.anthropic },
+						},
+					},
+				],
+				connections: { [TRIGGER]: { main: [[{ node: LLM, type: 'main', index: 0 }]] } },
+			},
+			false,
+		);
+		await editor.openWorkflow(id, 2);
+		await editor.openNode(LLM);
+		await editor.addCollectionOption('Options', 'Budget (USD)');
+		// Far less than one call's worst cost at Claude Haiku's price with 1,024 output tokens.
+		await editor.setText('budgetUsd', '0.001');
+		await editor.addCollectionOption('Options', 'Budget Period');
+		await editor.selectOption('budgetPeriod', 'Per Execution');
+		await editor.addCollectionOption('Options', 'Pace by Rate Limits');
+		const calls = emulator.count('anthropic');
+		await editor.executeStep();
+		assert.deepEqual(await editor.outputBranches(), { Answered: 0, 'Needs Human': 1 });
+		await editor.showOutput('Needs Human');
+		assert.equal(await editor.outputValue('resilience.reason'), 'over_budget');
+		assert.match(await editor.outputValue('reason'), /^The spend budget "workflow /);
+		assert.equal(emulator.count('anthropic'), calls, 'no call was made past the budget');
+		await editor.page.setViewportSize({ width: 1440, height: 1300 });
+		await saveScreenshot(editor.page, 'editor-budget.png', {
+			target: editor.ndv(),
+			mask: varyingOutputFigures(editor.outputPanel()),
+		});
+		await editor.page.setViewportSize(EDITOR_VIEWPORT);
+		await editor.closeNode();
+	});
 });
