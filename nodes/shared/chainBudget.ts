@@ -42,6 +42,7 @@ export function budgetOf(
 			{
 				...(name ? { name } : {}),
 				workflowId: String(ctx.getWorkflow().id ?? ''),
+				workflowName: ctx.getWorkflow().name ?? undefined,
 				limitUsd,
 				period: String(options.budgetPeriod ?? RUN_DEFAULTS.budgetPeriod) as BudgetPeriod,
 				timeZone: timeZone || ctx.getTimezone(),

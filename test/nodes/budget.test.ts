@@ -47,7 +47,7 @@ describe('Options › Budget', () => {
 		const [answered] = await execute({ budgetUsd: 1 }, 'Asia/Tokyo');
 		assert.equal(answered.length, 2);
 		const budget = (answered[1].json.resilience as IDataObject).budget as IDataObject;
-		assert.equal(budget.name, 'workflow wf-1');
+		assert.equal(budget.name, 'workflow Ticket summaries');
 		assert.equal(budget.limitUsd, 1);
 		// Read after the run: a run across midnight in Tokyo would show the day before.
 		assert.equal(budget.period, `day ${calendarKey('day', 'Asia/Tokyo', Date.now())}`);

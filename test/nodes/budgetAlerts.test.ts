@@ -95,7 +95,7 @@ describe('Resilience Alert: spend budgets', () => {
 			{
 				event: 'threshold_reached',
 				kind: 'budget',
-				budget: 'workflow wf-1',
+				budget: 'workflow Ticket summaries',
 				period: item.period,
 				limitUsd: 0.1,
 				spentUsd: 0.08,

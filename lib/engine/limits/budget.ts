@@ -31,6 +31,8 @@ export interface BudgetSettings {
 	/** Shared by every workflow that names it; none: the workflow's own budget. */
 	name?: string;
 	workflowId: string;
+	/** How people know the workflow, for its own budget's name in reasons and alerts. */
+	workflowName?: string;
 	limitUsd: number;
 	period: BudgetPeriod;
 	/** IANA name: where a day or a month begins. */
@@ -124,7 +126,7 @@ export class SpendBudget {
 			);
 		const name = settings.name?.trim();
 		this.key = name ? `name:${name}` : `workflow:${settings.workflowId}`;
-		this.name = name || `workflow ${settings.workflowId}`;
+		this.name = name || `workflow ${settings.workflowName || settings.workflowId}`;
 		this.capMicros = Math.round(limitUsd * 1e6);
 	}
 
