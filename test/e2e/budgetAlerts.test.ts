@@ -69,7 +69,7 @@ describe('Spend budget alerts in n8n', () => {
 		assert.equal(at80[0].kind, 'budget');
 		assert.equal(at80[0].threshold, '80%');
 		assert.equal(at80[0].share, 0.8);
-		assert.equal(at80[0].budget, `workflow ${tasksWorkflow}`);
+		assert.equal(at80[0].budget, 'workflow budget tasks');
 		assert.match(String(at80[0].period), /^day \d{4}-\d{2}-\d{2}$/);
 		assert.equal(at80[0].limitUsd, 0.1);
 		assert.equal(at80[0].spentUsd, 0.08);
