@@ -33,10 +33,10 @@ export class ResilientLlmOpenAiApi implements ICredentialType {
 			displayName: 'Additional API Keys',
 			name: 'additionalApiKeys',
 			type: 'string',
-			typeOptions: { password: true, rows: 3 },
+			typeOptions: { password: true },
 			default: '',
 			description:
-				'For a key pool: other keys of the same provider (other projects or organisations), one a line. Each call goes to the key with the most headroom; a key that hits its rate limit or quota rests while the others carry on. The test checks only the API Key.',
+				'For a key pool: other keys of the same provider (other projects or organisations), separated by commas, spaces or new lines. Each call goes to the key with the most headroom; a key that hits its rate limit or quota rests while the others carry on. The test checks only the API Key.',
 		},
 		{
 			displayName: 'Base URL',

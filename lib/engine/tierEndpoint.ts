@@ -5,7 +5,7 @@ import { ConfigError } from './configError';
 /** What a credential gives a tier: its key (and any more for a key pool), and the host they belong to. */
 export interface CredentialEndpoint {
 	apiKey?: unknown;
-	/** Additional API Keys: one a line. */
+	/** Additional API Keys: separated by commas, spaces or new lines. */
 	additionalApiKeys?: unknown;
 	baseUrl?: unknown;
 }
@@ -21,10 +21,12 @@ function text(value: unknown): string {
 
 /**
  * A credential's keys, its API Key first, then its Additional API Keys in order: each once,
- * blank lines left out. Without an API Key, the first additional key stands in for it.
+ * blanks left out. n8n's editor shows a password field on one line, where a pasted line break
+ * is lost, so commas, semicolons and spaces part keys too (no provider's key contains one).
+ * Without an API Key, the first additional key stands in for it.
  */
 function keysOf(credential: CredentialEndpoint | null | undefined): string[] {
-	const more = text(credential?.additionalApiKeys).split(/\r?\n/);
+	const more = text(credential?.additionalApiKeys).split(/[\s,;]+/);
 	const keys = [text(credential?.apiKey), ...more.map((line) => line.trim())];
 	return [...new Set(keys.filter((key) => key.length > 0))];
 }

@@ -94,6 +94,13 @@ function pruneExpired(row: PaceRow, now: number): number {
 	return count;
 }
 
+/** The longest one wait for a bucket to refill: a minute refills any per-minute limit. */
+export const MAX_PACE_WAIT_MS = 60_000;
+
+function waitFor(missing: number, perMs: number): number {
+	return Math.min(MAX_PACE_WAIT_MS, Math.max(1, Math.ceil(missing / perMs)));
+}
+
 /**
  * Takes a place for one call: 0 when it may go now (the buckets charged, its slot held), or
  * the ms to wait before asking again.
@@ -109,13 +116,13 @@ export function acquirePace(row: PaceRow, request: PaceRequest, now: number): nu
 	const { requests, tokens } = row;
 	if (requests) {
 		refill(requests, now);
-		if (requests.level < 1) return Math.max(1, Math.ceil((1 - requests.level) / requests.perMs));
+		if (requests.level < 1) return waitFor(1 - requests.level, requests.perMs);
 	}
 	if (tokens) {
 		refill(tokens, now);
 		// A call larger than the whole bucket goes when it is full, as the provider lets it.
 		const need = Math.min(request.tokens, tokens.cap);
-		if (tokens.level < need) return Math.max(1, Math.ceil((need - tokens.level) / tokens.perMs));
+		if (tokens.level < need) return waitFor(need - tokens.level, tokens.perMs);
 	}
 	if (requests) requests.level -= 1;
 	if (tokens) tokens.level -= request.tokens;
@@ -128,7 +135,11 @@ export function acquirePace(row: PaceRow, request: PaceRequest, now: number): nu
  * already counted less (calls it let go that the provider had not seen yet). It refills at
  * the limit per minute and holds at most the most the provider ever said was left.
  */
-function readBucket(bucket: PaceBucket | undefined, limit: PaceLimit, now: number): PaceBucket {
+function readBucket(
+	bucket: PaceBucket | undefined,
+	limit: PaceLimit,
+	now: number,
+): PaceBucket | undefined {
 	const perMs = rounded(
 		limit.limit !== undefined && limit.limit > 0
 			? limit.limit / 60_000
@@ -137,6 +148,8 @@ function readBucket(bucket: PaceBucket | undefined, limit: PaceLimit, now: numbe
 				: (bucket?.perMs ?? 0),
 		1e9,
 	);
+	// Headers that say what is left but not how fast it refills cannot pace anything.
+	if (!(perMs > 0)) return bucket;
 	if (!bucket) return { level: limit.remaining, cap: limit.remaining + 1, perMs, at: now };
 	refill(bucket, now);
 	return {
@@ -159,8 +172,11 @@ export function settlePace(row: PaceRow, outcome: PaceOutcome, now: number): voi
 	if (outcome.tokens && (outcome.tokens.limit ?? 1) > 0)
 		row.tokens = readBucket(row.tokens, outcome.tokens, now);
 	if (outcome.result === 'limited') {
-		const current = row.window > 0 ? row.window : inFlight;
-		row.window = Math.max(1, Math.floor(current / 2));
+		// With headers the buckets pace the calls; the window is for providers that send none.
+		if (!outcome.requests && !outcome.tokens) {
+			const current = row.window > 0 ? row.window : inFlight;
+			row.window = Math.max(1, Math.floor(current / 2));
+		}
 		if (outcome.retryAfterMs && outcome.retryAfterMs > 0)
 			row.holdUntil = Math.max(row.holdUntil, now + outcome.retryAfterMs);
 	} else if (outcome.result === 'answered' && row.window > 0) {

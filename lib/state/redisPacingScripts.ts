@@ -4,7 +4,7 @@
  * holds these scripts to the same answers as the TypeScript over random sequences of calls.
  * The row is the JSON the TypeScript reads (snapshots).
  */
-import { COLD_HOLD_MS, WINDOW_LIFTED_AT, WINDOW_POLL_MS } from './pacingRules';
+import { COLD_HOLD_MS, MAX_PACE_WAIT_MS, WINDOW_LIFTED_AT, WINDOW_POLL_MS } from './pacingRules';
 
 /** A row unused this long is dropped: the next call starts from what its answer says. */
 export const PACE_ROW_TTL_MS = 3_600_000;
@@ -43,6 +43,9 @@ local function refill(bucket, now)
 		math.min(bucket.cap, bucket.level + math.max(0, now - bucket.at) * bucket.perMs), 1e6)
 	bucket.at = now
 end
+local function waitFor(missing, perMs)
+	return math.min(${MAX_PACE_WAIT_MS}, math.max(1, math.ceil(missing / perMs)))
+end
 local function prune(row, now)
 	local count = 0
 	for id, untilMs in pairs(row.inFlight) do
@@ -71,16 +74,12 @@ if row.window > 0 and inFlight >= row.window then return result(${WINDOW_POLL_MS
 local requests, tokenBucket = row.requests, row.tokens
 if requests then
 	refill(requests, now)
-	if requests.level < 1 then
-		return result(math.max(1, math.ceil((1 - requests.level) / requests.perMs)))
-	end
+	if requests.level < 1 then return result(waitFor(1 - requests.level, requests.perMs)) end
 end
 if tokenBucket then
 	refill(tokenBucket, now)
 	local need = math.min(tokens, tokenBucket.cap)
-	if tokenBucket.level < need then
-		return result(math.max(1, math.ceil((need - tokenBucket.level) / tokenBucket.perMs)))
-	end
+	if tokenBucket.level < need then return result(waitFor(need - tokenBucket.level, tokenBucket.perMs)) end
 end
 if requests then requests.level = requests.level - 1 end
 if tokenBucket then tokenBucket.level = tokenBucket.level - tokens end
@@ -105,6 +104,8 @@ local function readBucket(bucket, limit, remaining, resetMs)
 	elseif bucket then perMs = bucket.perMs
 	else perMs = 0 end
 	perMs = rounded(perMs, 1e9)
+	-- Headers that say what is left but not how fast it refills cannot pace anything.
+	if not (perMs > 0) then return bucket end
 	if not bucket then return { level = remaining, cap = remaining + 1, perMs = perMs, at = now } end
 	refill(bucket, now)
 	return { level = math.min(bucket.level, remaining), cap = math.max(bucket.cap, remaining + 1),
@@ -120,9 +121,12 @@ end
 learn('requests', 4)
 learn('tokens', 7)
 if outcome == 'limited' then
-	local current = inFlight
-	if row.window > 0 then current = row.window end
-	row.window = math.max(1, math.floor(current / 2))
+	-- With headers the buckets pace the calls; the window is for providers that send none.
+	if ARGV[5] == '' and ARGV[8] == '' then
+		local current = inFlight
+		if row.window > 0 then current = row.window end
+		row.window = math.max(1, math.floor(current / 2))
+	end
 	local retryAfterMs = tonumber(ARGV[10])
 	if retryAfterMs and retryAfterMs > 0 then
 		row.holdUntil = math.max(row.holdUntil, now + retryAfterMs)

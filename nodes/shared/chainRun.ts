@@ -98,7 +98,8 @@ export async function openChainRun(
 		store && settings.policy
 			? new CircuitBreaker(store, settings.policy, undefined, guard)
 			: undefined;
-	const pacer = store && settings.paced ? new RatePacer(store, undefined, guard) : undefined;
+	// Pacing spares 429s: a store that fails lets calls go unpaced, whatever the option says.
+	const pacer = store && settings.paced ? new RatePacer(store) : undefined;
 	const budget = budgetOf(ctx, options, store, guard);
 	const chains = new Map<string, FailoverChain>();
 	const chainFor = (config: ChainConfig, itemIndex: number) => {

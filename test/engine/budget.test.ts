@@ -147,6 +147,31 @@ describe('spend budgets', () => {
 		}
 	});
 
+	it('a call cut off with no usage (a timeout) counts at its worst cost: it may have been billed', async () => {
+		ctx.emulator.loadScenario({
+			reply: 'Ticket summarised, all done.',
+			rules: [{ provider: 'openai', fault: 'hang' }],
+		});
+		try {
+			const store = newStore();
+			const budget = new SpendBudget(
+				{ workflowId: 'wf-cut', limitUsd: 0.05, period: 'day', timeZone: 'UTC', executionId: 'e' },
+				store,
+			);
+			const chain = new FailoverChain(
+				{ tiers: [{ ...priced('openai'), timeoutMs: 300 }], maxOutputTokens: 10 },
+				{ budget },
+			);
+			const result = await chain.run({ prompt: PROMPT });
+			assert.equal(result.attempts[0].errorClass, 'timeout');
+			// The worst cost reserved: 10 prompt tokens and 10 output tokens at $500 a million.
+			assert.equal(result.budget?.spentUsd, 0.01);
+			await store.close();
+		} finally {
+			ctx.emulator.loadScenario({ reply: 'Ticket summarised, all done.' });
+		}
+	});
+
 	it('a cheaper tier 2 answers when tier 1 does not fit in what is left', async () => {
 		const store = newStore();
 		const { run } = budgeted([priced('anthropic'), priced('openai', CHEAP)], store, {

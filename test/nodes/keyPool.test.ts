@@ -38,7 +38,6 @@ describe('Additional API Keys', () => {
 			assert.ok(field, `${credential.name} has Additional API Keys`);
 			assert.equal(field.displayName, 'Additional API Keys');
 			assert.equal(field.typeOptions?.password, true, 'masked like the API Key');
-			assert.ok((field.typeOptions?.rows ?? 0) > 1, 'several lines');
 			assert.equal(field.required, undefined);
 			assert.doesNotMatch(
 				JSON.stringify(credential.test),
@@ -49,14 +48,14 @@ describe('Additional API Keys', () => {
 		assert.ok(!new ResilientLlmOllamaApi().properties.some((p) => p.name === 'additionalApiKeys'));
 	});
 
-	it('become the pool keys after the API Key: one a line, trimmed, each once', () => {
+	it('become the pool keys after the API Key: parted by lines, commas or spaces, trimmed, each once', () => {
 		const endpoint = tierEndpoint(
 			'tiers[0].baseUrl',
 			OPENAI,
 			'OpenAI',
 			{
 				apiKey: KEYS.openai,
-				additionalApiKeys: `${KEY_B}\r\n\n  ${KEYS.openai}  \n ${KEY_C} \n${KEY_B}\n`,
+				additionalApiKeys: `${KEY_B}\r\n\n  ${KEYS.openai} , ${KEY_C}; \n${KEY_B}\n`,
 			},
 			undefined,
 		);

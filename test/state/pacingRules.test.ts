@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import {
 	acquirePace,
 	COLD_HOLD_MS,
+	MAX_PACE_WAIT_MS,
 	paceRowOf,
 	paceSnapshotOf,
 	settlePace,
@@ -113,6 +114,25 @@ describe('pacing rules', () => {
 		assert.equal(row.window, 1);
 	});
 
+	it('headers with no limit and no reset say nothing about the pace: no bucket, and no endless wait', () => {
+		const row = warmRow();
+		settlePace(row, { id: 'x', result: 'answered', requests: { remaining: 0, resetMs: 0 } }, 0);
+		assert.equal(row.requests, undefined);
+		assert.equal(acquirePace(row, call('a'), 0), 0);
+	});
+
+	it('a bucket never asks for more than a minute’s wait, and with headers a 429 leaves the window alone', () => {
+		const row = warmRow();
+		settlePace(
+			row,
+			// Nothing left, full again in ten minutes: a wait of ten minutes, capped.
+			{ id: 'x', result: 'limited', requests: { remaining: 0, resetMs: 600_000 } },
+			0,
+		);
+		assert.equal(row.window, 0, 'the buckets pace a provider that sends headers');
+		assert.equal(acquirePace(row, call('a', 10_000), 0), MAX_PACE_WAIT_MS);
+	});
+
 	it("a 429's retry hint holds every call of the circuit", () => {
 		const row = warmRow();
 		acquirePace(row, call('a'), 0);
@@ -155,10 +175,11 @@ function* randomSequence(seed: number, steps: number) {
 			result: roll < 0.2 ? 'limited' : roll < 0.9 ? 'answered' : 'other',
 			...(random() < 0.6
 				? {
+						// Now and then a server that says what is left but not the limit, or when.
 						requests: {
-							limit: 600,
+							...(random() < 0.85 ? { limit: 600 } : {}),
 							remaining: Math.floor(random() * 12),
-							resetMs: Math.floor(random() * 2000),
+							resetMs: random() < 0.2 ? 0 : Math.floor(random() * 2000),
 						},
 					}
 				: {}),

@@ -33,6 +33,8 @@ export interface PassOptions {
 	tokens?: number;
 	/** How long the call waited for room under the rate limit. */
 	onPaced?(heldMs: number): void;
+	/** The longest wait for room the task accepts: *Max Retry Wait*. */
+	maxWaitMs?: number;
 	/**
 	 * The call is paced by the rate limit: a 429 for going too fast is the pacer's to learn
 	 * from, and says nothing about the provider's health.

@@ -95,6 +95,8 @@ interface Hold {
 	id: string;
 	period: string;
 	periodName: string;
+	/** The worst cost reserved. */
+	micros: number;
 }
 
 type Place =
@@ -176,21 +178,31 @@ export class SpendBudget {
 			leaseMs: Math.max(0, deadline.remainingMs()) + HOLD_SLACK_MS,
 			label: this.labelOf(periodName),
 		};
-		const asked = await deadline.race(
-			this.guard.before<BudgetReservation | undefined>(
-				'checking the spend budget',
-				() =>
-					this.store.reserveBudget(
-						this.key,
-						period,
-						request,
-						ROW_TTL_MS[this.settings.period],
-						this.clock.epochMs(),
-					),
-				undefined,
-			),
+		const asking = this.guard.before<BudgetReservation | undefined>(
+			'checking the spend budget',
+			() =>
+				this.store.reserveBudget(
+					this.key,
+					period,
+					request,
+					ROW_TTL_MS[this.settings.period],
+					this.clock.epochMs(),
+				),
+			undefined,
 		);
-		if (!asked) return { kind: 'deadline' };
+		const asked = await deadline.race(asking);
+		if (!asked) {
+			// A hold granted after the task gave up is freed, not left to its lease.
+			const hold = { id: request.id, period, periodName, micros: worst };
+			void asking
+				.then((late) =>
+					late.value?.reserved
+						? this.settle(hold, undefined, { ...options, onBudget: undefined })
+						: undefined,
+				)
+				.catch(() => undefined);
+			return { kind: 'deadline' };
+		}
 		if (asked.degraded || !asked.value) {
 			options.onDegraded(asked.degraded ?? 'checking the spend budget failed');
 			return { kind: 'go' };
@@ -198,7 +210,7 @@ export class SpendBudget {
 		const reservation = asked.value;
 		options.onBudget?.(this.stateOf(reservation, periodName));
 		if (!reservation.reserved) return { kind: 'over_budget', detail: this.detail(reservation) };
-		return { kind: 'go', hold: { id: request.id, period, periodName } };
+		return { kind: 'go', hold: { id: request.id, period, periodName, micros: worst } };
 	}
 
 	/** "$0.99 of $1.00 spent today", and what calls in flight hold, if any. */
@@ -217,10 +229,10 @@ export class SpendBudget {
 		hold: Hold,
 		usage: TokenUsage | undefined,
 		options: PassOptions,
+		mayHaveBilled = false, // cut off with no usage: the provider may have worked on it
 	): Promise<string | undefined> {
-		const actualMicros = usage
-			? Math.round(micros(usage.inputTokens, usage.outputTokens, options.price))
-			: 0;
+		const billed = usage && micros(usage.inputTokens, usage.outputTokens, options.price);
+		const actualMicros = usage ? Math.round(billed ?? 0) : mayHaveBilled ? hold.micros : 0;
 		return this.guard.after('recording the spend', async () => {
 			const snapshot = await this.store.settleBudget(
 				this.key,
@@ -266,8 +278,15 @@ export class BudgetGate implements CallGate {
 			return passage;
 		} finally {
 			const result = passage?.kind === 'called' ? (passage.result as BudgetedVerdict) : undefined;
-			// Not raced with the deadline: money spent is counted even when time ran out.
-			const unrecorded = await this.budget.settle(place.hold, result?.usage, options);
+			// Not raced with the deadline: money spent is counted even when time ran out. A call
+			// cut off with no usage (a timeout, a dropped connection) counts at its worst cost.
+			const cutOff = ['timeout', 'connection'].includes(result?.failure?.errorClass ?? '');
+			const unrecorded = await this.budget.settle(
+				place.hold,
+				result?.usage,
+				options,
+				!result?.usage && cutOff,
+			);
 			if (unrecorded) options.onDegraded(unrecorded);
 		}
 	}

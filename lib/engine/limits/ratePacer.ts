@@ -53,40 +53,55 @@ export class RatePacer {
 	constructor(
 		private readonly store: PacingStore,
 		private readonly clock: Clock = realClock,
-		private readonly guard: StoreGuard = new StoreGuard(),
+		private readonly guard: StoreGuard = new StoreGuard('proceed'),
 	) {}
 
 	/**
-	 * Waits until the circuit has room for the call. A wait longer than the task has left
-	 * is not waited: the tier is passed over (`held`). A store that fails lets the call go
-	 * unpaced, or fails the item, as the guard says.
+	 * Waits until the circuit has room for the call, patiently but not forever: no longer
+	 * than *Max Retry Wait* (the longest a provider's own hint is waited for), one try's
+	 * timeout, or half the time the task has left, so a tier that stays full is passed over
+	 * (`held`) while the next tier can still answer. A store that fails lets the call go
+	 * unpaced: pacing spares 429s, and is never a reason to fail an item.
 	 */
 	async take(circuit: string, deadline: Deadline, options: PassOptions): Promise<Place> {
 		const id = randomUUID();
 		const request = { id, tokens: options.tokens ?? 0, leaseMs: options.holdMs };
 		const started = this.clock.now();
-		// Bounded by the deadline: every turn either goes, gives up, or sleeps until it.
+		const patience = Math.min(
+			options.maxWaitMs ?? Number.POSITIVE_INFINITY,
+			options.holdMs,
+			deadline.remainingMs() / 2,
+		);
+		// Bounded: every turn either goes, gives up, or sleeps less than the patience left.
 		for (;;) {
-			const asked = await deadline.race(
-				this.guard.before(
-					'pacing by the rate limit',
-					() => this.store.acquirePace(circuit, request, this.clock.epochMs()),
-					0,
-				),
+			const asking = this.guard.before(
+				'pacing by the rate limit',
+				() => this.store.acquirePace(circuit, request, this.clock.epochMs()),
+				0,
 			);
-			if (!asked) return { kind: 'deadline' };
+			const asked = await deadline.race(asking);
+			if (!asked) {
+				// A place granted after the task gave up would hold a slot until its lease ends.
+				void asking
+					.then((late) =>
+						late.value === 0 && !late.degraded ? this.settle(circuit, id, undefined) : undefined,
+					)
+					.catch(() => undefined);
+				return { kind: 'deadline' };
+			}
 			if (asked.degraded) {
 				options.onDegraded(asked.degraded);
 				return { kind: 'go' };
 			}
 			const waitMs = asked.value;
+			const heldMs = this.clock.now() - started;
 			if (waitMs <= 0) {
-				options.onPaced?.(this.clock.now() - started);
+				options.onPaced?.(heldMs);
 				return { kind: 'go', id };
 			}
 			if (deadline.isOver()) return { kind: 'deadline' };
-			if (waitMs >= deadline.remainingMs()) {
-				options.onPaced?.(this.clock.now() - started);
+			if (heldMs + waitMs > patience || waitMs >= deadline.remainingMs()) {
+				options.onPaced?.(heldMs);
 				return { kind: 'held', waitMs };
 			}
 			await deadline.sleep(waitMs);
