@@ -205,9 +205,10 @@ export class FailoverChain {
 		const tierStarted = this.clock.now();
 		request.model = tier.config.model;
 		const at: TierRun = { tier, deadline, record, summary, failed: new Set() };
-		// Max Retry Wait is also the longest a call waits for room under a rate limit.
+		// Max Retry Wait is also the longest a call waits for room, when another tier could answer.
 		const passOptions = passOptionsOf(tier, request, record, summary);
 		passOptions.maxWaitMs = this.retry.backoff.maxHintMs;
+		passOptions.lastTier = tier.index === this.tiers.length - 1;
 		const end = await this.tryTier(at, request, passOptions, streamed);
 		summary.latencyMs = Math.round(this.clock.now() - tierStarted);
 		return end;

@@ -35,6 +35,8 @@ export interface PassOptions {
 	onPaced?(heldMs: number): void;
 	/** The longest wait for room the task accepts: *Max Retry Wait*. */
 	maxWaitMs?: number;
+	/** No tier follows: waiting for room, as long as the task has time, is its only chance. */
+	lastTier?: boolean;
 	/**
 	 * The call is paced by the rate limit: a 429 for going too fast is the pacer's to learn
 	 * from, and says nothing about the provider's health.

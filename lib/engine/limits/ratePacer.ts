@@ -57,21 +57,23 @@ export class RatePacer {
 	) {}
 
 	/**
-	 * Waits until the circuit has room for the call, patiently but not forever: no longer
-	 * than *Max Retry Wait* (the longest a provider's own hint is waited for), one try's
-	 * timeout, or half the time the task has left, so a tier that stays full is passed over
-	 * (`held`) while the next tier can still answer. A store that fails lets the call go
-	 * unpaced: pacing spares 429s, and is never a reason to fail an item.
+	 * Waits until the circuit has room for the call, patiently but not forever: when another
+	 * tier could answer, no longer than *Max Retry Wait*, one try's timeout or half the time
+	 * the task has left, so a tier that stays full is passed over (`held`) while the next can
+	 * still answer; on the last tier, as long as the task has time. A store that fails lets the
+	 * call go unpaced: pacing spares 429s, and is never a reason to fail an item.
 	 */
 	async take(circuit: string, deadline: Deadline, options: PassOptions): Promise<Place> {
 		const id = randomUUID();
 		const request = { id, tokens: options.tokens ?? 0, leaseMs: options.holdMs };
 		const started = this.clock.now();
-		const patience = Math.min(
-			options.maxWaitMs ?? Number.POSITIVE_INFINITY,
-			options.holdMs,
-			deadline.remainingMs() / 2,
-		);
+		const patience = options.lastTier
+			? Number.POSITIVE_INFINITY
+			: Math.min(
+					options.maxWaitMs ?? Number.POSITIVE_INFINITY,
+					options.holdMs,
+					deadline.remainingMs() / 2,
+				);
 		// Bounded: every turn either goes, gives up, or sleeps less than the patience left.
 		for (;;) {
 			const asking = this.guard.before(
