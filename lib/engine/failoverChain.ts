@@ -205,7 +205,6 @@ export class FailoverChain {
 		const tierStarted = this.clock.now();
 		request.model = tier.config.model;
 		const at: TierRun = { tier, deadline, record, summary, failed: new Set() };
-		// Max Retry Wait is also the longest a call waits for room, when another tier could answer.
 		const passOptions = passOptionsOf(tier, request, record, summary);
 		passOptions.maxWaitMs = this.retry.backoff.maxHintMs;
 		passOptions.lastTier = tier.index === this.tiers.length - 1;
